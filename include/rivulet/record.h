@@ -1,0 +1,69 @@
+/* rivulet/record.h: building and reading Kafka RecordBatch v2 bytes.
+ *
+ * The log stores batches exactly as Kafka clients send them. These helpers
+ * build an uncompressed batch from records and walk the records of the
+ * batches a fetch returned. Neither is thread-safe; use one per thread. */
+#ifndef RIVULET_RECORD_H
+#define RIVULET_RECORD_H
+
+#include "common.h"
+#include "error.h"
+
+RV_BEGIN_DECLS
+
+typedef struct rv_batch_builder_s rv_batch_builder_t;
+typedef struct rv_batch_reader_s rv_batch_reader_t;
+
+/** A new empty builder. Caller owns it; free with rv_batch_builder_destroy(). */
+RV_EXTERN rv_batch_builder_t *rv_batch_builder_new(void);
+RV_EXTERN void rv_batch_builder_destroy(rv_batch_builder_t *b);
+
+/** Adds a record; key/value are copied. NULL with len -1 is a null key or
+ *  value (a null value is a tombstone). timestamp -1 means now. */
+RV_EXTERN rv_err_t rv_batch_builder_add(rv_batch_builder_t *b, const void *key, int32_t key_len,
+                                        const void *value, int32_t value_len, int64_t timestamp);
+
+/** Adds a header to the record added last (value NULL with len -1 = null).
+ *  RV_ERR__STATE when no record was added yet. */
+RV_EXTERN rv_err_t rv_batch_builder_add_header(rv_batch_builder_t *b, const char *key,
+                                               const void *value, int32_t value_len);
+
+/** Number of records added since the last reset. */
+RV_EXTERN int rv_batch_builder_count(const rv_batch_builder_t *b);
+
+/** Finishes the batch. Borrowed: the bytes stay valid until the next call
+ *  on the builder. RV_ERR__STATE when empty. */
+RV_EXTERN rv_err_t rv_batch_builder_finish(rv_batch_builder_t *b, const void **data, size_t *len);
+
+/** Empties the builder for the next batch. */
+RV_EXTERN void rv_batch_builder_reset(rv_batch_builder_t *b);
+
+/** A reader over `len` bytes of concatenated batches, borrowed: they must
+ *  outlive the reader. Caller owns the reader; free with
+ *  rv_batch_reader_destroy(). */
+RV_EXTERN rv_batch_reader_t *rv_batch_reader_new(const void *data, size_t len);
+RV_EXTERN void rv_batch_reader_destroy(rv_batch_reader_t *r);
+
+/** Moves to the next record: 1 when there is one, 0 at the end, or a
+ *  negative rv_err_t: RV_ERR__CRC (a batch's CRC-32C does not match),
+ *  RV_ERR__BAD_MSG (bad batch or record layout: what Kafka reports as
+ *  CORRUPT_MESSAGE), RV_ERR__NOT_IMPLEMENTED (a compressed batch). An error
+ *  is sticky: later calls return it again. A trailing partial batch ends the
+ *  data as Kafka's consumers treat it. Control records are skipped. */
+RV_EXTERN int rv_batch_reader_next(rv_batch_reader_t *r);
+
+/* The current record; pointers borrowed from the data. */
+RV_EXTERN int64_t rv_batch_reader_offset(const rv_batch_reader_t *r);
+RV_EXTERN int64_t rv_batch_reader_timestamp(const rv_batch_reader_t *r);
+/** Key / value bytes and length; NULL and -1 when null. */
+RV_EXTERN const void *rv_batch_reader_key(const rv_batch_reader_t *r, int32_t *len);
+RV_EXTERN const void *rv_batch_reader_value(const rv_batch_reader_t *r, int32_t *len);
+RV_EXTERN int rv_batch_reader_header_count(const rv_batch_reader_t *r);
+/** Header i of the current record: key (not NUL-terminated) and value. */
+RV_EXTERN rv_err_t rv_batch_reader_header(const rv_batch_reader_t *r, int i, const char **key,
+                                          int32_t *key_len, const void **value,
+                                          int32_t *value_len);
+
+RV_END_DECLS
+
+#endif

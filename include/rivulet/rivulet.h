@@ -1,0 +1,15 @@
+/* rivulet/rivulet.h: the whole public API. */
+#ifndef RIVULET_H
+#define RIVULET_H
+
+#include "admin.h"
+#include "broker.h"
+#include "common.h"
+#include "conf.h"
+#include "error.h"
+#include "log.h"
+#include "record.h"
+
+#define RV_VERSION_STR "0.1.0"
+
+#endif

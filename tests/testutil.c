@@ -1,0 +1,115 @@
+/* tests/testutil.c: see testutil.h. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/record_batch.h"
+
+char *rvt_tmpdir(void) {
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/rvtest-XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+void rvt_rmtree(const char *path) {
+    if (path)
+        rv__io_rmtree(path);
+}
+
+void rvt_make_batch(rv__buf_t *out, int n, const char *key_prefix, size_t value_size, int64_t ts0) {
+    rv__batch_builder_t b;
+    assert_int_equal(rv__batch_builder_begin(&b, out, 0, 0, INT64_MIN, -1, -1, -1, -1), 0);
+    char *val = malloc(value_size + 1);
+    assert_non_null(val);
+    for (int i = 0; i < n; i++) {
+        char key[128];
+        int klen = -1;
+        if (key_prefix)
+            klen = snprintf(key, sizeof key, "%s%d", key_prefix, i);
+        for (size_t j = 0; j < value_size; j++)
+            val[j] = (char)('a' + (i + j) % 26);
+        assert_int_equal(rv__batch_builder_add(&b, i, ts0 + i, key_prefix ? key : NULL, klen, val,
+                                               (int32_t)value_size, 0, NULL, 0),
+                         0);
+    }
+    free(val);
+    assert_int_equal(rv__batch_builder_finish(&b, -1), 0);
+}
+
+static void slurp(int fd, rv__buf_t *b) {
+    char tmp[4096];
+    ssize_t r;
+    while ((r = read(fd, tmp, sizeof tmp)) > 0 || (r < 0 && errno == EINTR))
+        if (r > 0 && b)
+            rv__buf_append(b, tmp, (size_t)r);
+}
+
+int rvt_cli(rv__buf_t *out, rv__buf_t *err, const char *fmt, ...) {
+    const char *bin = getenv("RV_BIN");
+    assert_non_null(bin);
+    char args[8192], cmd[12288];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s", bin, args);
+
+    char outpath[] = "/tmp/rvcli-out-XXXXXX", errpath[] = "/tmp/rvcli-err-XXXXXX";
+    int ofd = mkstemp(outpath), efd = mkstemp(errpath);
+    assert_true(ofd >= 0 && efd >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int nullfd = open("/dev/null", O_RDONLY);
+        dup2(nullfd, 0);
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    lseek(ofd, 0, SEEK_SET);
+    lseek(efd, 0, SEEK_SET);
+    if (out) {
+        out->len = 0;
+        slurp(ofd, out);
+        rv__buf_append(out, "", 1);
+        out->len--;
+    }
+    if (err) {
+        err->len = 0;
+        slurp(efd, err);
+        rv__buf_append(err, "", 1);
+        err->len--;
+    }
+    close(ofd);
+    close(efd);
+    unlink(outpath);
+    unlink(errpath);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void rvt_write_file(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+long long rvt_file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}

@@ -1,0 +1,37 @@
+/* tests/testutil.h: helpers shared by the cmocka test programs: temporary
+ * folders, record batches, and running the `rivulet` program. */
+#ifndef RV_TESTUTIL_H
+#define RV_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+
+/** A new empty folder under $TMPDIR (or /tmp). Caller frees the string and
+ *  removes the folder with rvt_rmtree(). Fails the test on error. */
+char *rvt_tmpdir(void);
+void rvt_rmtree(const char *path);
+
+/** Appends to `out` one uncompressed batch of n records: key
+ *  "<key_prefix><i>" (NULL prefix = null keys), a value of value_size bytes
+ *  (deterministic content from i), timestamps ts0 + i. */
+void rvt_make_batch(rv__buf_t *out, int n, const char *key_prefix, size_t value_size, int64_t ts0);
+
+/** Runs `rivulet ARGS` (the program named by $RV_BIN) through /bin/sh with
+ *  the argument string as given, capturing stdout and stderr (NUL
+ *  terminated; either may be NULL to discard). Returns the exit status, or
+ *  -1 if it did not exit normally. */
+int rvt_cli(rv__buf_t *out, rv__buf_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Writes a whole file (test setup). */
+void rvt_write_file(const char *path, const void *p, size_t n);
+/** Size of a file, or -1. */
+long long rvt_file_size(const char *path);
+
+#endif
