@@ -1,0 +1,452 @@
+/* client/admin.c: the admin client (include/rivulet/admin.h) and its
+ * embedded backend.
+ *
+ * The public calls validate their arguments and dispatch through a backend
+ * table chosen from bootstrap.servers when the client is made:
+ * "embedded:DIR" shares the process's broker on DIR (rv_broker_open() is
+ * reference-counted) and calls the topic registry (broker/topics.h)
+ * directly; a host:port list will select the kafka backend (librdkafka),
+ * which fills the same self-contained description and config-list objects
+ * from its responses. Those objects are plain copies, so they stay valid
+ * after the admin client or the topic is gone. */
+#include "rivulet/admin.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/topic_config.h"
+#include "broker/topics.h"
+#include "rivulet/broker.h"
+
+/* The node id of the embedded broker, reported as every partition's leader. */
+#define EMBEDDED_BROKER_ID 0
+#define EMBEDDED_PREFIX "embedded:"
+
+typedef struct rv__config_entry_s {
+    char *name;
+    char *value;
+    bool is_default;
+} rv__config_entry_t;
+
+struct rv_config_list_s {
+    size_t cnt;
+    rv__config_entry_t *v;
+};
+
+struct rv_topic_description_s {
+    char *name;
+    char id[23];
+    int32_t partition_cnt;
+    int16_t replication_factor;
+    int32_t *leaders;
+    int64_t *log_start_offsets;
+    int64_t *end_offsets;
+    rv_config_list_t *configs;
+};
+
+/* One backend: every operation of the public API. Arguments were checked
+ * by the public functions. */
+typedef struct rv__admin_backend_s {
+    const char *name;
+    rv_err_t (*create_topic)(rv_admin_t *a, const char *topic, int32_t partitions, int16_t rf,
+                             const char *const *names, const char *const *values, size_t cnt,
+                             char *errstr, size_t errstr_size);
+    rv_err_t (*delete_topic)(rv_admin_t *a, const char *topic, char *errstr, size_t errstr_size);
+    rv_err_t (*list_topics)(rv_admin_t *a, bool include_internal, char ***names, size_t *cnt,
+                            char *errstr, size_t errstr_size);
+    rv_err_t (*describe_topic)(rv_admin_t *a, const char *topic, rv_topic_description_t **out,
+                               char *errstr, size_t errstr_size);
+    rv_err_t (*create_partitions)(rv_admin_t *a, const char *topic, int32_t total, char *errstr,
+                                  size_t errstr_size);
+    rv_err_t (*describe_configs)(rv_admin_t *a, const char *topic, rv_config_list_t **out,
+                                 char *errstr, size_t errstr_size);
+    rv_err_t (*alter_configs)(rv_admin_t *a, const char *topic, const char *const *set_names,
+                              const char *const *set_values, size_t set_cnt,
+                              const char *const *del_names, size_t del_cnt, char *errstr,
+                              size_t errstr_size);
+    rv_err_t (*delete_records)(rv_admin_t *a, const char *topic, int32_t partition, int64_t offset,
+                               int64_t *low_watermark, char *errstr, size_t errstr_size);
+    void (*destroy)(rv_admin_t *a);
+} rv__admin_backend_t;
+
+struct rv_admin_s {
+    const rv__admin_backend_t *be;
+    rv_conf_t *conf;
+    rv_broker_t *broker; /* embedded backend: a reference on the shared broker */
+};
+
+static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
+    if (!errstr || !errstr_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+void rv_strv_free(char **v, size_t n) {
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- config lists ---- */
+
+void rv_config_list_destroy(rv_config_list_t *l) {
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->cnt; i++) {
+        free(l->v[i].name);
+        free(l->v[i].value);
+    }
+    free(l->v);
+    free(l);
+}
+
+size_t rv_config_list_count(const rv_config_list_t *l) {
+    return l ? l->cnt : 0;
+}
+
+const char *rv_config_list_name(const rv_config_list_t *l, size_t i) {
+    return l && i < l->cnt ? l->v[i].name : NULL;
+}
+
+const char *rv_config_list_value(const rv_config_list_t *l, size_t i) {
+    return l && i < l->cnt ? l->v[i].value : NULL;
+}
+
+bool rv_config_list_is_default(const rv_config_list_t *l, size_t i) {
+    return l && i < l->cnt ? l->v[i].is_default : false;
+}
+
+const char *rv_config_list_get(const rv_config_list_t *l, const char *name) {
+    if (!l || !name)
+        return NULL;
+    for (size_t i = 0; i < l->cnt; i++)
+        if (!strcmp(l->v[i].name, name))
+            return l->v[i].value;
+    return NULL;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+    return strcmp(((const rv__config_entry_t *)a)->name, ((const rv__config_entry_t *)b)->name);
+}
+
+/* Every topic config with the topic's explicit values over the defaults,
+ * sorted by name. */
+static rv_config_list_t *config_list_build(char **names, char **values, size_t cnt) {
+    size_t rows = 0;
+    for (const rv__prop_t *p = rv__topic_config_props; p->name; p++)
+        rows++;
+    rv_config_list_t *l = calloc(1, sizeof *l);
+    if (!l || !(l->v = calloc(rows + cnt + 1, sizeof *l->v))) {
+        free(l);
+        return NULL;
+    }
+    for (const rv__prop_t *p = rv__topic_config_props; p->name; p++) {
+        const char *val = p->dflt;
+        bool dflt = true;
+        for (size_t i = 0; i < cnt; i++) {
+            if (!strcmp(names[i], p->name)) {
+                val = values[i];
+                dflt = false;
+            }
+        }
+        rv__config_entry_t *e = &l->v[l->cnt];
+        e->name = strdup(p->name);
+        e->value = val ? strdup(val) : NULL;
+        e->is_default = dflt;
+        l->cnt++;
+        if (!e->name || (val && !e->value)) {
+            rv_config_list_destroy(l);
+            return NULL;
+        }
+    }
+    /* Names persisted by another version that this table does not know are
+     * still shown: they are set on the topic. */
+    for (size_t i = 0; i < cnt; i++) {
+        if (rv__prop_find(rv__topic_config_props, names[i]))
+            continue;
+        rv__config_entry_t *e = &l->v[l->cnt];
+        e->name = strdup(names[i]);
+        e->value = strdup(values[i]);
+        e->is_default = false;
+        l->cnt++;
+        if (!e->name || !e->value) {
+            rv_config_list_destroy(l);
+            return NULL;
+        }
+    }
+    qsort(l->v, l->cnt, sizeof *l->v, entry_cmp);
+    return l;
+}
+
+/* ---- topic descriptions ---- */
+
+void rv_topic_description_destroy(rv_topic_description_t *d) {
+    if (!d)
+        return;
+    free(d->name);
+    free(d->leaders);
+    free(d->log_start_offsets);
+    free(d->end_offsets);
+    rv_config_list_destroy(d->configs);
+    free(d);
+}
+
+const char *rv_topic_description_name(const rv_topic_description_t *d) {
+    return d->name;
+}
+const char *rv_topic_description_id(const rv_topic_description_t *d) {
+    return d->id;
+}
+int32_t rv_topic_description_partition_count(const rv_topic_description_t *d) {
+    return d->partition_cnt;
+}
+int16_t rv_topic_description_replication_factor(const rv_topic_description_t *d) {
+    return d->replication_factor;
+}
+int32_t rv_topic_description_leader(const rv_topic_description_t *d, int32_t i) {
+    return i >= 0 && i < d->partition_cnt ? d->leaders[i] : -1;
+}
+int64_t rv_topic_description_log_start_offset(const rv_topic_description_t *d, int32_t i) {
+    return i >= 0 && i < d->partition_cnt ? d->log_start_offsets[i] : -1;
+}
+int64_t rv_topic_description_end_offset(const rv_topic_description_t *d, int32_t i) {
+    return i >= 0 && i < d->partition_cnt ? d->end_offsets[i] : -1;
+}
+const rv_config_list_t *rv_topic_description_configs(const rv_topic_description_t *d) {
+    return d->configs;
+}
+
+/* ---- the embedded backend ---- */
+
+static rv__topics_t *emb_topics(rv_admin_t *a) {
+    return rv__broker_topics(a->broker);
+}
+
+static rv_err_t emb_create_topic(rv_admin_t *a, const char *topic, int32_t partitions, int16_t rf,
+                                 const char *const *names, const char *const *values, size_t cnt,
+                                 char *errstr, size_t errstr_size) {
+    return rv__topics_create(emb_topics(a), topic, partitions, rf, names, values, cnt, errstr,
+                             errstr_size);
+}
+
+static rv_err_t emb_delete_topic(rv_admin_t *a, const char *topic, char *errstr,
+                                 size_t errstr_size) {
+    return rv__topics_delete(emb_topics(a), topic, errstr, errstr_size);
+}
+
+static rv_err_t emb_list_topics(rv_admin_t *a, bool include_internal, char ***names, size_t *cnt,
+                                char *errstr, size_t errstr_size) {
+    rv_err_t err = rv__topics_list(emb_topics(a), include_internal, names, cnt);
+    if (err)
+        seterr(errstr, errstr_size, "Out of memory");
+    return err;
+}
+
+static rv_err_t emb_describe_topic(rv_admin_t *a, const char *topic, rv_topic_description_t **out,
+                                   char *errstr, size_t errstr_size) {
+    rv__topic_info_t info;
+    rv_err_t err = rv__topics_describe(emb_topics(a), topic, &info, errstr, errstr_size);
+    if (err)
+        return err;
+    rv_topic_description_t *d = calloc(1, sizeof *d);
+    size_t n = (size_t)info.partition_cnt;
+    if (!d || !(d->leaders = calloc(n, sizeof *d->leaders)) ||
+        !(d->configs = config_list_build(info.config_names, info.config_values, info.config_cnt))) {
+        rv_topic_description_destroy(d);
+        rv__topic_info_clear(&info);
+        seterr(errstr, errstr_size, "Out of memory");
+        return RV_ERR__NOMEM;
+    }
+    /* Ownership of the name and offset arrays moves to the description. */
+    d->name = info.name;
+    d->log_start_offsets = info.log_start_offsets;
+    d->end_offsets = info.end_offsets;
+    info.name = NULL;
+    info.log_start_offsets = info.end_offsets = NULL;
+    memcpy(d->id, info.id, sizeof d->id);
+    d->partition_cnt = info.partition_cnt;
+    d->replication_factor = info.replication_factor;
+    for (size_t i = 0; i < n; i++)
+        d->leaders[i] = EMBEDDED_BROKER_ID;
+    rv__topic_info_clear(&info);
+    *out = d;
+    return RV_ERR_NO_ERROR;
+}
+
+static rv_err_t emb_create_partitions(rv_admin_t *a, const char *topic, int32_t total, char *errstr,
+                                      size_t errstr_size) {
+    return rv__topics_create_partitions(emb_topics(a), topic, total, errstr, errstr_size);
+}
+
+static rv_err_t emb_describe_configs(rv_admin_t *a, const char *topic, rv_config_list_t **out,
+                                     char *errstr, size_t errstr_size) {
+    rv__topic_info_t info;
+    rv_err_t err = rv__topics_describe(emb_topics(a), topic, &info, errstr, errstr_size);
+    if (err)
+        return err;
+    *out = config_list_build(info.config_names, info.config_values, info.config_cnt);
+    rv__topic_info_clear(&info);
+    if (!*out) {
+        seterr(errstr, errstr_size, "Out of memory");
+        return RV_ERR__NOMEM;
+    }
+    return RV_ERR_NO_ERROR;
+}
+
+static rv_err_t emb_alter_configs(rv_admin_t *a, const char *topic, const char *const *set_names,
+                                  const char *const *set_values, size_t set_cnt,
+                                  const char *const *del_names, size_t del_cnt, char *errstr,
+                                  size_t errstr_size) {
+    return rv__topics_alter_configs(emb_topics(a), topic, set_names, set_values, set_cnt, del_names,
+                                    del_cnt, errstr, errstr_size);
+}
+
+static rv_err_t emb_delete_records(rv_admin_t *a, const char *topic, int32_t partition,
+                                   int64_t offset, int64_t *low_watermark, char *errstr,
+                                   size_t errstr_size) {
+    return rv__topics_delete_records(emb_topics(a), topic, partition, offset, low_watermark, errstr,
+                                     errstr_size);
+}
+
+static void emb_destroy(rv_admin_t *a) {
+    rv_broker_close(a->broker);
+    a->broker = NULL;
+}
+
+static const rv__admin_backend_t embedded_backend = {
+    "embedded",         emb_create_topic,      emb_delete_topic,     emb_list_topics,
+    emb_describe_topic, emb_create_partitions, emb_describe_configs, emb_alter_configs,
+    emb_delete_records, emb_destroy,
+};
+
+/* ---- the public API ---- */
+
+rv_admin_t *rv_admin_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
+    const char *bs = conf ? rv_conf_get(conf, "bootstrap.servers") : NULL;
+    if (!bs || !*bs) {
+        seterr(errstr, errstr_size,
+               "bootstrap.servers is not set: use embedded:DIR for the embedded broker or a "
+               "host:port list for a Kafka cluster");
+        return NULL;
+    }
+    if (strncmp(bs, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
+        seterr(errstr, errstr_size,
+               "bootstrap.servers=%s: the kafka backend (host:port) is not available in this "
+               "build yet; use embedded:DIR",
+               bs);
+        return NULL;
+    }
+    const char *dir = bs + strlen(EMBEDDED_PREFIX);
+    if (!*dir) {
+        seterr(errstr, errstr_size, "bootstrap.servers=%s: embedded: needs a data folder", bs);
+        return NULL;
+    }
+    rv_admin_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        seterr(errstr, errstr_size, "Out of memory");
+        return NULL;
+    }
+    if (rv_broker_open(&a->broker, dir, errstr, errstr_size)) {
+        free(a);
+        return NULL;
+    }
+    a->be = &embedded_backend;
+    a->conf = conf;
+    return a;
+}
+
+void rv_admin_destroy(rv_admin_t *admin) {
+    if (!admin)
+        return;
+    admin->be->destroy(admin);
+    rv_conf_destroy(admin->conf);
+    free(admin);
+}
+
+static bool bad_topic_arg(const char *topic, char *errstr, size_t errstr_size) {
+    if (topic)
+        return false;
+    seterr(errstr, errstr_size, "Topic name is illegal, it can't be empty");
+    return true;
+}
+
+rv_err_t rv_admin_create_topic(rv_admin_t *admin, const char *topic, int32_t partitions,
+                               int16_t replication_factor, const char *const *names,
+                               const char *const *values, size_t config_cnt, char *errstr,
+                               size_t errstr_size) {
+    if (bad_topic_arg(topic, errstr, errstr_size))
+        return RV_ERR_INVALID_TOPIC_EXCEPTION;
+    if (config_cnt && (!names || !values)) {
+        seterr(errstr, errstr_size, "Config names and values are required");
+        return RV_ERR_INVALID_CONFIG;
+    }
+    return admin->be->create_topic(admin, topic, partitions, replication_factor, names, values,
+                                   config_cnt, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_delete_topic(rv_admin_t *admin, const char *topic, char *errstr,
+                               size_t errstr_size) {
+    if (bad_topic_arg(topic, errstr, errstr_size))
+        return RV_ERR_INVALID_TOPIC_EXCEPTION;
+    return admin->be->delete_topic(admin, topic, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_list_topics(rv_admin_t *admin, bool include_internal, char ***names, size_t *cnt,
+                              char *errstr, size_t errstr_size) {
+    return admin->be->list_topics(admin, include_internal, names, cnt, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_describe_topic(rv_admin_t *admin, const char *topic, rv_topic_description_t **out,
+                                 char *errstr, size_t errstr_size) {
+    *out = NULL;
+    if (bad_topic_arg(topic, errstr, errstr_size))
+        return RV_ERR_INVALID_TOPIC_EXCEPTION;
+    return admin->be->describe_topic(admin, topic, out, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_create_partitions(rv_admin_t *admin, const char *topic, int32_t total,
+                                    char *errstr, size_t errstr_size) {
+    if (bad_topic_arg(topic, errstr, errstr_size))
+        return RV_ERR_INVALID_TOPIC_EXCEPTION;
+    return admin->be->create_partitions(admin, topic, total, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_describe_configs(rv_admin_t *admin, const char *topic, rv_config_list_t **out,
+                                   char *errstr, size_t errstr_size) {
+    *out = NULL;
+    if (bad_topic_arg(topic, errstr, errstr_size))
+        return RV_ERR_INVALID_TOPIC_EXCEPTION;
+    return admin->be->describe_configs(admin, topic, out, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_alter_configs(rv_admin_t *admin, const char *topic, const char *const *set_names,
+                                const char *const *set_values, size_t set_cnt,
+                                const char *const *del_names, size_t del_cnt, char *errstr,
+                                size_t errstr_size) {
+    if (bad_topic_arg(topic, errstr, errstr_size))
+        return RV_ERR_INVALID_TOPIC_EXCEPTION;
+    if ((set_cnt && (!set_names || !set_values)) || (del_cnt && !del_names)) {
+        seterr(errstr, errstr_size, "Config names and values are required");
+        return RV_ERR_INVALID_CONFIG;
+    }
+    return admin->be->alter_configs(admin, topic, set_names, set_values, set_cnt, del_names,
+                                    del_cnt, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_delete_records(rv_admin_t *admin, const char *topic, int32_t partition,
+                                 int64_t offset, int64_t *low_watermark, char *errstr,
+                                 size_t errstr_size) {
+    if (bad_topic_arg(topic, errstr, errstr_size))
+        return RV_ERR_INVALID_TOPIC_EXCEPTION;
+    return admin->be->delete_records(admin, topic, partition, offset, low_watermark, errstr,
+                                     errstr_size);
+}
