@@ -1,0 +1,71 @@
+/* tools/main.c: the `rivulet` program's entry point. It dispatches
+ * `rivulet <command> [options]` to the subcommands, which mirror Apache
+ * Kafka's shell tools (topics = kafka-topics.sh, configs =
+ * kafka-configs.sh, delete-records = kafka-delete-records.sh) and document
+ * themselves with --help. docs/TOOLS.md is the user guide. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/tool.h"
+
+typedef struct command_s {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"topics", rv__cmd_topics, "Create, delete, describe, or change a topic (kafka-topics.sh)."},
+    {"configs", rv__cmd_configs, "Describe or change topic configs (kafka-configs.sh)."},
+    {"delete-records", rv__cmd_delete_records,
+     "Delete records of partitions below an offset (kafka-delete-records.sh)."},
+    {"groups", rv__cmd_groups,
+     "List, describe, delete consumer groups and reset their offsets "
+     "(kafka-consumer-groups.sh)."},
+    {"broker", rv__cmd_broker, "Run a broker serving the Kafka protocol on a data folder."},
+    {"config-docs", rv__cmd_config_docs,
+     "Print the configuration reference (docs/CONFIGURATION.md) as Markdown."},
+    {NULL, NULL, NULL}};
+
+static void usage(FILE *f) {
+    fprintf(f, "Usage: rivulet <command> [options]\n\nCommands:\n");
+    for (const command_t *c = commands; c->name; c++)
+        if (c->run) /* a weak command not linked in */
+            fprintf(f, "  %-16s%s\n", c->name, c->summary);
+    fprintf(f, "  %-16s%s\n", "help", "Print this help.");
+    fprintf(f, "\nOptions:\n  %-16s%s\n", "--version", "Print the rivulet version.");
+    fprintf(f, "\nRun `rivulet <command> --help` for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("%s\n", RV_TOOL_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc > 2)
+            for (const command_t *c = commands; c->name; c++)
+                if (c->run && strcmp(argv[2], c->name) == 0) {
+                    char help[] = "--help";
+                    char *hv[] = {help, NULL};
+                    return c->run(1, hv);
+                }
+        usage(stdout);
+        return 0;
+    }
+    for (const command_t *c = commands; c->name; c++)
+        if (c->run && strcmp(cmd, c->name) == 0) {
+            int rc = c->run(argc - 2, argv + 2);
+            if (fflush(stdout) != 0)
+                rc = rc ? rc : 1;
+            return rc;
+        }
+    fprintf(stderr, "Unknown command '%s'.\n\n", cmd);
+    usage(stderr);
+    return 1;
+}
