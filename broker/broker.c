@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "broker/topics.h"
+#include "common/errstr.h"
 #include "common/clock.h"
 #include "common/fileio.h"
 #include "common/logger.h"
@@ -69,17 +70,6 @@ struct rv_broker_s {
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static rv_broker_t *g_brokers;
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 rv__topics_t *rv__broker_topics(rv_broker_t *broker) {
     return broker->topics;
@@ -148,12 +138,12 @@ static void stop_housekeeping(rv_broker_t *b) {
 static rv_err_t lock_folder(rv_broker_t *b, char *errstr, size_t errstr_size) {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/.lock", b->real) >= (int)sizeof path) {
-        seterr(errstr, errstr_size, "Path too long: %s", b->real);
+        rv__errstr_set(errstr, errstr_size, "Path too long: %s", b->real);
         return RV_ERR__INVALID_ARG;
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        seterr(errstr, errstr_size, "Cannot open %s: %s", path, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Cannot open %s: %s", path, strerror(errno));
         return RV_ERR__IO;
     }
     struct flock fl;
@@ -164,7 +154,7 @@ static rv_err_t lock_folder(rv_broker_t *b, char *errstr, size_t errstr_size) {
         int e = errno;
         if (e != EACCES && e != EAGAIN) {
             close(fd);
-            seterr(errstr, errstr_size, "Cannot lock %s: %s", path, strerror(e));
+            rv__errstr_set(errstr, errstr_size, "Cannot lock %s: %s", path, strerror(e));
             return RV_ERR__IO;
         }
         /* Ask the kernel who holds it; the pid in the file is the fallback
@@ -181,7 +171,7 @@ static rv_err_t lock_folder(rv_broker_t *b, char *errstr, size_t errstr_size) {
                 pid = strtol(buf, NULL, 10);
         }
         close(fd);
-        seterr(errstr, errstr_size, "data folder %s is locked by process %ld", b->dir, pid);
+        rv__errstr_set(errstr, errstr_size, "data folder %s is locked by process %ld", b->dir, pid);
         return RV_ERR__LOCKED;
     }
     char buf[32];
@@ -189,7 +179,7 @@ static rv_err_t lock_folder(rv_broker_t *b, char *errstr, size_t errstr_size) {
     if (ftruncate(fd, 0) || rv__io_pwrite_all(fd, buf, (size_t)n, 0)) {
         int e = errno;
         close(fd);
-        seterr(errstr, errstr_size, "Cannot write %s: %s", path, strerror(e));
+        rv__errstr_set(errstr, errstr_size, "Cannot write %s: %s", path, strerror(e));
         return RV_ERR__IO;
     }
     b->lock_fd = fd;
@@ -209,16 +199,18 @@ static void broker_free(rv_broker_t *b) {
 
 rv_err_t rv_broker_open(rv_broker_t **out, const char *data_dir, char *errstr, size_t errstr_size) {
     if (!out || !data_dir || !*data_dir) {
-        seterr(errstr, errstr_size, "A data folder is required");
+        rv__errstr_set(errstr, errstr_size, "A data folder is required");
         return RV_ERR__INVALID_ARG;
     }
     if (rv__io_mkdirs(data_dir, 0755)) {
-        seterr(errstr, errstr_size, "Cannot create data folder %s: %s", data_dir, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Cannot create data folder %s: %s", data_dir,
+                       strerror(errno));
         return RV_ERR__IO;
     }
     char *real = realpath(data_dir, NULL);
     if (!real) {
-        seterr(errstr, errstr_size, "Cannot resolve data folder %s: %s", data_dir, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Cannot resolve data folder %s: %s", data_dir,
+                       strerror(errno));
         return RV_ERR__IO;
     }
 
@@ -239,7 +231,7 @@ rv_err_t rv_broker_open(rv_broker_t **out, const char *data_dir, char *errstr, s
         free(b);
         free(real);
         pthread_mutex_unlock(&g_lock);
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         return RV_ERR__NOMEM;
     }
     b->real = real;
@@ -259,7 +251,7 @@ rv_err_t rv_broker_open(rv_broker_t **out, const char *data_dir, char *errstr, s
         rv__topics_close(b->topics);
         broker_free(b);
         pthread_mutex_unlock(&g_lock);
-        seterr(errstr, errstr_size, "Cannot start the housekeeping thread");
+        rv__errstr_set(errstr, errstr_size, "Cannot start the housekeeping thread");
         return RV_ERR__FAIL;
     }
     b->next = g_brokers;
@@ -299,12 +291,13 @@ rv_err_t rv_broker_produce(rv_broker_t *broker, const char *topic, int32_t parti
                            const void *batches, size_t len, int acks, int64_t *base_offset,
                            char *errstr, size_t errstr_size) {
     if (acks != -1 && acks != 0 && acks != 1) {
-        seterr(errstr, errstr_size, "Invalid required acks %d: must be -1 (all), 0 or 1", acks);
+        rv__errstr_set(errstr, errstr_size, "Invalid required acks %d: must be -1 (all), 0 or 1",
+                       acks);
         return RV_ERR_INVALID_REQUIRED_ACKS;
     }
     if (!batches || !len) {
-        seterr(errstr, errstr_size, "Produce request to %s-%d has no record batches",
-               topic ? topic : "(null)", partition);
+        rv__errstr_set(errstr, errstr_size, "Produce request to %s-%d has no record batches",
+                       topic ? topic : "(null)", partition);
         return RV_ERR_CORRUPT_MESSAGE;
     }
     rv__topic_t *tp;
@@ -318,7 +311,7 @@ rv_err_t rv_broker_produce(rv_broker_t *broker, const char *topic, int32_t parti
     uint8_t *copy = malloc(len);
     if (!copy) {
         rv__topics_release(broker->topics, tp);
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         return RV_ERR__NOMEM;
     }
     memcpy(copy, batches, len);
@@ -379,7 +372,7 @@ rv_err_t rv_broker_offset_for_time(rv_broker_t *broker, const char *topic, int32
         err = rv__log_offset_for_timestamp(log, ts, offset, &found_ts);
     rv__topics_release(broker->topics, tp);
     if (err)
-        seterr(errstr, errstr_size, "Looking up timestamp %lld in %s-%d failed: %s", (long long)ts,
-               topic, partition, rv_err_str(err));
+        rv__errstr_set(errstr, errstr_size, "Looking up timestamp %lld in %s-%d failed: %s",
+                       (long long)ts, topic, partition, rv_err_str(err));
     return err;
 }

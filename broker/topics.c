@@ -78,6 +78,7 @@
 #include <unistd.h>
 
 #include "broker/topic_config.h"
+#include "common/errstr.h"
 #include "common/buf.h"
 #include "common/fileio.h"
 #include "common/logger.h"
@@ -112,19 +113,8 @@ struct rv__topics_s {
     rv__buf_t last_ls;
 };
 
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 static rv_err_t unknown_topic(char *errstr, size_t errstr_size, const char *name) {
-    seterr(errstr, errstr_size, "Topic '%s' does not exist.", name);
+    rv__errstr_set(errstr, errstr_size, "Topic '%s' does not exist.", name);
     return RV_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
@@ -132,27 +122,28 @@ static rv_err_t unknown_topic(char *errstr, size_t errstr_size, const char *name
 
 rv_err_t rv__topic_name_validate(const char *name, char *errstr, size_t errstr_size) {
     if (!name || !*name) {
-        seterr(errstr, errstr_size, "Topic name is illegal, it can't be empty");
+        rv__errstr_set(errstr, errstr_size, "Topic name is illegal, it can't be empty");
         return RV_ERR_INVALID_TOPIC_EXCEPTION;
     }
     if (!strcmp(name, ".") || !strcmp(name, "..")) {
-        seterr(errstr, errstr_size, "Topic name cannot be \".\" or \"..\"");
+        rv__errstr_set(errstr, errstr_size, "Topic name cannot be \".\" or \"..\"");
         return RV_ERR_INVALID_TOPIC_EXCEPTION;
     }
     if (strlen(name) > TOPIC_MAX_NAME_LEN) {
-        seterr(errstr, errstr_size,
-               "Topic name is illegal, it can't be longer than %d characters, topic name: %s",
-               TOPIC_MAX_NAME_LEN, name);
+        rv__errstr_set(
+            errstr, errstr_size,
+            "Topic name is illegal, it can't be longer than %d characters, topic name: %s",
+            TOPIC_MAX_NAME_LEN, name);
         return RV_ERR_INVALID_TOPIC_EXCEPTION;
     }
     for (const char *p = name; *p; p++) {
         char c = *p;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-')) {
-            seterr(errstr, errstr_size,
-                   "Topic name \"%s\" is illegal, it contains a character other than ASCII "
-                   "alphanumerics, '.', '_' and '-'",
-                   name);
+            rv__errstr_set(errstr, errstr_size,
+                           "Topic name \"%s\" is illegal, it contains a character other than ASCII "
+                           "alphanumerics, '.', '_' and '-'",
+                           name);
             return RV_ERR_INVALID_TOPIC_EXCEPTION;
         }
     }
@@ -361,11 +352,12 @@ static rv_err_t meta_write(rv__topics_t *t, const char *name, const uint8_t id[1
     rv_err_t err;
     char path[PATH_MAX];
     if (bad) {
-        seterr(errstr, errstr_size, "Out of memory encoding the metadata of topic %s", name);
+        rv__errstr_set(errstr, errstr_size, "Out of memory encoding the metadata of topic %s",
+                       name);
         err = RV_ERR__NOMEM;
     } else if (path_fmt(path, sizeof path, "%s/%s/%s%s", t->dir, RV__TOPICS_META_DIR, id_str,
                         META_SUFFIX)) {
-        seterr(errstr, errstr_size, "Path too long in data folder %s", t->dir);
+        rv__errstr_set(errstr, errstr_size, "Path too long in data folder %s", t->dir);
         err = RV_ERR__INVALID_ARG;
     } else {
         err = rv__io_write_file_atomic(path, sb.data, sb.size, errstr, errstr_size);
@@ -457,7 +449,7 @@ static rv_err_t meta_decode(rv__topic_t **out, const uint8_t *data, size_t len, 
     *out = tp;
     return RV_ERR_NO_ERROR;
 bad:
-    seterr(errstr, errstr_size, "Topic metadata file %s is not valid", path);
+    rv__errstr_set(errstr, errstr_size, "Topic metadata file %s is not valid", path);
     msgpack_unpacked_destroy(&up);
     topic_free(tp);
     return err;
@@ -499,7 +491,7 @@ static rv_err_t ckpt_read(rv__topics_t *t, const char *file, ckpt_t *c, char *er
     char path[PATH_MAX];
     memset(c, 0, sizeof *c);
     if (path_fmt(path, sizeof path, "%s/%s", t->dir, file)) {
-        seterr(errstr, errstr_size, "Path too long in data folder %s", t->dir);
+        rv__errstr_set(errstr, errstr_size, "Path too long in data folder %s", t->dir);
         return RV_ERR__INVALID_ARG;
     }
     rv__buf_t b = RV__BUF_INIT;
@@ -615,7 +607,7 @@ static rv_err_t ckpt_write_one(rv__topics_t *t, const char *file, rv__buf_t *tex
         return RV_ERR_NO_ERROR;
     char path[PATH_MAX];
     if (path_fmt(path, sizeof path, "%s/%s", t->dir, file)) {
-        seterr(errstr, errstr_size, "Path too long in data folder %s", t->dir);
+        rv__errstr_set(errstr, errstr_size, "Path too long in data folder %s", t->dir);
         return RV_ERR__INVALID_ARG;
     }
     rv_err_t err = rv__io_write_file_atomic(path, text->data, text->len, errstr, errstr_size);
@@ -654,7 +646,7 @@ rv_err_t rv__topics_checkpoint(rv__topics_t *t, char *errstr, size_t errstr_size
     }
     snap_release(t, &s);
     if (err)
-        seterr(errstr, errstr_size, "Out of memory writing checkpoints");
+        rv__errstr_set(errstr, errstr_size, "Out of memory writing checkpoints");
     if (!err)
         err =
             ckpt_write_one(t, RV__RECOVERY_POINT_CHECKPOINT, &rp, &t->last_rp, errstr, errstr_size);
@@ -689,7 +681,7 @@ static rv_err_t open_logs(rv__topics_t *t, rv__topic_t *tp, rv__log_t **logs, in
     for (int32_t p = from; p < to; p++) {
         char path[PATH_MAX];
         if (path_fmt(path, sizeof path, "%s/%s-%d", t->dir, tp->name, p)) {
-            seterr(errstr, errstr_size, "Path too long in data folder %s", t->dir);
+            rv__errstr_set(errstr, errstr_size, "Path too long in data folder %s", t->dir);
             close_logs(logs, from, p, fresh);
             return RV_ERR__INVALID_ARG;
         }
@@ -728,16 +720,16 @@ static bool ends_with(const char *s, const char *suffix) {
 static rv_err_t load_meta(rv__topics_t *t, char *errstr, size_t errstr_size) {
     char mdir[PATH_MAX];
     if (path_fmt(mdir, sizeof mdir, "%s/%s", t->dir, RV__TOPICS_META_DIR)) {
-        seterr(errstr, errstr_size, "Path too long in data folder %s", t->dir);
+        rv__errstr_set(errstr, errstr_size, "Path too long in data folder %s", t->dir);
         return RV_ERR__INVALID_ARG;
     }
     if (rv__io_mkdirs(mdir, 0755)) {
-        seterr(errstr, errstr_size, "Cannot create %s: %s", mdir, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Cannot create %s: %s", mdir, strerror(errno));
         return RV_ERR__IO;
     }
     DIR *d = opendir(mdir);
     if (!d) {
-        seterr(errstr, errstr_size, "Cannot read %s: %s", mdir, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Cannot read %s: %s", mdir, strerror(errno));
         return RV_ERR__IO;
     }
     rv_err_t err = RV_ERR_NO_ERROR;
@@ -765,11 +757,11 @@ static rv_err_t load_meta(rv__topics_t *t, char *errstr, size_t errstr_size) {
             break;
         size_t idlen = strlen(tp->id_str);
         if (strncmp(de->d_name, tp->id_str, idlen) || strcmp(de->d_name + idlen, META_SUFFIX)) {
-            seterr(errstr, errstr_size, "Topic metadata file %s holds topic %s with id %s", path,
-                   tp->name, tp->id_str);
+            rv__errstr_set(errstr, errstr_size, "Topic metadata file %s holds topic %s with id %s",
+                           path, tp->name, tp->id_str);
             err = RV_ERR__BAD_MSG;
         } else if (find_topic(t, tp->name)) {
-            seterr(errstr, errstr_size, "Topic %s is defined twice in %s", tp->name, mdir);
+            rv__errstr_set(errstr, errstr_size, "Topic %s is defined twice in %s", tp->name, mdir);
             err = RV_ERR__BAD_MSG;
         } else if (!(err = ensure_room(t))) {
             insert_topic(t, tp);
@@ -855,7 +847,7 @@ rv_err_t rv__topics_open(rv__topics_t **out, const char *dir, char *errstr, size
     rv__topics_t *t = calloc(1, sizeof *t);
     if (!t || !(t->dir = strdup(dir))) {
         free(t);
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         return RV_ERR__NOMEM;
     }
     pthread_mutex_init(&t->admin_lock, NULL);
@@ -874,7 +866,7 @@ rv_err_t rv__topics_open(rv__topics_t **out, const char *dir, char *errstr, size
     for (size_t i = 0; !err && i < t->cnt; i++) {
         rv__topic_t *tp = t->topics[i];
         if (!(tp->logs = calloc((size_t)tp->partition_cnt, sizeof *tp->logs))) {
-            seterr(errstr, errstr_size, "Out of memory");
+            rv__errstr_set(errstr, errstr_size, "Out of memory");
             err = RV_ERR__NOMEM;
             break;
         }
@@ -921,8 +913,8 @@ rv_err_t rv__topics_acquire(rv__topics_t *t, const char *name, int32_t partition
     rv__topic_t *tp = name ? find_topic(t, name) : NULL;
     if (!tp || partition < 0 || partition >= tp->partition_cnt) {
         pthread_mutex_unlock(&t->lock);
-        seterr(errstr, errstr_size, "This server does not host this topic-partition: %s-%d",
-               name ? name : "(null)", partition);
+        rv__errstr_set(errstr, errstr_size, "This server does not host this topic-partition: %s-%d",
+                       name ? name : "(null)", partition);
         return RV_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
     tp->refcnt++;
@@ -949,7 +941,7 @@ static rv_err_t check_configs(const char *const *names, const char *const *value
                               char *errstr, size_t errstr_size) {
     for (size_t i = 0; i < cnt; i++) {
         if (!names[i]) {
-            seterr(errstr, errstr_size, "Config name is null");
+            rv__errstr_set(errstr, errstr_size, "Config name is null");
             return RV_ERR_INVALID_CONFIG;
         }
         rv_err_t err =
@@ -1000,7 +992,7 @@ rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions
 
     pthread_mutex_lock(&t->admin_lock);
     if (find_topic(t, name)) {
-        seterr(errstr, errstr_size, "Topic '%s' already exists.", name);
+        rv__errstr_set(errstr, errstr_size, "Topic '%s' already exists.", name);
         err = RV_ERR_TOPIC_ALREADY_EXISTS;
         goto out;
     }
@@ -1010,8 +1002,8 @@ rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions
         if (rv__topic_names_collide(name, t->topics[i]->name))
             rv__buf_printf(&coll, "%s%s", coll.len ? ", " : "", t->topics[i]->name);
     if (coll.len) {
-        seterr(errstr, errstr_size, "Topic '%s' collides with existing topics: %s", name,
-               (char *)coll.data);
+        rv__errstr_set(errstr, errstr_size, "Topic '%s' collides with existing topics: %s", name,
+                       (char *)coll.data);
         rv__buf_free(&coll);
         err = RV_ERR_INVALID_TOPIC_EXCEPTION;
         goto out;
@@ -1021,25 +1013,26 @@ rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions
     if (partitions == -1)
         partitions = 1; /* num.partitions */
     if (partitions < 1) {
-        seterr(errstr, errstr_size,
-               "Number of partitions was set to an invalid non-positive value.");
+        rv__errstr_set(errstr, errstr_size,
+                       "Number of partitions was set to an invalid non-positive value.");
         err = RV_ERR_INVALID_PARTITIONS;
         goto out;
     }
     if (replication_factor == -1)
         replication_factor = 1; /* default.replication.factor */
     if (replication_factor < 1) {
-        seterr(errstr, errstr_size,
-               "Replication factor must be larger than 0, or -1 to use the default value.");
+        rv__errstr_set(errstr, errstr_size,
+                       "Replication factor must be larger than 0, or -1 to use the default value.");
         err = RV_ERR_INVALID_REPLICATION_FACTOR;
         goto out;
     }
     if (replication_factor > 1) {
-        seterr(errstr, errstr_size,
-               "Unable to replicate the partition %d time(s): the embedded broker has a single "
-               "replica, so the replication factor must be 1. For replication use the kafka "
-               "backend (bootstrap.servers=host:port of a Kafka cluster).",
-               replication_factor);
+        rv__errstr_set(
+            errstr, errstr_size,
+            "Unable to replicate the partition %d time(s): the embedded broker has a single "
+            "replica, so the replication factor must be 1. For replication use the kafka "
+            "backend (bootstrap.servers=host:port of a Kafka cluster).",
+            replication_factor);
         err = RV_ERR_INVALID_REPLICATION_FACTOR;
         goto out;
     }
@@ -1059,7 +1052,7 @@ rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions
                       &tp->config_cnt) ||
         ensure_room(t)) {
         topic_free(tp);
-        seterr(errstr, errstr_size, "Out of memory creating topic %s", name);
+        rv__errstr_set(errstr, errstr_size, "Out of memory creating topic %s", name);
         err = RV_ERR__NOMEM;
         goto out;
     }
@@ -1067,8 +1060,8 @@ rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions
     tp->partition_cnt = partitions;
     if (new_topic_id(tp->id, tp->id_str)) {
         topic_free(tp);
-        seterr(errstr, errstr_size, "Cannot read random bytes for the topic id: %s",
-               strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Cannot read random bytes for the topic id: %s",
+                       strerror(errno));
         err = RV_ERR__IO;
         goto out;
     }
@@ -1108,14 +1101,14 @@ rv_err_t rv__topics_delete(rv__topics_t *t, const char *name, char *errstr, size
     char path[PATH_MAX], mdir[PATH_MAX];
     if (path_fmt(mdir, sizeof mdir, "%s/%s", t->dir, RV__TOPICS_META_DIR) ||
         path_fmt(path, sizeof path, "%s/%s%s", mdir, tp->id_str, META_SUFFIX)) {
-        seterr(errstr, errstr_size, "Path too long in data folder %s", t->dir);
+        rv__errstr_set(errstr, errstr_size, "Path too long in data folder %s", t->dir);
         err = RV_ERR__INVALID_ARG;
         goto out;
     }
     /* Removing the metadata commits the deletion; the folders are orphans
      * from here on should anything below fail or the process die. */
     if ((unlink(path) && errno != ENOENT) || rv__io_fsync_dir(mdir)) {
-        seterr(errstr, errstr_size, "Cannot remove %s: %s", path, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Cannot remove %s: %s", path, strerror(errno));
         err = RV_ERR__IO;
         goto out;
     }
@@ -1160,19 +1153,19 @@ rv_err_t rv__topics_create_partitions(rv__topics_t *t, const char *name, int32_t
     }
     int32_t cur = tp->partition_cnt;
     if (total == cur) {
-        seterr(errstr, errstr_size, "Topic already has %d partition(s).", cur);
+        rv__errstr_set(errstr, errstr_size, "Topic already has %d partition(s).", cur);
         err = RV_ERR_INVALID_PARTITIONS;
         goto out;
     }
     if (total < cur) {
-        seterr(errstr, errstr_size,
-               "Topic currently has %d partitions, which is higher than the requested %d.", cur,
-               total);
+        rv__errstr_set(errstr, errstr_size,
+                       "Topic currently has %d partitions, which is higher than the requested %d.",
+                       cur, total);
         err = RV_ERR_INVALID_PARTITIONS;
         goto out;
     }
     if (!(logs = calloc((size_t)total, sizeof *logs))) {
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         err = RV_ERR__NOMEM;
         goto out;
     }
@@ -1214,8 +1207,8 @@ rv_err_t rv__topics_alter_configs(rv__topics_t *t, const char *name, const char 
         return err;
     for (size_t i = 0; i < del_cnt; i++) {
         if (!del_names[i] || !rv__prop_find(rv__topic_config_props, del_names[i])) {
-            seterr(errstr, errstr_size, "Unknown topic config name: %s",
-                   del_names[i] ? del_names[i] : "null");
+            rv__errstr_set(errstr, errstr_size, "Unknown topic config name: %s",
+                           del_names[i] ? del_names[i] : "null");
             return RV_ERR_INVALID_CONFIG;
         }
     }
@@ -1225,7 +1218,7 @@ rv_err_t rv__topics_alter_configs(rv__topics_t *t, const char *name, const char 
         for (size_t j = i + 1; j < set_cnt + del_cnt; j++) {
             const char *b = j < set_cnt ? set_names[j] : del_names[j - set_cnt];
             if (!strcmp(a, b)) {
-                seterr(errstr, errstr_size, "Error due to duplicate config keys: %s", a);
+                rv__errstr_set(errstr, errstr_size, "Error due to duplicate config keys: %s", a);
                 return RV_ERR_INVALID_REQUEST;
             }
         }
@@ -1287,7 +1280,7 @@ rv_err_t rv__topics_alter_configs(rv__topics_t *t, const char *name, const char 
     rv__log_info("TOPIC", "Altered the configs of topic %s", name);
     goto out;
 oom:
-    seterr(errstr, errstr_size, "Out of memory");
+    rv__errstr_set(errstr, errstr_size, "Out of memory");
     err = RV_ERR__NOMEM;
 out:
     pthread_mutex_unlock(&t->admin_lock);
@@ -1303,8 +1296,8 @@ rv_err_t rv__topics_delete_records(rv__topics_t *t, const char *name, int32_t pa
                                    int64_t offset, int64_t *low_watermark, char *errstr,
                                    size_t errstr_size) {
     if (offset < -1) {
-        seterr(errstr, errstr_size, "Cannot delete records of %s-%d below offset %lld",
-               name ? name : "(null)", partition, (long long)offset);
+        rv__errstr_set(errstr, errstr_size, "Cannot delete records of %s-%d below offset %lld",
+                       name ? name : "(null)", partition, (long long)offset);
         return RV_ERR_OFFSET_OUT_OF_RANGE;
     }
     pthread_mutex_lock(&t->admin_lock);
@@ -1383,7 +1376,7 @@ rv_err_t rv__topics_describe(rv__topics_t *t, const char *name, rv__topic_info_t
         pthread_mutex_unlock(&t->lock);
         rv__topic_info_clear(info);
         free(logs);
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         return RV_ERR__NOMEM;
     }
     memcpy(info->id, tp->id_str, sizeof info->id);

@@ -18,6 +18,7 @@
 
 #include "broker/topic_config.h"
 #include "broker/topics.h"
+#include "common/errstr.h"
 #include "rivulet/broker.h"
 
 /* The node id of the embedded broker, reported as every partition's leader. */
@@ -76,17 +77,6 @@ struct rv_admin_s {
     rv_conf_t *conf;
     rv_broker_t *broker; /* embedded backend: a reference on the shared broker */
 };
-
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 void rv_strv_free(char **v, size_t n) {
     if (!v)
@@ -247,7 +237,7 @@ static rv_err_t emb_list_topics(rv_admin_t *a, bool include_internal, char ***na
                                 char *errstr, size_t errstr_size) {
     rv_err_t err = rv__topics_list(emb_topics(a), include_internal, names, cnt);
     if (err)
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
     return err;
 }
 
@@ -263,7 +253,7 @@ static rv_err_t emb_describe_topic(rv_admin_t *a, const char *topic, rv_topic_de
         !(d->configs = config_list_build(info.config_names, info.config_values, info.config_cnt))) {
         rv_topic_description_destroy(d);
         rv__topic_info_clear(&info);
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         return RV_ERR__NOMEM;
     }
     /* Ownership of the name and offset arrays moves to the description. */
@@ -296,7 +286,7 @@ static rv_err_t emb_describe_configs(rv_admin_t *a, const char *topic, rv_config
     *out = config_list_build(info.config_names, info.config_values, info.config_cnt);
     rv__topic_info_clear(&info);
     if (!*out) {
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         return RV_ERR__NOMEM;
     }
     return RV_ERR_NO_ERROR;
@@ -333,26 +323,29 @@ static const rv__admin_backend_t embedded_backend = {
 rv_admin_t *rv_admin_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
     const char *bs = conf ? rv_conf_get(conf, "bootstrap.servers") : NULL;
     if (!bs || !*bs) {
-        seterr(errstr, errstr_size,
-               "bootstrap.servers is not set: use embedded:DIR for the embedded broker or a "
-               "host:port list for a Kafka cluster");
+        rv__errstr_set(
+            errstr, errstr_size,
+            "bootstrap.servers is not set: use embedded:DIR for the embedded broker or a "
+            "host:port list for a Kafka cluster");
         return NULL;
     }
     if (strncmp(bs, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
-        seterr(errstr, errstr_size,
-               "bootstrap.servers=%s: the kafka backend (host:port) is not available in this "
-               "build yet; use embedded:DIR",
-               bs);
+        rv__errstr_set(
+            errstr, errstr_size,
+            "bootstrap.servers=%s: the kafka backend (host:port) is not available in this "
+            "build yet; use embedded:DIR",
+            bs);
         return NULL;
     }
     const char *dir = bs + strlen(EMBEDDED_PREFIX);
     if (!*dir) {
-        seterr(errstr, errstr_size, "bootstrap.servers=%s: embedded: needs a data folder", bs);
+        rv__errstr_set(errstr, errstr_size, "bootstrap.servers=%s: embedded: needs a data folder",
+                       bs);
         return NULL;
     }
     rv_admin_t *a = calloc(1, sizeof *a);
     if (!a) {
-        seterr(errstr, errstr_size, "Out of memory");
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
         return NULL;
     }
     if (rv_broker_open(&a->broker, dir, errstr, errstr_size)) {
@@ -375,7 +368,7 @@ void rv_admin_destroy(rv_admin_t *admin) {
 static bool bad_topic_arg(const char *topic, char *errstr, size_t errstr_size) {
     if (topic)
         return false;
-    seterr(errstr, errstr_size, "Topic name is illegal, it can't be empty");
+    rv__errstr_set(errstr, errstr_size, "Topic name is illegal, it can't be empty");
     return true;
 }
 
@@ -386,7 +379,7 @@ rv_err_t rv_admin_create_topic(rv_admin_t *admin, const char *topic, int32_t par
     if (bad_topic_arg(topic, errstr, errstr_size))
         return RV_ERR_INVALID_TOPIC_EXCEPTION;
     if (config_cnt && (!names || !values)) {
-        seterr(errstr, errstr_size, "Config names and values are required");
+        rv__errstr_set(errstr, errstr_size, "Config names and values are required");
         return RV_ERR_INVALID_CONFIG;
     }
     return admin->be->create_topic(admin, topic, partitions, replication_factor, names, values,
@@ -435,7 +428,7 @@ rv_err_t rv_admin_alter_configs(rv_admin_t *admin, const char *topic, const char
     if (bad_topic_arg(topic, errstr, errstr_size))
         return RV_ERR_INVALID_TOPIC_EXCEPTION;
     if ((set_cnt && (!set_names || !set_values)) || (del_cnt && !del_names)) {
-        seterr(errstr, errstr_size, "Config names and values are required");
+        rv__errstr_set(errstr, errstr_size, "Config names and values are required");
         return RV_ERR_INVALID_CONFIG;
     }
     return admin->be->alter_configs(admin, topic, set_names, set_values, set_cnt, del_names,

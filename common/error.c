@@ -4,7 +4,10 @@
  * get a placeholder instead of crashing the caller. */
 #include "rivulet/error.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+
+#include "common/errstr.h"
 
 const char *rv_err_name(rv_err_t err) {
     switch ((int)err) {
@@ -31,4 +34,13 @@ const char *rv_err_str(rv_err_t err) {
     default:
         return "Unknown error code";
     }
+}
+
+void rv__errstr_set(char *errstr, size_t errstr_size, const char *fmt, ...) {
+    if (!errstr || !errstr_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
 }

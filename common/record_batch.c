@@ -24,7 +24,7 @@
 
 #include "common/crc32c.h"
 
-rv_err_t rv__batch_parse_header(rv__batch_hdr_t *h, const uint8_t *p, size_t len) {
+rv_err_t rv__batch_read_header(rv__batch_hdr_t *h, const uint8_t *p, size_t len) {
     if (len < RV__BATCH_HEADER_SIZE)
         return RV_ERR__PARTIAL;
     h->magic = (int8_t)p[RV__BATCH_OFF_MAGIC];
@@ -46,9 +46,14 @@ rv_err_t rv__batch_parse_header(rv__batch_hdr_t *h, const uint8_t *p, size_t len
     h->records_count = (int32_t)rv__be32(p + RV__BATCH_OFF_RECORDS_COUNT);
     if (h->records_count < 0 || h->last_offset_delta < 0)
         return RV_ERR_CORRUPT_MESSAGE;
-    if (rv__batch_size(h) > len)
-        return RV_ERR__PARTIAL;
     return RV_ERR_NO_ERROR;
+}
+
+rv_err_t rv__batch_parse_header(rv__batch_hdr_t *h, const uint8_t *p, size_t len) {
+    rv_err_t err = rv__batch_read_header(h, p, len);
+    if (!err && rv__batch_size(h) > len)
+        err = RV_ERR__PARTIAL;
+    return err;
 }
 
 uint32_t rv__batch_compute_crc(const uint8_t *p, size_t size) {

@@ -82,6 +82,12 @@ static inline int64_t rv__batch_last_offset(const rv__batch_hdr_t *h) {
  *  Does not check the CRC. */
 rv_err_t rv__batch_parse_header(rv__batch_hdr_t *h, const uint8_t *p, size_t len);
 
+/** Decodes and checks the 61-byte header alone, as rv__batch_parse_header
+ *  but without requiring the rest of the batch in p[0..len) (for readers
+ *  that fetch a header before the body). RV_ERR__PARTIAL only when len is
+ *  below 61. */
+rv_err_t rv__batch_read_header(rv__batch_hdr_t *h, const uint8_t *p, size_t len);
+
 /** Parses the header and checks the CRC-32C. RV_ERR_CORRUPT_MESSAGE on a
  *  mismatch (or any rv__batch_parse_header error). */
 rv_err_t rv__batch_validate(rv__batch_hdr_t *h, const uint8_t *p, size_t len);

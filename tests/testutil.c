@@ -113,3 +113,33 @@ long long rvt_file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
+
+int rvt_cli_fx_setup(void **state) {
+    rvt_cli_fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = rvt_tmpdir();
+    snprintf(f->bs, sizeof f->bs, "--bootstrap-server embedded:%s", f->dir);
+    snprintf(f->file, sizeof f->file, "%s/input", f->dir);
+    *state = f;
+    return 0;
+}
+
+int rvt_cli_fx_teardown(void **state) {
+    rvt_cli_fx_t *f = *state;
+    rvt_rmtree(f->dir);
+    free(f->dir);
+    rv__buf_free(&f->out);
+    rv__buf_free(&f->err);
+    free(f);
+    return 0;
+}
+
+void rvt_assert_prefix(const char *s, const char *prefix) {
+    if (strncmp(s, prefix, strlen(prefix)) != 0)
+        fail_msg("expected prefix \"%s\" in \"%s\"", prefix, s);
+}
+
+void rvt_assert_contains(const char *s, const char *needle) {
+    if (!strstr(s, needle))
+        fail_msg("expected \"%s\" in \"%s\"", needle, s);
+}

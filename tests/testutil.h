@@ -29,6 +29,24 @@ void rvt_make_batch(rv__buf_t *out, int n, const char *key_prefix, size_t value_
 int rvt_cli(rv__buf_t *out, rv__buf_t *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The fixture of the tests that run the program: a temporary data folder,
+ * its "--bootstrap-server embedded:DIR" flag, a scratch file path inside
+ * it, and the captured output of the last run. */
+typedef struct rvt_cli_fx_s {
+    char *dir;
+    char bs[4200];
+    char file[4400]; /* DIR/input, for files a command reads */
+    rv__buf_t out, err;
+} rvt_cli_fx_t;
+
+/** cmocka setup/teardown for an rvt_cli_fx_t in *state. */
+int rvt_cli_fx_setup(void **state);
+int rvt_cli_fx_teardown(void **state);
+
+/** Fails the test unless s starts with prefix / contains needle. */
+void rvt_assert_prefix(const char *s, const char *prefix);
+void rvt_assert_contains(const char *s, const char *needle);
+
 /** Writes a whole file (test setup). */
 void rvt_write_file(const char *path, const void *p, size_t n);
 /** Size of a file, or -1. */

@@ -157,7 +157,7 @@ static int breader_next(breader_t *r, const uint8_t **p, size_t *len, rv__batch_
         int64_t have = r->bstart + (int64_t)r->blen - r->pos;
         if (r->pos >= r->bstart && have >= RV__BATCH_HEADER_SIZE) {
             const uint8_t *q = r->buf + (r->pos - r->bstart);
-            if (rv__segment_peek_header(h, q, (size_t)have))
+            if (rv__batch_read_header(h, q, (size_t)have))
                 return -1;
             size_t sz = rv__batch_size(h);
             if ((int64_t)sz <= have) {
@@ -218,7 +218,7 @@ static void out_add_tidx(out_seg_t *o, int64_t base) {
 static int out_write(out_seg_t *o, int64_t seg_base, const uint8_t *p, size_t len,
                      int32_t interval) {
     rv__batch_hdr_t h;
-    if (rv__segment_peek_header(&h, p, len) || rv__io_write_all(o->fd, p, len) < 0)
+    if (rv__batch_read_header(&h, p, len) || rv__io_write_all(o->fd, p, len) < 0)
         return -1;
     int64_t last = h.base_offset + h.last_offset_delta;
     if (h.max_timestamp > o->max_ts) {

@@ -56,21 +56,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/errstr.h"
 #include "common/clock.h"
 #include "common/fileio.h"
 #include "common/logger.h"
 #include "common/record_batch.h"
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 size_t rv__log_idx_cap(const rv__log_config_t *cfg) {
     int64_t per = (int64_t)cfg->index_interval_bytes + 1;
@@ -341,7 +331,8 @@ static int add_i64(int64_t **arr, int *cnt, int *cap, int64_t v) {
 static rv_err_t scan_dir(const char *dir, dir_scan_t *sc, char *errstr, size_t errstr_size) {
     DIR *d = opendir(dir);
     if (!d) {
-        set_err(errstr, errstr_size, "Failed to open log folder %s: %s", dir, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Failed to open log folder %s: %s", dir,
+                       strerror(errno));
         return RV_ERR__IO;
     }
     struct dirent *de;
@@ -386,9 +377,9 @@ static rv_err_t scan_dir(const char *dir, dir_scan_t *sc, char *errstr, size_t e
         return err;
     for (int i = 0; i < sc->swap_cnt; i++) {
         if (complete_swap(dir, sc->swaps[i]) < 0) {
-            set_err(errstr, errstr_size,
-                    "Failed to complete the swap of segment %020" PRId64 " in %s: %s", sc->swaps[i],
-                    dir, strerror(errno));
+            rv__errstr_set(errstr, errstr_size,
+                           "Failed to complete the swap of segment %020" PRId64 " in %s: %s",
+                           sc->swaps[i], dir, strerror(errno));
             return RV_ERR__IO;
         }
         sc->changed = true;
@@ -477,7 +468,8 @@ rv_err_t rv__log_open(rv__log_t **out, const char *dir, const rv__log_config_t *
                       size_t errstr_size) {
     *out = NULL;
     if (rv__io_mkdirs(dir, 0755) < 0) {
-        set_err(errstr, errstr_size, "Failed to create log folder %s: %s", dir, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Failed to create log folder %s: %s", dir,
+                       strerror(errno));
         return RV_ERR__IO;
     }
     rv__log_t *log = calloc(1, sizeof *log);
@@ -600,7 +592,7 @@ rv_err_t rv__log_open(rv__log_t **out, const char *dir, const rv__log_config_t *
     /* Make what recovery kept durable, so the recovery point can be the LEO. */
     err = rv__log_sync(log, log->leo);
     if (err) {
-        set_err(errstr, errstr_size, "Failed to flush recovered log %s", dir);
+        rv__errstr_set(errstr, errstr_size, "Failed to flush recovered log %s", dir);
         log_free(log);
         return err;
     }
@@ -649,10 +641,10 @@ static rv_err_t check_batch(const rv__log_t *log, const rv__log_config_t *cfg,
                             size_t errstr_size) {
     size_t size = rv__batch_size(h);
     if (size > (size_t)cfg->max_message_bytes) {
-        set_err(errstr, errstr_size,
-                "The record batch size in the append to %s is %zu bytes which exceeds the "
-                "maximum configured value of %d.",
-                log->name, size, cfg->max_message_bytes);
+        rv__errstr_set(errstr, errstr_size,
+                       "The record batch size in the append to %s is %zu bytes which exceeds the "
+                       "maximum configured value of %d.",
+                       log->name, size, cfg->max_message_bytes);
         return RV_ERR_MESSAGE_TOO_LARGE;
     }
     if (!cfg->cleanup_compact || (h->attributes & RV__ATTR_CONTROL))
@@ -662,30 +654,32 @@ static rv_err_t check_batch(const rv__log_t *log, const rv__log_config_t *cfg,
     if (err == RV_ERR_UNSUPPORTED_COMPRESSION_TYPE) {
         /* Keys inside compressed batches cannot be checked until the codecs
          * exist, and the cleaner could not read them either. */
-        set_err(errstr, errstr_size,
-                "Compressed record batches are not supported yet on compacted topic partition "
-                "%s.",
-                log->name);
+        rv__errstr_set(
+            errstr, errstr_size,
+            "Compressed record batches are not supported yet on compacted topic partition "
+            "%s.",
+            log->name);
         return err;
     }
     if (err) {
-        set_err(errstr, errstr_size, "Record batch at byte %zu of the append to %s is corrupt.", at,
-                log->name);
+        rv__errstr_set(errstr, errstr_size,
+                       "Record batch at byte %zu of the append to %s is corrupt.", at, log->name);
         return RV_ERR_CORRUPT_MESSAGE;
     }
     rv__record_t rec;
     int r;
     while ((r = rv__record_iter_next(&it, &rec)) == 1) {
         if (rec.key_len < 0) {
-            set_err(errstr, errstr_size,
-                    "Compacted topic cannot accept message without key in topic partition %s.",
-                    log->name);
+            rv__errstr_set(
+                errstr, errstr_size,
+                "Compacted topic cannot accept message without key in topic partition %s.",
+                log->name);
             return RV_ERR_INVALID_RECORD;
         }
     }
     if (r < 0) {
-        set_err(errstr, errstr_size, "Record batch at byte %zu of the append to %s is corrupt.", at,
-                log->name);
+        rv__errstr_set(errstr, errstr_size,
+                       "Record batch at byte %zu of the append to %s is corrupt.", at, log->name);
         return RV_ERR_CORRUPT_MESSAGE;
     }
     return RV_ERR_NO_ERROR;
@@ -704,12 +698,12 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
         rv__batch_hdr_t h;
         rv_err_t err = rv__batch_validate(&h, data + pos, len - pos);
         if (err) {
-            set_err(errstr, errstr_size,
-                    err == RV_ERR__PARTIAL
-                        ? "Record batch at byte %zu of the append to %s is truncated."
-                        : "Record batch at byte %zu of the append to %s is corrupt (bad "
-                          "magic, length or CRC).",
-                    pos, log->name);
+            rv__errstr_set(errstr, errstr_size,
+                           err == RV_ERR__PARTIAL
+                               ? "Record batch at byte %zu of the append to %s is truncated."
+                               : "Record batch at byte %zu of the append to %s is corrupt (bad "
+                                 "magic, length or CRC).",
+                           pos, log->name);
             return RV_ERR_CORRUPT_MESSAGE;
         }
         if ((err = check_batch(log, &cfg, &h, data + pos, pos, errstr, errstr_size)))
@@ -720,10 +714,11 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
         pos += rv__batch_size(&h);
     }
     if ((int64_t)len > cfg.segment_bytes || len > INT32_MAX) {
-        set_err(errstr, errstr_size,
-                "Message batch size is %zu bytes in append to partition %s which exceeds the "
-                "maximum configured segment size of %" PRId64 ".",
-                len, log->name, cfg.segment_bytes);
+        rv__errstr_set(
+            errstr, errstr_size,
+            "Message batch size is %zu bytes in append to partition %s which exceeds the "
+            "maximum configured segment size of %" PRId64 ".",
+            len, log->name, cfg.segment_bytes);
         return RV_ERR_RECORD_LIST_TOO_LARGE;
     }
 
@@ -845,10 +840,11 @@ rv_err_t rv__log_read(rv__log_t *log, int64_t offset, size_t max_bytes, rv__buf_
     }
     if (offset < lso || offset > hw) {
         pthread_mutex_unlock(&log->lock);
-        set_err(errstr, errstr_size,
-                "Offset %" PRId64 " is out of range for partition %s: valid offsets are %" PRId64
-                " (log start offset) to %" PRId64 " (high watermark)",
-                offset, log->name, lso, hw);
+        rv__errstr_set(errstr, errstr_size,
+                       "Offset %" PRId64
+                       " is out of range for partition %s: valid offsets are %" PRId64
+                       " (log start offset) to %" PRId64 " (high watermark)",
+                       offset, log->name, lso, hw);
         return RV_ERR_OFFSET_OUT_OF_RANGE;
     }
     if (offset == hw) {
@@ -866,8 +862,8 @@ rv_err_t rv__log_read(rv__log_t *log, int64_t offset, size_t max_bytes, rv__buf_
         rv__batch_hdr_t h;
         int rc = rv__segment_find_batch(seg, offset, start, limit, &bpos, &h);
         if (rc < 0) {
-            set_err(errstr, errstr_size, "Failed to read %s.log at offset %" PRId64 ": %s",
-                    seg->path, offset, strerror(errno));
+            rv__errstr_set(errstr, errstr_size, "Failed to read %s.log at offset %" PRId64 ": %s",
+                           seg->path, offset, strerror(errno));
             rv__segment_unref(seg);
             return RV_ERR__IO;
         }
@@ -883,8 +879,8 @@ rv_err_t rv__log_read(rv__log_t *log, int64_t offset, size_t max_bytes, rv__buf_
             }
             uint8_t *dst = out->data + out->len;
             if (rv__io_pread_all(seg->fd, dst, want, (off_t)bpos) < 0) {
-                set_err(errstr, errstr_size, "Failed to read %s.log at byte %" PRId64 ": %s",
-                        seg->path, bpos, strerror(errno));
+                rv__errstr_set(errstr, errstr_size, "Failed to read %s.log at byte %" PRId64 ": %s",
+                               seg->path, bpos, strerror(errno));
                 rv__segment_unref(seg);
                 return RV_ERR__IO;
             }
@@ -894,7 +890,7 @@ rv_err_t rv__log_read(rv__log_t *log, int64_t offset, size_t max_bytes, rv__buf_
             int64_t next = offset;
             while (n + RV__BATCH_HEADER_SIZE <= want) {
                 rv__batch_hdr_t bh;
-                if (rv__segment_peek_header(&bh, dst + n, want - n))
+                if (rv__batch_read_header(&bh, dst + n, want - n))
                     break;
                 size_t sz = rv__batch_size(&bh);
                 if (n + sz > want)
@@ -1049,10 +1045,10 @@ rv_err_t rv__log_delete_records(rv__log_t *log, int64_t offset, int64_t *low_wat
         int64_t hw = log->hw;
         pthread_mutex_unlock(&log->lock);
         pthread_mutex_unlock(&log->append_lock);
-        set_err(errstr, errstr_size,
-                "Cannot delete records of partition %s up to offset %" PRId64
-                " since it is larger than the high watermark %" PRId64,
-                log->name, offset, hw);
+        rv__errstr_set(errstr, errstr_size,
+                       "Cannot delete records of partition %s up to offset %" PRId64
+                       " since it is larger than the high watermark %" PRId64,
+                       log->name, offset, hw);
         return RV_ERR_OFFSET_OUT_OF_RANGE;
     }
     if (offset > log->log_start_offset)

@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/errstr.h"
 #include "common/clock.h"
 #include "common/fileio.h"
 #include "common/logger.h"
@@ -62,40 +63,6 @@ void rv__segment_file_name(char *buf, size_t size, const char *dir, int64_t base
 
 static void ext_name(char *buf, size_t size, const rv__segment_t *seg, const char *ext) {
     snprintf(buf, size, "%s%s", seg->path, ext);
-}
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
-rv_err_t rv__segment_peek_header(rv__batch_hdr_t *h, const uint8_t *p, size_t avail) {
-    if (avail < RV__BATCH_HEADER_SIZE)
-        return RV_ERR__PARTIAL;
-    h->magic = (int8_t)p[RV__BATCH_OFF_MAGIC];
-    h->base_offset = (int64_t)rv__be64(p + RV__BATCH_OFF_BASE_OFFSET);
-    h->batch_length = (int32_t)rv__be32(p + RV__BATCH_OFF_LENGTH);
-    h->partition_leader_epoch = (int32_t)rv__be32(p + RV__BATCH_OFF_LEADER_EPOCH);
-    h->crc = rv__be32(p + RV__BATCH_OFF_CRC);
-    h->attributes = (int16_t)rv__be16(p + RV__BATCH_OFF_ATTRIBUTES);
-    h->last_offset_delta = (int32_t)rv__be32(p + RV__BATCH_OFF_LAST_OFFSET_DELTA);
-    h->base_timestamp = (int64_t)rv__be64(p + RV__BATCH_OFF_BASE_TIMESTAMP);
-    h->max_timestamp = (int64_t)rv__be64(p + RV__BATCH_OFF_MAX_TIMESTAMP);
-    h->producer_id = (int64_t)rv__be64(p + RV__BATCH_OFF_PRODUCER_ID);
-    h->producer_epoch = (int16_t)rv__be16(p + RV__BATCH_OFF_PRODUCER_EPOCH);
-    h->base_sequence = (int32_t)rv__be32(p + RV__BATCH_OFF_BASE_SEQUENCE);
-    h->records_count = (int32_t)rv__be32(p + RV__BATCH_OFF_RECORDS_COUNT);
-    if (h->magic != RV__BATCH_MAGIC ||
-        h->batch_length < RV__BATCH_HEADER_SIZE - RV__BATCH_LOG_OVERHEAD ||
-        h->last_offset_delta < 0 || h->records_count < 0)
-        return RV_ERR_CORRUPT_MESSAGE;
-    return RV_ERR_NO_ERROR;
 }
 
 static rv__segment_t *seg_alloc(const char *dir, int64_t base, size_t idx_cap) {
@@ -159,7 +126,8 @@ rv_err_t rv__segment_create(rv__segment_t **out, const char *dir, int64_t base, 
     ext_name(name, sizeof name, seg, ".log");
     seg->fd = open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (seg->fd < 0) {
-        set_err(errstr, errstr_size, "Failed to create segment %s: %s", name, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Failed to create segment %s: %s", name,
+                       strerror(errno));
         seg_free(seg);
         return RV_ERR__IO;
     }
@@ -167,7 +135,8 @@ rv_err_t rv__segment_create(rv__segment_t **out, const char *dir, int64_t base, 
     for (int i = 0; i < 2; i++) {
         ext_name(name, sizeof name, seg, exts[i]);
         if (create_empty(name) < 0) {
-            set_err(errstr, errstr_size, "Failed to create index %s: %s", name, strerror(errno));
+            rv__errstr_set(errstr, errstr_size, "Failed to create index %s: %s", name,
+                           strerror(errno));
             ext_name(name, sizeof name, seg, ".log");
             unlink(name);
             seg_free(seg);
@@ -230,8 +199,8 @@ rv_err_t rv__segment_write(rv__segment_t *seg, const uint8_t *data, size_t len, 
     if (ftruncate(seg->fd, (off_t)seg->size) < 0)
         rv__log_warn("LOG", "%s.log: cannot cut a failed write back to %" PRId64 " bytes: %s",
                      seg->path, seg->size, strerror(errno));
-    set_err(errstr, errstr_size, "Write of %zu bytes to %s.log failed: %s", len, seg->path,
-            strerror(e));
+    rv__errstr_set(errstr, errstr_size, "Write of %zu bytes to %s.log failed: %s", len, seg->path,
+                   strerror(e));
     return RV_ERR__IO;
 }
 
@@ -307,7 +276,7 @@ int rv__segment_find_batch(const rv__segment_t *seg, int64_t offset, int64_t pos
     int rc = 0;
     while (pos < limit) {
         const uint8_t *p = hdr_at(r, pos, limit);
-        if (!p || rv__segment_peek_header(hdr, p, RV__BATCH_HEADER_SIZE)) {
+        if (!p || rv__batch_read_header(hdr, p, RV__BATCH_HEADER_SIZE)) {
             rc = -1;
             break;
         }
@@ -434,7 +403,7 @@ static int load_tail(rv__segment_t *seg, int64_t log_size, int64_t max_offset) {
     int rc = 0;
     rv__batch_hdr_t h;
     const uint8_t *p = hdr_at(r, 0, log_size);
-    if (p && !rv__segment_peek_header(&h, p, RV__BATCH_HEADER_SIZE))
+    if (p && !rv__batch_read_header(&h, p, RV__BATCH_HEADER_SIZE))
         seg->first_batch_timestamp = h.max_timestamp;
     if (seg->tidx_cnt) {
         seg->max_timestamp = seg->tidx[seg->tidx_cnt - 1].ts;
@@ -442,7 +411,7 @@ static int load_tail(rv__segment_t *seg, int64_t log_size, int64_t max_offset) {
     }
     while (pos < log_size) {
         p = hdr_at(r, pos, log_size);
-        if (!p || rv__segment_peek_header(&h, p, RV__BATCH_HEADER_SIZE) ||
+        if (!p || rv__batch_read_header(&h, p, RV__BATCH_HEADER_SIZE) ||
             pos + (int64_t)rv__batch_size(&h) > log_size || h.base_offset < seg->next_offset ||
             h.base_offset + h.last_offset_delta >= max_offset) {
             rc = -1;
@@ -489,8 +458,8 @@ static rv_err_t recover(rv__segment_t *seg, int64_t log_size, int32_t index_inte
         if (pos + RV__BATCH_HEADER_SIZE > bstart + (int64_t)blen) {
             size_t want = left < (int64_t)cap ? (size_t)left : cap;
             if (rv__io_pread_all(seg->fd, buf, want, (off_t)pos) < 0) {
-                set_err(errstr, errstr_size, "Read of %s.log at %" PRId64 " failed: %s", seg->path,
-                        pos, strerror(errno));
+                rv__errstr_set(errstr, errstr_size, "Read of %s.log at %" PRId64 " failed: %s",
+                               seg->path, pos, strerror(errno));
                 err = RV_ERR__IO;
                 break;
             }
@@ -498,7 +467,7 @@ static rv_err_t recover(rv__segment_t *seg, int64_t log_size, int32_t index_inte
             blen = want;
         }
         rv__batch_hdr_t h;
-        if (rv__segment_peek_header(&h, buf + (pos - bstart), RV__BATCH_HEADER_SIZE)) {
+        if (rv__batch_read_header(&h, buf + (pos - bstart), RV__BATCH_HEADER_SIZE)) {
             why = "bad magic or length";
             break;
         }
@@ -519,8 +488,8 @@ static rv_err_t recover(rv__segment_t *seg, int64_t log_size, int32_t index_inte
             }
             size_t want = left < (int64_t)cap ? (size_t)left : cap;
             if (rv__io_pread_all(seg->fd, buf, want, (off_t)pos) < 0) {
-                set_err(errstr, errstr_size, "Read of %s.log at %" PRId64 " failed: %s", seg->path,
-                        pos, strerror(errno));
+                rv__errstr_set(errstr, errstr_size, "Read of %s.log at %" PRId64 " failed: %s",
+                               seg->path, pos, strerror(errno));
                 err = RV_ERR__IO;
                 break;
             }
@@ -554,15 +523,16 @@ static rv_err_t recover(rv__segment_t *seg, int64_t log_size, int32_t index_inte
                      " bytes; the segment now ends at offset %" PRId64,
                      seg->path, pos, why, log_size - pos, seg->next_offset);
         if (ftruncate(seg->fd, (off_t)pos) < 0) {
-            set_err(errstr, errstr_size, "Failed to truncate %s.log to %" PRId64 " bytes: %s",
-                    seg->path, pos, strerror(errno));
+            rv__errstr_set(errstr, errstr_size,
+                           "Failed to truncate %s.log to %" PRId64 " bytes: %s", seg->path, pos,
+                           strerror(errno));
             return RV_ERR__IO;
         }
     }
     seg->size = pos;
     if (rv__segment_write_indexes(seg, seg->idx_cnt, seg->tidx_cnt, true) < 0) {
-        set_err(errstr, errstr_size, "Failed to write the indexes of %s: %s", seg->path,
-                strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Failed to write the indexes of %s: %s", seg->path,
+                       strerror(errno));
         return RV_ERR__IO;
     }
     return RV_ERR_NO_ERROR;
@@ -578,7 +548,7 @@ rv_err_t rv__segment_open(rv__segment_t **out, const char *dir, int64_t base, bo
     int fd = open(name, O_RDWR | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
-        set_err(errstr, errstr_size, "Failed to open segment %s: %s", name, strerror(errno));
+        rv__errstr_set(errstr, errstr_size, "Failed to open segment %s: %s", name, strerror(errno));
         if (fd >= 0)
             close(fd);
         return RV_ERR__IO;

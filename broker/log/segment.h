@@ -147,9 +147,4 @@ int64_t rv__segment_time_lookup(const rv__segment_t *seg, size_t idx_cnt, size_t
  *  lock afterwards. */
 int rv__segment_write_indexes(rv__segment_t *seg, size_t idx_cnt, size_t tidx_cnt, bool final);
 
-/** Parses the header fields of the batch at p without the CRC: needs 61
- *  bytes. RV_ERR__PARTIAL when fewer, RV_ERR_CORRUPT_MESSAGE on a bad
- *  magic or length. */
-rv_err_t rv__segment_peek_header(rv__batch_hdr_t *h, const uint8_t *p, size_t avail);
-
 #endif

@@ -397,12 +397,29 @@ static void test_empty_batch(void **state) {
     rv__buf_free(&out);
 }
 
+static void test_read_header_alone(void **state) {
+    (void)state;
+    rv__buf_t b = RV__BUF_INIT;
+    rvt_make_batch(&b, 2, "k", 5, 0);
+    rv__batch_hdr_t h;
+    assert_int_equal(rv__batch_read_header(&h, b.data, 60), RV_ERR__PARTIAL);
+    assert_int_equal(rv__batch_read_header(&h, b.data, 61), 0);
+    assert_int_equal(h.records_count, 2);
+    b.data[RV__BATCH_OFF_MAGIC] = 1;
+    assert_int_equal(rv__batch_read_header(&h, b.data, b.len), RV_ERR_CORRUPT_MESSAGE);
+    b.data[RV__BATCH_OFF_MAGIC] = 2;
+    rv__wbe32(b.data + RV__BATCH_OFF_LENGTH, 10);
+    assert_int_equal(rv__batch_read_header(&h, b.data, b.len), RV_ERR_CORRUPT_MESSAGE);
+    rv__buf_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_encoding),    cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_builder_options),   cmocka_unit_test(test_crc_mismatch),
-        cmocka_unit_test(test_truncated),         cmocka_unit_test(test_bad_header),
-        cmocka_unit_test(test_malformed_records), cmocka_unit_test(test_empty_batch),
+        cmocka_unit_test(test_read_header_alone), cmocka_unit_test(test_known_encoding),
+        cmocka_unit_test(test_roundtrip),         cmocka_unit_test(test_builder_options),
+        cmocka_unit_test(test_crc_mismatch),      cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_bad_header),        cmocka_unit_test(test_malformed_records),
+        cmocka_unit_test(test_empty_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,22 +155,6 @@ static void test_recover_cuts_and_bounds(void **state) {
     rv__segment_unref(seg);
 }
 
-static void test_peek_header(void **state) {
-    (void)state;
-    rv__buf_t b = RV__BUF_INIT;
-    rvt_make_batch(&b, 2, "k", 5, 0);
-    rv__batch_hdr_t h;
-    assert_int_equal(rv__segment_peek_header(&h, b.data, 60), RV_ERR__PARTIAL);
-    assert_int_equal(rv__segment_peek_header(&h, b.data, 61), 0);
-    assert_int_equal(h.records_count, 2);
-    b.data[RV__BATCH_OFF_MAGIC] = 1;
-    assert_int_equal(rv__segment_peek_header(&h, b.data, b.len), RV_ERR_CORRUPT_MESSAGE);
-    b.data[RV__BATCH_OFF_MAGIC] = 2;
-    rv__wbe32(b.data + RV__BATCH_OFF_LENGTH, 10);
-    assert_int_equal(rv__segment_peek_header(&h, b.data, b.len), RV_ERR_CORRUPT_MESSAGE);
-    rv__buf_free(&b);
-}
-
 static void test_deferred_delete(void **state) {
     fx_t *fx = *state;
     rv__segment_t *seg;
@@ -198,7 +182,6 @@ int main(void) {
         cmocka_unit_test(test_file_name),
         cmocka_unit_test_setup_teardown(test_index_entries_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_cuts_and_bounds, setup, teardown),
-        cmocka_unit_test(test_peek_header),
         cmocka_unit_test_setup_teardown(test_deferred_delete, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,40 +8,17 @@
 
 #include "testutil.h"
 
-typedef struct fx_s {
-    char *dir;
-    char bs[4200];
-    rv__buf_t out, err;
-} fx_t;
-
-static int setup(void **state) {
-    fx_t *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->dir = rvt_tmpdir();
-    snprintf(f->bs, sizeof f->bs, "--bootstrap-server embedded:%s", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx_t *f = *state;
-    rvt_rmtree(f->dir);
-    free(f->dir);
-    rv__buf_free(&f->out);
-    rv__buf_free(&f->err);
-    free(f);
-    return 0;
-}
+typedef rvt_cli_fx_t fx_t;
 
 /* Setup that can fail: a failing setup gets no teardown from cmocka, so
  * the folder is removed here first. */
 static int setup_topic(void **state) {
-    setup(state);
+    rvt_cli_fx_setup(state);
     fx_t *f = *state;
     if (rvt_cli(&f->out, &f->err, "topics %s --create --topic t", f->bs) != 0) {
         print_error("cannot create topic t: %s%s", (const char *)f->out.data,
                     (const char *)f->err.data);
-        teardown(state);
+        rvt_cli_fx_teardown(state);
         return -1;
     }
     return 0;
@@ -50,16 +27,6 @@ static int setup_topic(void **state) {
 #define OUT(f) ((const char *)(f)->out.data)
 #define ERR(f) ((const char *)(f)->err.data)
 #define CONFIGS(f, ...) rvt_cli(&(f)->out, &(f)->err, "configs %s " __VA_ARGS__)
-
-static void assert_prefix(const char *s, const char *prefix) {
-    if (strncmp(s, prefix, strlen(prefix)) != 0)
-        fail_msg("expected prefix \"%s\" in \"%s\"", prefix, s);
-}
-
-static void assert_contains(const char *s, const char *needle) {
-    if (!strstr(s, needle))
-        fail_msg("expected \"%s\" in \"%s\"", needle, s);
-}
 
 static void test_describe_alter(void **state) {
     fx_t *f = *state;
@@ -81,7 +48,7 @@ static void test_describe_alter(void **state) {
 
     /* The topics command shows the same overrides. */
     assert_int_equal(rvt_cli(&f->out, &f->err, "topics %s --describe --topic t", f->bs), 0);
-    assert_contains(OUT(f), "\tConfigs: cleanup.policy=compact,delete,retention.ms=1000\n");
+    rvt_assert_contains(OUT(f), "\tConfigs: cleanup.policy=compact,delete,retention.ms=1000\n");
 
     /* --topic is the short form; set and delete in one go. */
     assert_int_equal(CONFIGS(f,
@@ -107,13 +74,13 @@ static void test_describe_all(void **state) {
     fx_t *f = *state;
     assert_int_equal(CONFIGS(f, "--alter --topic t --add-config retention.ms=1000", f->bs), 0);
     assert_int_equal(CONFIGS(f, "--describe --topic t --all", f->bs), 0);
-    assert_prefix(OUT(f), "All configs for topic t are:\n  ");
-    assert_contains(OUT(f), "\n  retention.ms=1000 sensitive=false "
-                            "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=1000}\n");
-    assert_contains(OUT(f), "\n  segment.bytes=1073741824 sensitive=false "
-                            "synonyms={DEFAULT_CONFIG:segment.bytes=1073741824}\n");
-    assert_contains(OUT(f), "\n  cleanup.policy=delete sensitive=false "
-                            "synonyms={DEFAULT_CONFIG:cleanup.policy=delete}\n");
+    rvt_assert_prefix(OUT(f), "All configs for topic t are:\n  ");
+    rvt_assert_contains(OUT(f), "\n  retention.ms=1000 sensitive=false "
+                                "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=1000}\n");
+    rvt_assert_contains(OUT(f), "\n  segment.bytes=1073741824 sensitive=false "
+                                "synonyms={DEFAULT_CONFIG:segment.bytes=1073741824}\n");
+    rvt_assert_contains(OUT(f), "\n  cleanup.policy=delete sensitive=false "
+                                "synonyms={DEFAULT_CONFIG:cleanup.policy=delete}\n");
     /* Sorted by name. */
     assert_true(strstr(OUT(f), "  cleanup.policy=") < strstr(OUT(f), "  segment.bytes="));
 
@@ -141,21 +108,21 @@ static void test_add_config_file(void **state) {
                                 "  segment.ms=70000 sensitive=false "
                                 "synonyms={DYNAMIC_TOPIC_CONFIG:segment.ms=70000}\n");
     assert_int_equal(CONFIGS(f, "--alter --topic t --add-config-file %s/none", f->bs, f->dir), 1);
-    assert_prefix(ERR(f), "Error while executing config command with args '");
+    rvt_assert_prefix(ERR(f), "Error while executing config command with args '");
 }
 
 static void test_operation_errors(void **state) {
     fx_t *f = *state;
     assert_int_equal(CONFIGS(f, "--alter --topic t --add-config foo.bar=1", f->bs), 1);
-    assert_prefix(ERR(f), "Error while executing config command with args '--bootstrap-server "
-                          "embedded:");
-    assert_contains(ERR(f), " --alter --topic t --add-config foo.bar=1'\n");
-    assert_contains(ERR(f), "foo.bar");
+    rvt_assert_prefix(ERR(f), "Error while executing config command with args '--bootstrap-server "
+                              "embedded:");
+    rvt_assert_contains(ERR(f), " --alter --topic t --add-config foo.bar=1'\n");
+    rvt_assert_contains(ERR(f), "foo.bar");
     assert_string_equal(OUT(f), "");
 
     assert_int_equal(CONFIGS(f, "--alter --topic t --add-config segment.bytes=abc", f->bs), 1);
-    assert_prefix(ERR(f), "Error while executing config command with args '");
-    assert_contains(ERR(f), "segment.bytes");
+    rvt_assert_prefix(ERR(f), "Error while executing config command with args '");
+    rvt_assert_contains(ERR(f), "segment.bytes");
     /* Nothing changed: alter is all or nothing. */
     assert_int_equal(
         CONFIGS(f, "--alter --topic t --add-config retention.ms=1,segment.ms=x", f->bs), 1);
@@ -168,11 +135,12 @@ static void test_operation_errors(void **state) {
 
     assert_int_equal(CONFIGS(f, "--describe --topic nope", f->bs), 1);
     assert_string_equal(OUT(f), "Dynamic configs for topic nope are:\n");
-    assert_prefix(ERR(f), "Error while executing config command with args '");
+    rvt_assert_prefix(ERR(f), "Error while executing config command with args '");
     assert_int_equal(CONFIGS(f, "--alter --topic nope --add-config retention.ms=1", f->bs), 1);
-    assert_prefix(ERR(f), "Error while executing config command with args '");
+    rvt_assert_prefix(ERR(f), "Error while executing config command with args '");
     assert_int_equal(CONFIGS(f, "--describe --topic 'bad name'", f->bs), 1);
-    assert_contains(ERR(f), "is illegal, it contains a character other than ASCII alphanumerics");
+    rvt_assert_contains(ERR(f),
+                        "is illegal, it contains a character other than ASCII alphanumerics");
 
     char path[4400];
     snprintf(path, sizeof path, "%s/admin.properties", f->dir);
@@ -183,17 +151,18 @@ static void test_operation_errors(void **state) {
                              "--describe --topic t",
                              path),
                      1);
-    assert_prefix(ERR(f), "Error while executing config command with args '");
+    rvt_assert_prefix(ERR(f), "Error while executing config command with args '");
 }
 
 static void test_usage_errors(void **state) {
     fx_t *f = *state;
     assert_int_equal(CONFIGS(f, "--topic t", f->bs), 1);
-    assert_prefix(ERR(f), "Command must include exactly one action: --describe, --alter\nOption ");
+    rvt_assert_prefix(ERR(f),
+                      "Command must include exactly one action: --describe, --alter\nOption ");
     assert_int_equal(CONFIGS(f, "--describe --alter --topic t", f->bs), 1);
-    assert_prefix(ERR(f), "Command must include exactly one action: --describe, --alter\n");
+    rvt_assert_prefix(ERR(f), "Command must include exactly one action: --describe, --alter\n");
     assert_int_equal(CONFIGS(f, "--describe --topic t --add-config a=b", f->bs), 1);
-    assert_prefix(ERR(f), "Option \"[describe]\" can't be used with option \"[add-config]\"\n");
+    rvt_assert_prefix(ERR(f), "Option \"[describe]\" can't be used with option \"[add-config]\"\n");
     assert_int_equal(CONFIGS(f, "--describe --entity-type brokers --entity-name 0", f->bs), 1);
     assert_string_equal(ERR(f), "Invalid entity-type brokers, --entity-type must be one of topics "
                                 "with the --bootstrap-server argument\n");
@@ -217,26 +186,27 @@ static void test_usage_errors(void **state) {
     assert_string_equal(ERR(f), "requirement failed: Invalid entity config: all configs to be "
                                 "added must be in the format \"key=val\".\n");
     assert_int_equal(CONFIGS(f, "--alter --topic t --add-config a=b=c", f->bs), 1);
-    assert_contains(ERR(f), "must be in the format \"key=val\"");
+    rvt_assert_contains(ERR(f), "must be in the format \"key=val\"");
     assert_int_equal(rvt_cli(&f->out, &f->err, "configs --describe --topic t"), 1);
     assert_string_equal(ERR(f), "The --bootstrap-server argument must be specified\n");
     assert_int_equal(CONFIGS(f, "--describe --topic t --frobnicate", f->bs), 1);
-    assert_prefix(ERR(f), "frobnicate is not a recognized option\nOption ");
+    rvt_assert_prefix(ERR(f), "frobnicate is not a recognized option\nOption ");
     assert_int_equal(CONFIGS(f, "--describe --topic", f->bs), 1);
-    assert_prefix(ERR(f), "Option topic requires an argument\n");
+    rvt_assert_prefix(ERR(f), "Option topic requires an argument\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "configs"), 1);
-    assert_prefix(ERR(f), "Add/Remove entity config for a topic, client, user or broker\nOption ");
+    rvt_assert_prefix(ERR(f),
+                      "Add/Remove entity config for a topic, client, user or broker\nOption ");
     assert_int_equal(rvt_cli(&f->out, &f->err, "configs --help"), 0);
-    assert_contains(ERR(f), "--add-config <String: String>");
+    rvt_assert_contains(ERR(f), "--add-config <String: String>");
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_describe_alter, setup_topic, teardown),
-        cmocka_unit_test_setup_teardown(test_describe_all, setup_topic, teardown),
-        cmocka_unit_test_setup_teardown(test_add_config_file, setup_topic, teardown),
-        cmocka_unit_test_setup_teardown(test_operation_errors, setup_topic, teardown),
-        cmocka_unit_test_setup_teardown(test_usage_errors, setup_topic, teardown),
+        cmocka_unit_test_setup_teardown(test_describe_alter, setup_topic, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_describe_all, setup_topic, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_add_config_file, setup_topic, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_operation_errors, setup_topic, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_usage_errors, setup_topic, rvt_cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,30 +9,15 @@
 #include "rivulet/broker.h"
 #include "testutil.h"
 
-typedef struct fx_s {
-    char *dir;
-    char bs[4200];
-    char json[4400]; /* path of the offset file */
-    rv__buf_t out, err;
-} fx_t;
+typedef rvt_cli_fx_t fx_t;
 
 #define OUT(f) ((const char *)(f)->out.data)
 #define ERR(f) ((const char *)(f)->err.data)
 
 /* Runs delete-records with the offset file holding `json`. */
 static int run(fx_t *f, const char *json) {
-    rvt_write_file(f->json, json, strlen(json));
-    return rvt_cli(&f->out, &f->err, "delete-records %s --offset-json-file %s", f->bs, f->json);
-}
-
-static int teardown(void **state) {
-    fx_t *f = *state;
-    rvt_rmtree(f->dir);
-    free(f->dir);
-    rv__buf_free(&f->out);
-    rv__buf_free(&f->err);
-    free(f);
-    return 0;
+    rvt_write_file(f->file, json, strlen(json));
+    return rvt_cli(&f->out, &f->err, "delete-records %s --offset-json-file %s", f->bs, f->file);
 }
 
 /* A failing setup gets no teardown from cmocka, so it removes the folder
@@ -41,17 +26,13 @@ static int setup_fail(void **state, const char *what, const char *errstr) {
     fx_t *f = *state;
     print_error("setup: %s: %s%s%s\n", what, errstr, f->out.data ? (const char *)f->out.data : "",
                 f->err.data ? (const char *)f->err.data : "");
-    teardown(state);
+    rvt_cli_fx_teardown(state);
     return -1;
 }
 
 static int setup(void **state) {
-    fx_t *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->dir = rvt_tmpdir();
-    snprintf(f->bs, sizeof f->bs, "--bootstrap-server embedded:%s", f->dir);
-    snprintf(f->json, sizeof f->json, "%s/offsets.json", f->dir);
-    *state = f;
+    rvt_cli_fx_setup(state);
+    fx_t *f = *state;
     char errstr[512] = "";
     if (rvt_cli(&f->out, &f->err, "topics %s --create --topic t --partitions 2", f->bs) != 0)
         return setup_fail(state, "create topic", errstr);
@@ -72,11 +53,6 @@ static int setup(void **state) {
     if (bad)
         return setup_fail(state, "produce", errstr);
     return 0;
-}
-
-static void assert_prefix(const char *s, const char *prefix) {
-    if (strncmp(s, prefix, strlen(prefix)) != 0)
-        fail_msg("expected prefix \"%s\" in \"%s\"", prefix, s);
 }
 
 static void test_delete_records(void **state) {
@@ -116,9 +92,9 @@ static void test_partition_errors(void **state) {
                             "{\"topic\":\"t\",\"partition\":7,\"offset\":0},"
                             "{\"topic\":\"nope\",\"partition\":0,\"offset\":0}],\"version\":1}"),
                      1);
-    assert_prefix(OUT(f), "Executing records delete operation\n"
-                          "Records delete operation completed:\n"
-                          "partition: t-0\terror: ");
+    rvt_assert_prefix(OUT(f), "Executing records delete operation\n"
+                              "Records delete operation completed:\n"
+                              "partition: t-0\terror: ");
     assert_non_null(strstr(OUT(f), "\npartition: t-1\tlow_watermark: 2\npartition: t-7\terror: "));
     assert_non_null(strstr(OUT(f), "\npartition: nope-0\terror: "));
     assert_int_equal(rvt_cli(&f->out, &f->err, "topics %s --describe --topic t", f->bs), 0);
@@ -188,26 +164,27 @@ static void test_bad_files(void **state) {
 static void test_usage_errors(void **state) {
     fx_t *f = *state;
     assert_int_equal(rvt_cli(&f->out, &f->err, "delete-records %s", f->bs), 1);
-    assert_prefix(ERR(f), "Missing required argument \"[offset-json-file]\"\nOption ");
+    rvt_assert_prefix(ERR(f), "Missing required argument \"[offset-json-file]\"\nOption ");
     assert_int_equal(rvt_cli(&f->out, &f->err, "delete-records --offset-json-file x"), 1);
-    assert_prefix(ERR(f), "Missing required argument \"[bootstrap-server]\"\n");
+    rvt_assert_prefix(ERR(f), "Missing required argument \"[bootstrap-server]\"\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "delete-records %s --offset-json-file", f->bs), 1);
-    assert_prefix(ERR(f), "Option offset-json-file requires an argument\n");
+    rvt_assert_prefix(ERR(f), "Option offset-json-file requires an argument\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "delete-records %s --topic t", f->bs), 1);
-    assert_prefix(ERR(f), "topic is not a recognized option\n");
+    rvt_assert_prefix(ERR(f), "topic is not a recognized option\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "delete-records"), 1);
-    assert_prefix(ERR(f), "This tool helps to delete records of the given partitions down to the "
-                          "specified offset.\nOption ");
+    rvt_assert_prefix(ERR(f),
+                      "This tool helps to delete records of the given partitions down to the "
+                      "specified offset.\nOption ");
     assert_int_equal(rvt_cli(&f->out, &f->err, "delete-records --help"), 0);
     assert_non_null(strstr(ERR(f), "--offset-json-file <String: Offset       REQUIRED"));
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_delete_records, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_partition_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_records, setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_partition_errors, setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_files, setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_usage_errors, setup, rvt_cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

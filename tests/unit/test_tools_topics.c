@@ -8,46 +8,13 @@
 #include "rivulet/rivulet.h"
 #include "testutil.h"
 
-typedef struct fx_s {
-    char *dir;
-    char bs[4200]; /* "--bootstrap-server embedded:DIR" */
-    rv__buf_t out, err;
-} fx_t;
-
-static int setup(void **state) {
-    fx_t *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->dir = rvt_tmpdir();
-    snprintf(f->bs, sizeof f->bs, "--bootstrap-server embedded:%s", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx_t *f = *state;
-    rvt_rmtree(f->dir);
-    free(f->dir);
-    rv__buf_free(&f->out);
-    rv__buf_free(&f->err);
-    free(f);
-    return 0;
-}
+typedef rvt_cli_fx_t fx_t;
 
 #define OUT(f) ((const char *)(f)->out.data)
 #define ERR(f) ((const char *)(f)->err.data)
 
 /* Runs `rivulet topics <bootstrap> ARGS`. */
 #define TOPICS(f, ...) rvt_cli(&(f)->out, &(f)->err, "topics %s " __VA_ARGS__)
-
-static void assert_prefix(const char *s, const char *prefix) {
-    if (strncmp(s, prefix, strlen(prefix)) != 0)
-        fail_msg("expected prefix \"%s\" in \"%s\"", prefix, s);
-}
-
-static void assert_contains(const char *s, const char *needle) {
-    if (!strstr(s, needle))
-        fail_msg("expected \"%s\" in \"%s\"", needle, s);
-}
 
 /* Replaces the 22-character topic id after "TopicId: " with "ID" so that
  * describe output compares exactly. */
@@ -114,8 +81,8 @@ static void test_create_warning_and_if_not_exists(void **state) {
 
     assert_int_equal(TOPICS(f, "--create --topic t1", f->bs), 0);
     assert_int_equal(TOPICS(f, "--create --topic t1", f->bs), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
-    assert_contains(OUT(f), "t1");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_contains(OUT(f), "t1");
     assert_int_equal(TOPICS(f, "--create --topic t1 --if-not-exists", f->bs), 0);
     assert_string_equal(OUT(f), "");
 }
@@ -207,8 +174,8 @@ static void test_alter_partitions(void **state) {
     assert_int_equal(TOPICS(f, "--alter --topic t --partitions 4", f->bs), 0);
     assert_string_equal(OUT(f), "");
     assert_int_equal(TOPICS(f, "--describe --topic t", f->bs), 0);
-    assert_contains(OUT(f), "\tPartitionCount: 4\t");
-    assert_contains(OUT(f), "\tTopic: t\tPartition: 3\tLeader: 0\tReplicas: 0\tIsr: 0\t");
+    rvt_assert_contains(OUT(f), "\tPartitionCount: 4\t");
+    rvt_assert_contains(OUT(f), "\tTopic: t\tPartition: 3\tLeader: 0\tReplicas: 0\tIsr: 0\t");
 
     assert_int_equal(TOPICS(f, "--alter --topic t --partitions 2", f->bs), 1);
     assert_string_equal(OUT(f), "Error while executing topic command : Topic currently has 4 "
@@ -224,19 +191,19 @@ static void test_alter_partitions(void **state) {
     /* Changing configs is the configs command's job, as in Kafka. */
     assert_int_equal(TOPICS(f, "--alter --topic t --partitions 5 --config retention.ms=1", f->bs),
                      1);
-    assert_prefix(ERR(f), "Option combination \"[[bootstrap-server], [config]]\" can't be used "
-                          "with option \"[alter]\" (To alter topic configurations, the rivulet "
-                          "configs command can be used.)\nOption ");
+    rvt_assert_prefix(ERR(f), "Option combination \"[[bootstrap-server], [config]]\" can't be used "
+                              "with option \"[alter]\" (To alter topic configurations, the rivulet "
+                              "configs command can be used.)\nOption ");
     assert_int_equal(TOPICS(f, "--alter --topic t", f->bs), 1);
-    assert_prefix(ERR(f), "Missing required argument \"[partitions]\"\n");
+    rvt_assert_prefix(ERR(f), "Missing required argument \"[partitions]\"\n");
 }
 
 static void test_create_errors(void **state) {
     fx_t *f = *state;
     assert_int_equal(TOPICS(f, "--create --topic t --partitions abc", f->bs), 1);
-    assert_prefix(ERR(f), "Cannot parse argument 'abc' of option partitions\nOption ");
+    rvt_assert_prefix(ERR(f), "Cannot parse argument 'abc' of option partitions\nOption ");
     assert_int_equal(TOPICS(f, "--create --topic t --partitions 99999999999", f->bs), 1);
-    assert_prefix(ERR(f), "Cannot parse argument '99999999999' of option partitions\n");
+    rvt_assert_prefix(ERR(f), "Cannot parse argument '99999999999' of option partitions\n");
     assert_int_equal(TOPICS(f, "--create --topic t --partitions 0", f->bs), 1);
     assert_string_equal(
         OUT(f), "Error while executing topic command : The partitions must be greater than 0\n");
@@ -244,92 +211,95 @@ static void test_create_errors(void **state) {
     assert_string_equal(OUT(f), "Error while executing topic command : The replication factor "
                                 "must be between 1 and 32767 inclusive\n");
     assert_int_equal(TOPICS(f, "--create --topic t --replication-factor 3", f->bs), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
     assert_int_equal(TOPICS(f, "--create --topic t --config retention.ms", f->bs), 1);
     assert_string_equal(OUT(f), "Error while executing topic command : requirement failed: Invalid "
                                 "topic config: all configs to be added must be in the format "
                                 "\"key=val\".\n");
     assert_int_equal(TOPICS(f, "--create --topic t --config a=b=c", f->bs), 1);
-    assert_contains(OUT(f), "must be in the format \"key=val\"");
+    rvt_assert_contains(OUT(f), "must be in the format \"key=val\"");
     assert_int_equal(TOPICS(f, "--create --topic t --config foo.bar=1", f->bs), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
-    assert_contains(OUT(f), "foo.bar");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_contains(OUT(f), "foo.bar");
     assert_int_equal(TOPICS(f, "--create --topic t --config segment.bytes=abc", f->bs), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
-    assert_contains(OUT(f), "segment.bytes");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_contains(OUT(f), "segment.bytes");
     assert_int_equal(TOPICS(f, "--create --topic 'bad name'", f->bs), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
     /* Nothing was created by the failures. */
     assert_int_equal(TOPICS(f, "--list", f->bs), 0);
     assert_string_equal(OUT(f), "\n");
 
     assert_int_equal(TOPICS(f, "--create --topic t --replica-assignment 0,0,0", f->bs), 0);
     assert_int_equal(TOPICS(f, "--describe --topic t", f->bs), 0);
-    assert_contains(OUT(f), "\tPartitionCount: 3\tReplicationFactor: 1\t");
+    rvt_assert_contains(OUT(f), "\tPartitionCount: 3\tReplicationFactor: 1\t");
     assert_int_equal(TOPICS(f, "--create --topic u --replica-assignment 0,1", f->bs), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : Unknown broker id 1");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : Unknown broker id 1");
     assert_int_equal(TOPICS(f, "--create --topic u --replica-assignment 0,x", f->bs), 1);
     assert_string_equal(OUT(f), "Error while executing topic command : For input string: \"x\"\n");
     assert_int_equal(TOPICS(f, "--create --topic u --replica-assignment 0 --partitions 2", f->bs),
                      1);
-    assert_prefix(ERR(f), "Option \"[replica-assignment]\" can't be used with option "
-                          "\"[partitions]\"\n");
+    rvt_assert_prefix(ERR(f), "Option \"[replica-assignment]\" can't be used with option "
+                              "\"[partitions]\"\n");
 }
 
 static void test_usage_errors(void **state) {
     fx_t *f = *state;
     assert_int_equal(TOPICS(f, "--create --topic t --bogus", f->bs), 1);
-    assert_prefix(ERR(f),
-                  "bogus is not a recognized option\nOption                                 "
-                  "  Description\n------                                   -----------\n");
-    assert_contains(ERR(f), "--bootstrap-server <String: server to");
+    rvt_assert_prefix(ERR(f),
+                      "bogus is not a recognized option\nOption                                 "
+                      "  Description\n------                                   -----------\n");
+    rvt_assert_contains(ERR(f), "--bootstrap-server <String: server to");
     assert_string_equal(OUT(f), "");
 
     assert_int_equal(TOPICS(f, "--create", f->bs), 1);
-    assert_prefix(ERR(f), "Missing required argument \"[topic]\"\n");
+    rvt_assert_prefix(ERR(f), "Missing required argument \"[topic]\"\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "topics --create --topic t"), 1);
-    assert_prefix(ERR(f), "--bootstrap-server must be specified\n");
+    rvt_assert_prefix(ERR(f), "--bootstrap-server must be specified\n");
     assert_int_equal(TOPICS(f, "--create --list --topic t", f->bs), 1);
-    assert_prefix(ERR(f), "Command must include exactly one action: --list, --describe, --create, "
-                          "--alter or --delete\n");
+    rvt_assert_prefix(ERR(f),
+                      "Command must include exactly one action: --list, --describe, --create, "
+                      "--alter or --delete\n");
     assert_int_equal(TOPICS(f, "--topic t", f->bs), 1);
-    assert_prefix(ERR(f), "Command must include exactly one action");
+    rvt_assert_prefix(ERR(f), "Command must include exactly one action");
     assert_int_equal(TOPICS(f, "--list --partitions 3", f->bs), 1);
-    assert_prefix(ERR(f), "Option \"[partitions]\" can't be used with option \"[list]\"\n");
+    rvt_assert_prefix(ERR(f), "Option \"[partitions]\" can't be used with option \"[list]\"\n");
     assert_int_equal(TOPICS(f, "--describe --config a=b", f->bs), 1);
-    assert_prefix(ERR(f), "Option \"[config]\" can't be used with option \"[describe]\"\n");
+    rvt_assert_prefix(ERR(f), "Option \"[config]\" can't be used with option \"[describe]\"\n");
     assert_int_equal(TOPICS(f, "--delete --topic t --if-not-exists", f->bs), 1);
-    assert_prefix(ERR(f), "Option \"[if-not-exists]\" can't be used with option \"[delete]\"\n");
+    rvt_assert_prefix(ERR(f),
+                      "Option \"[if-not-exists]\" can't be used with option \"[delete]\"\n");
     assert_int_equal(TOPICS(f, "--create --topic t --exclude-internal", f->bs), 1);
-    assert_prefix(ERR(f), "Option \"[exclude-internal]\" can't be used with option \"[create]\"\n");
+    rvt_assert_prefix(ERR(f),
+                      "Option \"[exclude-internal]\" can't be used with option \"[create]\"\n");
     assert_int_equal(TOPICS(f, "--describe --if-exists", f->bs), 1);
-    assert_prefix(ERR(f), "--topic or --topic-id is required to describe a topic\n");
+    rvt_assert_prefix(ERR(f), "--topic or --topic-id is required to describe a topic\n");
     assert_int_equal(TOPICS(f, "--create --topic", f->bs), 1);
-    assert_prefix(ERR(f), "Option topic requires an argument\n");
+    rvt_assert_prefix(ERR(f), "Option topic requires an argument\n");
     assert_int_equal(TOPICS(f, "--create --topic a --topic b", f->bs), 1);
-    assert_prefix(ERR(f),
-                  "Found multiple arguments for option topic, but you asked for only one\n");
+    rvt_assert_prefix(ERR(f),
+                      "Found multiple arguments for option topic, but you asked for only one\n");
     assert_int_equal(TOPICS(f, "--create --topic a stray", f->bs), 1);
-    assert_prefix(ERR(f), "Found non-option argument: stray\n");
+    rvt_assert_prefix(ERR(f), "Found non-option argument: stray\n");
     assert_int_equal(TOPICS(f, "--list=x", f->bs), 1);
-    assert_prefix(ERR(f), "Option list does not take an argument\n");
+    rvt_assert_prefix(ERR(f), "Option list does not take an argument\n");
     assert_int_equal(TOPICS(f, "--describe --topic '('", f->bs), 1);
     assert_string_equal(OUT(f), "Error while executing topic command : ( is an invalid regex.\n");
 
     assert_int_equal(rvt_cli(&f->out, &f->err, "topics"), 1);
-    assert_prefix(ERR(f), "Create, delete, describe, or change a topic.\nOption ");
+    rvt_assert_prefix(ERR(f), "Create, delete, describe, or change a topic.\nOption ");
     assert_int_equal(rvt_cli(&f->out, &f->err, "topics --help"), 0);
-    assert_prefix(ERR(f), "This tool helps to create, delete, describe, or change a topic.\n");
-    assert_contains(ERR(f),
-                    "\n--version                                Display rivulet version.\n");
+    rvt_assert_prefix(ERR(f), "This tool helps to create, delete, describe, or change a topic.\n");
+    rvt_assert_contains(ERR(f),
+                        "\n--version                                Display rivulet version.\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "topics --version"), 0);
     assert_string_equal(OUT(f), RV_VERSION_STR "\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "--version"), 0);
     assert_string_equal(OUT(f), RV_VERSION_STR "\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "nosuchcommand"), 1);
-    assert_prefix(ERR(f), "Unknown command 'nosuchcommand'.\n");
+    rvt_assert_prefix(ERR(f), "Unknown command 'nosuchcommand'.\n");
     assert_int_equal(rvt_cli(&f->out, &f->err, "help"), 0);
-    assert_contains(OUT(f), "  topics ");
+    rvt_assert_contains(OUT(f), "  topics ");
     assert_int_equal(rvt_cli(&f->out, &f->err, "%s", ""), 1);
 }
 
@@ -346,7 +316,7 @@ static void test_bootstrap_and_command_config(void **state) {
                              "topics --bootstrap-server 127.0.0.1:1 --command-config %s --list",
                              path),
                      1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
 
     const char props[] = "# admin settings\nclient.id=tools-test\n\nrequest.timeout.ms=5000\n";
     rvt_write_file(path, props, sizeof props - 1);
@@ -356,10 +326,10 @@ static void test_bootstrap_and_command_config(void **state) {
     const char bad[] = "request.timeout.ms=soon\n";
     rvt_write_file(path, bad, sizeof bad - 1);
     assert_int_equal(TOPICS(f, "--command-config %s --list", f->bs, path), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
-    assert_contains(OUT(f), "request.timeout.ms");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_contains(OUT(f), "request.timeout.ms");
     assert_int_equal(TOPICS(f, "--command-config %s/missing.properties --list", f->bs, f->dir), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
 }
 
 /* A folder held by another process is reported, not waited for. */
@@ -369,22 +339,27 @@ static void test_locked_folder(void **state) {
     char errstr[512];
     assert_int_equal(rv_broker_open(&b, f->dir, errstr, sizeof errstr), 0);
     assert_int_equal(TOPICS(f, "--list", f->bs), 1);
-    assert_prefix(OUT(f), "Error while executing topic command : ");
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
     rv_broker_close(b);
     assert_int_equal(TOPICS(f, "--list", f->bs), 0);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_list_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_warning_and_if_not_exists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_internal_topics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alter_partitions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bootstrap_and_command_config, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_locked_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_list_delete, rvt_cli_fx_setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_warning_and_if_not_exists, rvt_cli_fx_setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_internal_topics, rvt_cli_fx_setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_describe, rvt_cli_fx_setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_alter_partitions, rvt_cli_fx_setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_errors, rvt_cli_fx_setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_usage_errors, rvt_cli_fx_setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_and_command_config, rvt_cli_fx_setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_locked_folder, rvt_cli_fx_setup, rvt_cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
