@@ -1041,7 +1041,7 @@ rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions
 
     if (strchr(name, '.') && strchr(name, '_'))
         rv__log_warn("TOPIC",
-                     "WARNING: Due to limitations in metric names, topics with a period ('.') or "
+                     "Due to limitations in metric names, topics with a period ('.') or "
                      "underscore ('_') could collide. To avoid issues it is best to use either, "
                      "but not both.");
 

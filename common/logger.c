@@ -50,6 +50,10 @@ void rv_log_set_level(int level) {
     atomic_store(&log_level, level);
 }
 
+int rv_log_get_level(void) {
+    return level_get();
+}
+
 void rv_log_set_callback(void (*cb)(int level, const char *fac, const char *msg, void *opaque),
                          void *opaque) {
     pthread_mutex_lock(&cb_lock);

@@ -19,10 +19,6 @@ static const command_t commands[] = {
     {"configs", rv__cmd_configs, "Describe or change topic configs (kafka-configs.sh)."},
     {"delete-records", rv__cmd_delete_records,
      "Delete records of partitions below an offset (kafka-delete-records.sh)."},
-    {"groups", rv__cmd_groups,
-     "List, describe, delete consumer groups and reset their offsets "
-     "(kafka-consumer-groups.sh)."},
-    {"broker", rv__cmd_broker, "Run a broker serving the Kafka protocol on a data folder."},
     {"config-docs", rv__cmd_config_docs,
      "Print the configuration reference (docs/CONFIGURATION.md) as Markdown."},
     {NULL, NULL, NULL}};
@@ -30,8 +26,7 @@ static const command_t commands[] = {
 static void usage(FILE *f) {
     fprintf(f, "Usage: rivulet <command> [options]\n\nCommands:\n");
     for (const command_t *c = commands; c->name; c++)
-        if (c->run) /* a weak command not linked in */
-            fprintf(f, "  %-16s%s\n", c->name, c->summary);
+        fprintf(f, "  %-16s%s\n", c->name, c->summary);
     fprintf(f, "  %-16s%s\n", "help", "Print this help.");
     fprintf(f, "\nOptions:\n  %-16s%s\n", "--version", "Print the rivulet version.");
     fprintf(f, "\nRun `rivulet <command> --help` for a command's options.\n");

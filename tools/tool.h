@@ -18,13 +18,6 @@ int rv__cmd_configs(int argc, char **argv);
 int rv__cmd_delete_records(int argc, char **argv);
 int rv__cmd_config_docs(int argc, char **argv);
 
-/* Subcommands that live in their own files (tools/broker_cmd.c,
- * tools/groups_cmd.c) and are listed by `rivulet help` only when linked in:
- * `rivulet broker` (the Kafka protocol server) and `rivulet groups`
- * (kafka-consumer-groups.sh). */
-int rv__cmd_broker(int argc, char **argv) __attribute__((weak));
-int rv__cmd_groups(int argc, char **argv) __attribute__((weak));
-
 /** Opens an admin client for `bootstrap` (may be NULL when command_config
  *  sets bootstrap.servers) after loading the properties file
  *  `command_config` (may be NULL). NULL with a message in errstr on

@@ -400,8 +400,13 @@ static int do_create(rv_admin_t *admin, const rv__args_t *a) {
         goto out;
     }
     char errstr[1024] = "";
+    /* The broker logs the '.'/'_' warning for API users; the line above
+     * already told the user, so keep the library quiet during the call. */
+    int log_level = rv_log_get_level();
+    rv_log_set_level(RV_LOG_ERR);
     rv_err_t err = rv_admin_create_topic(admin, topic, partitions, (int16_t)rf, names, values, ncfg,
                                          errstr, sizeof errstr);
+    rv_log_set_level(log_level);
     if (err == RV_ERR_TOPIC_ALREADY_EXISTS && rv__args_has(a, "if-not-exists"))
         goto out;
     if (err) {

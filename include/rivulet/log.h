@@ -26,6 +26,9 @@ enum {
  *  Thread-safe. */
 RV_EXTERN void rv_log_set_level(int level);
 
+/** The current level (as set, or from RV_LOG_LEVEL). Thread-safe. */
+RV_EXTERN int rv_log_get_level(void);
+
 /** Sends log lines to `cb` instead of stderr; NULL restores stderr. The
  *  callback may run on any library thread, so it must be thread-safe.
  *  `fac` and `msg` are borrowed for the call only. Thread-safe. */

@@ -52,6 +52,7 @@ static void test_callback_and_level(void **state) {
     cap.count = 0;
     rv_log_set_callback(capture_cb, &cap);
     rv_log_set_level(RV_LOG_INFO);
+    assert_int_equal(rv_log_get_level(), RV_LOG_INFO);
     rv__log_info("LOG", "opened %s at offset %d", "t-0", 42);
     assert_int_equal(cap.count, 1);
     assert_int_equal(cap.last_level, RV_LOG_INFO);

@@ -130,7 +130,7 @@ static void test_name_rules(void **state) {
     rv_log_set_callback(log_cb, NULL);
     create_ok(f->t, "mixed.name_here", 1);
     rv_log_set_callback(NULL, NULL);
-    assert_non_null(strstr(warnings, "WARNING: Due to limitations in metric names, topics with a "
+    assert_non_null(strstr(warnings, "Due to limitations in metric names, topics with a "
                                      "period ('.') or underscore ('_') could collide. To avoid "
                                      "issues it is best to use either, but not both."));
 
