@@ -26,7 +26,9 @@
 #define RECORD_SIZE 100
 #define BATCH_BYTES (16 * 1024)
 
-static double secs_since(int64_t t0_us) { return (double)(rv__mono_us() - t0_us) / 1e6; }
+static double secs_since(int64_t t0_us) {
+    return (double)(rv__mono_us() - t0_us) / 1e6;
+}
 
 /* One 16 KiB batch of 100-byte values with 8-byte keys. */
 static void make_batch(rv__buf_t *out, int *records) {
@@ -138,12 +140,6 @@ int main(int argc, char **argv) {
      * runs vary by several times (the first write into a cold cache is
      * often far slower). */
     double bw_1m = 0, bw_batch = 0;
-    for (int i = 0; i < 3; i++) {
-        double r = seq_write_mbps(dir, (size_t)data_bytes, 1 << 20);
-        bw_1m = r > bw_1m ? r : bw_1m;
-        r = seq_write_mbps(dir, (size_t)data_bytes, batch.len);
-        bw_batch = r > bw_batch ? r : bw_batch;
-    }
 
     rv__log_config_t cfg;
     rv__log_config_defaults(&cfg);
@@ -155,7 +151,13 @@ int main(int argc, char **argv) {
     rv__log_t *log = NULL;
     double append_s = 1e30;
     uint8_t *copy = malloc(batch.len);
+    /* Rounds interleave the baseline and the log so both see the same
+     * machine and page-cache conditions. */
     for (int run = 0; run < 3; run++) {
+        double r = seq_write_mbps(dir, (size_t)data_bytes, 1 << 20);
+        bw_1m = r > bw_1m ? r : bw_1m;
+        r = seq_write_mbps(dir, (size_t)data_bytes, batch.len);
+        bw_batch = r > bw_batch ? r : bw_batch;
         if (log) {
             rv__log_close(log);
             rv__io_rmtree(pdir);
@@ -204,7 +206,8 @@ int main(int argc, char **argv) {
 
     double arate = (double)total_records / append_s, abw = data_bytes / append_s / 1e6;
     double rrate = (double)records_read / read_s, rbw = data_bytes / read_s / 1e6;
-    printf("bench_log: %" PRId64 " records of %d bytes in %" PRId64 " batches of %zu bytes (%d records)\n",
+    printf("bench_log: %" PRId64 " records of %d bytes in %" PRId64
+           " batches of %zu bytes (%d records)\n",
            total_records, RECORD_SIZE, batches, batch.len, per_batch);
     printf("sequential write, buffered, %zu-byte writes: %8.0f MB/s\n", batch.len, bw_batch);
     printf("sequential write, buffered, 1 MiB writes:    %8.0f MB/s\n", bw_1m);

@@ -28,9 +28,11 @@
  * index files), fsyncs the folder if segments came or went, then sets
  * flushed_offset = target and wakes every waiter. Waiters whose offset is
  * covered return; the others elect the next syncer. Appends continue
- * during the fsync. A roll is followed by a sync from the rolling thread
- * (outside the append lock), so the old segment is on disk before the
- * recovery point can pass it.
+ * during the fsync. A roll records the new segment's base offset in
+ * roll_flush_offset; the next rv__log_flush_if_due (the broker's
+ * housekeeping thread) fsyncs up to it, as Kafka schedules the flush of a
+ * rolled segment, so an appender never waits for a segment's fsync. The
+ * recovery point only moves after that fsync.
  *
  * Removal of segments (retention, delete-records, cleaner) takes them out
  * of the list under both locks and renames their files to *.deleted; the
@@ -781,6 +783,8 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
     }
     log->leo = off;
     log->hw = off;
+    if (rolled && seg->base_offset > log->roll_flush_offset)
+        log->roll_flush_offset = seg->base_offset;
     int64_t unflushed = off - log->flushed_offset;
     int64_t lso = log->log_start_offset;
     pthread_mutex_unlock(&log->lock);
@@ -794,9 +798,11 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
     }
     if (flags & RV__APPEND_SYNC)
         return rv__log_sync(log, off);
-    if (rolled || unflushed >= cfg.flush_messages) {
-        /* A roll flushes the old segment (Kafka schedules it right away);
-         * flush.messages flushes once N messages are unflushed. */
+    if (unflushed >= cfg.flush_messages) {
+        /* flush.messages: fsync once N messages are unflushed (inline, as
+         * Kafka does). A roll's flush of the old segment is left to the
+         * housekeeping thread (rv__log_flush_if_due), as Kafka schedules
+         * it, so a producer never waits for a whole segment's fsync. */
         err = rv__log_sync(log, off);
         if (err)
             rv__log_warn("LOG", "%s: flush after append failed: %s", log->name, rv_err_name(err));
@@ -1138,9 +1144,10 @@ int rv__log_retention(rv__log_t *log, int64_t now_ms) {
 rv_err_t rv__log_flush_if_due(rv__log_t *log, int64_t now_ms) {
     pthread_mutex_lock(&log->lock);
     bool due = log->leo > log->flushed_offset && now_ms - log->last_flush_ms >= log->cfg.flush_ms;
-    int64_t leo = log->leo;
+    int64_t upto = due ? log->leo : log->roll_flush_offset;
+    due = due || log->roll_flush_offset > log->flushed_offset;
     pthread_mutex_unlock(&log->lock);
-    return due ? rv__log_sync(log, leo) : RV_ERR_NO_ERROR;
+    return due ? rv__log_sync(log, upto) : RV_ERR_NO_ERROR;
 }
 
 static rv_err_t roll_if(rv__log_t *log, int64_t now_ms, bool only_if_due) {

@@ -46,6 +46,8 @@ struct rv__log_s {
     bool syncing;           /* a thread is in the fsync phase of rv__log_sync */
     bool dir_dirty;         /* the folder's entries changed since its last fsync */
     int64_t last_flush_ms;
+    int64_t roll_flush_offset; /* a roll asks for everything below this to be
+                                * fsync'd by the next rv__log_flush_if_due */
     atomic_uint_fast64_t fsync_count;
 
     int64_t cleaner_checkpoint; /* first offset not yet cleaned */

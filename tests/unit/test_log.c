@@ -12,6 +12,7 @@
 #include "broker/log/log.h"
 #include "broker/log/log_internal.h"
 #include "common/fileio.h"
+#include "common/clock.h"
 #include "common/record_batch.h"
 
 typedef struct fx_s {
@@ -437,10 +438,29 @@ static void test_perf_smoke(void **state) {
     rv__buf_free(&b);
 }
 
+/* A roll does not make the appender wait for the old segment's fsync: the
+ * recovery point moves when housekeeping calls rv__log_flush_if_due, even
+ * though flush.ms is far from due. */
+static void test_roll_flush_is_deferred(void **state) {
+    fx_t *fx = *state;
+    fx->cfg.segment_bytes = 4096;
+    open_log(fx, 0, -1);
+    for (int i = 0; i < 6; i++)
+        append_n(fx, 10, "k", 100, 1000, 0);
+    assert_true(rv__log_segment_count(fx->log) > 1);
+    assert_int_equal(rv__log_recovery_point(fx->log), 0);
+    uint64_t fsyncs = rv__log_fsync_count(fx->log);
+    assert_int_equal(rv__log_flush_if_due(fx->log, rv__now_ms()), 0);
+    assert_true(rv__log_fsync_count(fx->log) > fsyncs);
+    assert_true(rv__log_recovery_point(fx->log) > 0);
+    assert_true(rv__log_recovery_point(fx->log) <= rv__log_end_offset(fx->log));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_read_many_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roll_by_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roll_flush_is_deferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roll_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_middle_and_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_for_timestamp, setup, teardown),
