@@ -277,12 +277,15 @@ void rv_broker_close(rv_broker_t *broker) {
             break;
         }
     }
-    pthread_mutex_unlock(&g_lock);
-
+    /* The teardown runs under g_lock, as the open does: an open of the same
+     * folder meanwhile would otherwise lock it again (fcntl locks belong to
+     * the process, so that succeeds) and then lose the lock when this
+     * broker closes its descriptor. */
     stop_housekeeping(broker);
     rv__topics_close(broker->topics);
     rv__log_info("BROKER", "Closed data folder %s", broker->dir);
     broker_free(broker);
+    pthread_mutex_unlock(&g_lock);
 }
 
 /* ---- data path ---- */

@@ -875,6 +875,12 @@ rv_err_t rv__topics_open(rv__topics_t **out, const char *dir, char *errstr, size
     }
     ckpt_free(&rp);
     ckpt_free(&ls);
+    /* Rewrite both checkpoints now: entries of topics that no longer exist
+     * (a crash during a delete) must be gone before a topic of the same
+     * name can be created, or the next open would give its new logs the
+     * old log start offset and recovery point. */
+    if (!err)
+        err = rv__topics_checkpoint(t, errstr, errstr_size);
     if (err) {
         topics_free(t);
         return err;

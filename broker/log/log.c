@@ -510,7 +510,10 @@ rv_err_t rv__log_open(rv__log_t **out, const char *dir, const rv__log_config_t *
             break;
         if (recover)
             seg->indexes_synced = true; /* rewritten and fsync'd by recovery */
-        if (seg->size == 0 && !last) {
+        /* Everything after a bad batch is suspect (the tail of a crash), so
+         * later segments go, also when the cut emptied this segment. */
+        bool drop_later = cut > 0 && !last;
+        if (seg->size == 0 && !last && !drop_later) {
             /* An empty segment before others holds nothing: drop it. */
             rv__log_warn("RECOVERY", "%s: removing empty segment %s.log", log->name, seg->path);
             rv__segment_unref(seg);
@@ -523,8 +526,7 @@ rv_err_t rv__log_open(rv__log_t **out, const char *dir, const rv__log_config_t *
             rv__segment_unref(seg);
             break;
         }
-        if (cut > 0 && !last) {
-            /* Everything after a bad batch is suspect: the tail of a crash. */
+        if (drop_later) {
             for (int j = i + 1; j < sc.cnt; j++) {
                 rv__log_warn("RECOVERY",
                              "%s: deleting segment %020" PRId64
@@ -648,6 +650,16 @@ static rv_err_t check_batch(const rv__log_t *log, const rv__log_config_t *cfg,
                        "maximum configured value of %d.",
                        log->name, size, cfg->max_message_bytes);
         return RV_ERR_MESSAGE_TOO_LARGE;
+    }
+    /* Kafka's LogValidator: the offset range a producer's batch claims must
+     * match its record count, or offsets would be assigned for records that
+     * do not exist (and one batch could claim 2^31 offsets). */
+    if (h->records_count <= 0 || h->records_count != (int64_t)h->last_offset_delta + 1) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Inconsistent batch offset range and record count in the append to %s: "
+                       "lastOffsetDelta %d but %d records (batch at byte %zu).",
+                       log->name, h->last_offset_delta, h->records_count, at);
+        return RV_ERR_INVALID_RECORD;
     }
     if (!cfg->cleanup_compact || (h->attributes & RV__ATTR_CONTROL))
         return RV_ERR_NO_ERROR;

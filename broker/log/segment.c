@@ -276,7 +276,11 @@ int rv__segment_find_batch(const rv__segment_t *seg, int64_t offset, int64_t pos
     int rc = 0;
     while (pos < limit) {
         const uint8_t *p = hdr_at(r, pos, limit);
-        if (!p || rv__batch_read_header(hdr, p, RV__BATCH_HEADER_SIZE)) {
+        /* limit is a batch boundary: a batch crossing it means the scan
+         * started mid-batch (a corrupt index entry), and its length must
+         * not reach callers that allocate by it. */
+        if (!p || rv__batch_read_header(hdr, p, RV__BATCH_HEADER_SIZE) ||
+            (int64_t)rv__batch_size(hdr) > limit - pos) {
             rc = -1;
             break;
         }
