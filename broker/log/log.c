@@ -165,6 +165,10 @@ typedef struct sync_item_s {
 rv_err_t rv__log_sync(rv__log_t *log, int64_t offset) {
     pthread_mutex_lock(&log->lock);
     for (;;) {
+        if (log->offline) {
+            pthread_mutex_unlock(&log->lock);
+            return RV_ERR__IO;
+        }
         if (offset > log->leo)
             offset = log->leo;
         if (log->flushed_offset >= offset && !log->dir_dirty) {
@@ -232,8 +236,12 @@ rv_err_t rv__log_sync(rv__log_t *log, int64_t offset) {
         if (target > log->flushed_offset)
             log->flushed_offset = target;
         log->last_flush_ms = rv__now_ms();
-    } else if (dir) {
-        log->dir_dirty = true;
+    } else if (err == RV_ERR__IO) {
+        log->offline = true;
+        rv__log_err("LOG",
+                    "%s: partition is offline after a failed fsync; reopen the data folder to "
+                    "recover it",
+                    log->name);
     }
     log->syncing = false;
     pthread_cond_broadcast(&log->sync_cond);
@@ -704,7 +712,15 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
     rv__log_config_t cfg;
     pthread_mutex_lock(&log->lock);
     cfg = log->cfg;
+    bool offline = log->offline;
     pthread_mutex_unlock(&log->lock);
+    if (offline) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Partition %s is offline after a failed fsync; reopen the data folder to "
+                       "recover it.",
+                       log->name);
+        return RV_ERR__IO;
+    }
 
     /* Validate everything before writing anything (no lock held). */
     int64_t count = 0, max_ts = -1;

@@ -73,7 +73,11 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
                         rv__append_info_t *info, char *errstr, size_t errstr_size);
 
 /** Returns once every offset below `offset` is fsync'd (data and the
- *  segment files' metadata). Concurrent callers share one fsync. */
+ *  segment files' metadata). Concurrent callers share one fsync. A failed
+ *  fsync returns RV_ERR__IO and takes the log offline: later appends and
+ *  syncs fail with RV_ERR__IO until the log is closed and reopened (which
+ *  recovers it from its recovery point), because a retried fsync cannot
+ *  vouch for pages the kernel may have dropped. */
 rv_err_t rv__log_sync(rv__log_t *log, int64_t offset);
 
 typedef struct rv__read_info_s {

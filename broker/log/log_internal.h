@@ -46,6 +46,10 @@ struct rv__log_s {
     bool syncing;           /* a thread is in the fsync phase of rv__log_sync */
     bool dir_dirty;         /* the folder's entries changed since its last fsync */
     int64_t last_flush_ms;
+    bool offline;              /* an fsync failed: the page cache may have dropped data
+                                * that a retried fsync would call durable, so the log
+                                * refuses appends and syncs until it is reopened (and
+                                * recovered), as Kafka takes the log directory offline */
     int64_t roll_flush_offset; /* a roll asks for everything below this to be
                                 * fsync'd by the next rv__log_flush_if_due */
     atomic_uint_fast64_t fsync_count;

@@ -380,15 +380,32 @@ static void test_write_fault(void **state) {
     open_log(fx, 0, -1);
     assert_int_equal(rv__log_end_offset(fx->log), leo + 5);
     assert_int_equal(read_all(fx->log, 0, 1 << 20), leo + 5);
-    /* A failed fsync is reported to a durable append. */
+    /* A failed fsync is reported to a durable append, and takes the log
+     * offline: the kernel may have dropped the pages, so a retried fsync
+     * could not vouch for them. Appends and syncs fail until a reopen,
+     * which recovers from the last recovery point. */
+    int64_t rp = rv__log_recovery_point(fx->log);
     rv__io_fail_nth(RV__IO_FSYNC, 1, EIO);
     b.len = 0;
     rvt_make_batch(&b, 5, "k", 100, 0);
     assert_int_equal(rv__log_append(fx->log, b.data, b.len, RV__APPEND_SYNC, NULL, NULL, 0),
                      RV_ERR__IO);
     rv__io_fail_nth(RV__IO_FSYNC, 0, 0);
-    assert_int_equal(rv__log_sync(fx->log, rv__log_end_offset(fx->log)), 0);
-    assert_int_equal(rv__log_recovery_point(fx->log), rv__log_end_offset(fx->log));
+    assert_int_equal(rv__log_sync(fx->log, rv__log_end_offset(fx->log)), RV_ERR__IO);
+    assert_int_equal(rv__log_recovery_point(fx->log), rp);
+    b.len = 0;
+    rvt_make_batch(&b, 5, "k", 100, 0);
+    errstr[0] = '\0';
+    assert_int_equal(rv__log_append(fx->log, b.data, b.len, 0, NULL, errstr, sizeof errstr),
+                     RV_ERR__IO);
+    assert_non_null(strstr(errstr, "offline after a failed fsync"));
+    rv__log_close(fx->log);
+    fx->log = NULL;
+    open_log(fx, rp, -1);
+    assert_int_equal(read_all(fx->log, 0, 1 << 20), rv__log_end_offset(fx->log));
+    int64_t base = append_n(fx, 5, "k", 100, 9, RV__APPEND_SYNC);
+    assert_int_equal(base + 5, rv__log_end_offset(fx->log));
+    assert_int_equal(rv__log_recovery_point(fx->log), base + 5);
     rv__buf_free(&b);
 }
 
