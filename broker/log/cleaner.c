@@ -342,7 +342,8 @@ static void remove_leftovers(const rv__log_t *log, int64_t base) {
 
 /* Renames the cleaned files into place (see DESIGN step 5) and replaces the
  * in-memory segment. Caller holds clean_lock only. */
-static rv_err_t swap_in(rv__log_t *log, rv__segment_t *old, int64_t max_offset) {
+static rv_err_t swap_in(rv__log_t *log, rv__segment_t *old, int64_t max_offset,
+                        int32_t index_interval_bytes) {
     static const char *const exts[] = {".index", ".timeindex", ".log"};
     char a[4096], b[4096];
     rv_err_t err = RV_ERR_NO_ERROR;
@@ -393,7 +394,7 @@ static rv_err_t swap_in(rv__log_t *log, rv__segment_t *old, int64_t max_offset) 
     rv__segment_t *ns;
     int64_t cut;
     char errstr[512];
-    err = rv__segment_open(&ns, log->dir, old->base_offset, false, log->cfg.index_interval_bytes, 0,
+    err = rv__segment_open(&ns, log->dir, old->base_offset, false, index_interval_bytes, 0,
                            max_offset, &cut, errstr, sizeof errstr);
     if (err) {
         rv__log_err("CLEANER", "%s: cannot open cleaned segment: %s", log->name, errstr);
@@ -473,7 +474,8 @@ static rv_err_t clean_segment(pass_t *ps, rv__segment_t *seg, int64_t size, int6
     }
     ps->st->bytes_after += o.size;
     ps->st->segments_cleaned++;
-    return swap_in(log, seg, max_offset);
+    /* The pass's config snapshot: log->cfg may change under log->lock. */
+    return swap_in(log, seg, max_offset, ps->cfg.index_interval_bytes);
 }
 
 static void ratio_of(rv__log_t *log, int cnt, int64_t checkpoint, int64_t *dirty, int64_t *total) {
