@@ -513,7 +513,10 @@ static rv_err_t ckpt_read(rv__topics_t *t, const char *file, ckpt_t *c, char *er
     long long version = -1, count = -1;
     bool ok = line && sscanf(line, "%lld", &version) == 1 && version == 0;
     line = ok ? strtok_r(NULL, "\n", &save) : NULL;
-    ok = ok && line && sscanf(line, "%lld", &count) == 1 && count >= 0 && count < 100000000;
+    /* Each entry takes a line, so a count past the file's size is corrupt:
+     * refuse it before allocating by it. */
+    ok = ok && line && sscanf(line, "%lld", &count) == 1 && count >= 0 && count < 100000000 &&
+         (size_t)count <= b.len;
     if (ok && count > 0 && !(c->v = calloc((size_t)count, sizeof *c->v))) {
         rv__buf_free(&b);
         return RV_ERR__NOMEM;

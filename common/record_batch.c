@@ -147,11 +147,12 @@ int rv__record_iter_next(rv__record_iter_t *it, rv__record_t *rec) {
     if (rv__slice_left(&r) != 0)
         return -1;
 
-    rec->offset = it->hdr.base_offset + off_delta;
+    /* Both sums wrap like Java's long addition rather than being undefined:
+     * base_offset is outside the CRC and comes from the sender unchecked. */
+    rec->offset = (int64_t)((uint64_t)it->hdr.base_offset + (uint64_t)(int64_t)off_delta);
     if (it->hdr.attributes & RV__ATTR_LOG_APPEND_TIME)
         rec->timestamp = it->hdr.max_timestamp;
     else
-        /* Wraps like Java's long addition rather than being undefined. */
         rec->timestamp = (int64_t)((uint64_t)it->hdr.base_timestamp + (uint64_t)ts_delta);
     it->left--;
     return 1;

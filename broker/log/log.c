@@ -999,8 +999,13 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
                 break;
             }
             rv__record_t rec;
+            /* A record's offset must lie within its batch's range: recovery
+             * checks the CRC, not each record's offset delta, so a sender's
+             * bad deltas must not yield an offset past the batch (and HW). */
+            int64_t last = h.base_offset + h.last_offset_delta;
             while (rv__record_iter_next(&it, &rec) == 1) {
-                if (rec.timestamp >= ts && rec.offset >= lso) {
+                if (rec.timestamp >= ts && rec.offset >= lso && rec.offset >= h.base_offset &&
+                    rec.offset <= last) {
                     *offset = rec.offset;
                     *timestamp = rec.timestamp;
                     found = true;

@@ -417,7 +417,7 @@ static int load_tail(rv__segment_t *seg, int64_t log_size, int64_t max_offset) {
         p = hdr_at(r, pos, log_size);
         if (!p || rv__batch_read_header(&h, p, RV__BATCH_HEADER_SIZE) ||
             pos + (int64_t)rv__batch_size(&h) > log_size || h.base_offset < seg->next_offset ||
-            h.base_offset + h.last_offset_delta >= max_offset) {
+            h.last_offset_delta >= max_offset - h.base_offset) {
             rc = -1;
             break;
         }
@@ -504,12 +504,14 @@ static rv_err_t recover(rv__segment_t *seg, int64_t log_size, int32_t index_inte
             why = "CRC mismatch";
             break;
         }
-        int64_t last = h.base_offset + h.last_offset_delta;
-        if (h.base_offset < seg->next_offset || last >= max_offset ||
-            last - seg->base_offset > INT32_MAX) {
+        /* base_offset is outside the CRC; compare before adding so a huge
+         * one cannot overflow (base_offset >= next_offset >= 0 here). */
+        if (h.base_offset < seg->next_offset || h.last_offset_delta >= max_offset - h.base_offset ||
+            h.base_offset + h.last_offset_delta - seg->base_offset > INT32_MAX) {
             why = "offsets out of order";
             break;
         }
+        int64_t last = h.base_offset + h.last_offset_delta;
         if (rv__segment_index_full(seg)) {
             why = "index full";
             break;

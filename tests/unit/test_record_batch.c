@@ -413,13 +413,32 @@ static void test_read_header_alone(void **state) {
     rv__buf_free(&b);
 }
 
+/* base_offset is outside the CRC and comes from the sender: a record's
+ * offset past INT64_MAX wraps as Java's long addition does instead of
+ * being undefined behaviour. */
+static void test_record_offset_wraps(void **state) {
+    (void)state;
+    rv__buf_t b = RV__BUF_INIT;
+    rvt_make_batch(&b, 2, "k", 5, 0);
+    rv__batch_set_base_offset(b.data, INT64_MAX);
+    rv__record_iter_t it;
+    assert_int_equal(rv__record_iter_init(&it, b.data, b.len), 0);
+    rv__record_t r;
+    assert_int_equal(rv__record_iter_next(&it, &r), 1);
+    assert_true(r.offset == INT64_MAX);
+    assert_int_equal(rv__record_iter_next(&it, &r), 1);
+    assert_true(r.offset == INT64_MIN);
+    assert_int_equal(rv__record_iter_next(&it, &r), 0);
+    rv__buf_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_header_alone), cmocka_unit_test(test_known_encoding),
         cmocka_unit_test(test_roundtrip),         cmocka_unit_test(test_builder_options),
         cmocka_unit_test(test_crc_mismatch),      cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_bad_header),        cmocka_unit_test(test_malformed_records),
-        cmocka_unit_test(test_empty_batch),
+        cmocka_unit_test(test_empty_batch),       cmocka_unit_test(test_record_offset_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

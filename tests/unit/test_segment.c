@@ -177,12 +177,53 @@ static void test_deferred_delete(void **state) {
     assert_int_equal(rvt_file_size(del), -1);
 }
 
+/* base_offset lies outside the CRC, so a batch from disk can carry any
+ * value: recovery must refuse one whose last offset would pass INT64_MAX
+ * (computing it used to overflow and let the batch in). */
+static void test_recover_huge_base_offset(void **state) {
+    fx_t *fx = *state;
+    rv__segment_t *seg;
+    assert_int_equal(rv__segment_create(&seg, fx->dir, 0, 1000, 0, NULL, 0), 0);
+    size_t bs = write_batches(seg, 1, 100);
+    rv__buf_t b = RV__BUF_INIT;
+    rvt_make_batch(&b, 5, "k", 50, 0);
+    rv__batch_set_base_offset(b.data, INT64_MAX - 1);
+    assert_int_equal(rv__segment_write(seg, b.data, b.len, NULL, 0), 0);
+    rv__segment_unref(seg);
+    int64_t cut;
+    assert_int_equal(rv__segment_open(&seg, fx->dir, 0, true, 100, 10, INT64_MAX, &cut, NULL, 0),
+                     0);
+    assert_int_equal(cut, (int64_t)b.len);
+    assert_int_equal(seg->size, (int64_t)bs);
+    assert_int_equal(seg->next_offset, 5);
+    rv__segment_unref(seg);
+    rv__buf_free(&b);
+}
+
+/* A scan never returns a batch that crosses its limit (a batch boundary):
+ * that happens only when it started mid-batch, and callers allocate by the
+ * returned batch's length. */
+static void test_find_batch_stays_below_limit(void **state) {
+    fx_t *fx = *state;
+    rv__segment_t *seg;
+    assert_int_equal(rv__segment_create(&seg, fx->dir, 0, 1000, 0, NULL, 0), 0);
+    size_t bs = write_batches(seg, 3, 100);
+    int64_t bpos;
+    rv__batch_hdr_t h;
+    assert_int_equal(rv__segment_find_batch(seg, 12, 0, (int64_t)(3 * bs), &bpos, &h), 1);
+    assert_int_equal(bpos, (int64_t)(2 * bs));
+    assert_int_equal(rv__segment_find_batch(seg, 12, 0, (int64_t)(3 * bs) - 1, &bpos, &h), -1);
+    rv__segment_unref(seg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_name),
         cmocka_unit_test_setup_teardown(test_index_entries_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_cuts_and_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_huge_base_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find_batch_stays_below_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
