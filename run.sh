@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # run.sh: set up a Debian 12 machine, build rivulet, and run the demo or the
-# tests. Usage: ./run.sh demo | test | test-sanitize | build
+# tests. Usage: ./run.sh demo | test | test-sanitize | fuzz [SECONDS] | build
 #   demo           install what is missing, build, run the demo on the embedded broker
 #   test           install what is missing, build, run the whole test suite (ctest)
 #   test-sanitize  the same suite built with AddressSanitizer + UBSan (build-sanitize/)
+#   fuzz [S]       build the libFuzzer targets with clang and run each for S seconds (20)
 #   build          install what is missing and build only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,9 +13,12 @@ cd "$(dirname "$0")"
 PACKAGES=(build-essential cmake pkg-config librocksdb-dev libuv1-dev libmsgpack-dev
           libcmocka-dev librdkafka-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev)
 
-install_missing() {
+# Only for the fuzzers: clang and its libFuzzer runtime.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
+install_missing() {  # install_missing [extra packages...]
     local missing=()
-    for p in "${PACKAGES[@]}"; do
+    for p in "${PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -62,12 +66,16 @@ test-sanitize)
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_tests build-sanitize
     ;;
+fuzz)
+    install_missing "${FUZZ_PACKAGES[@]}"
+    bash fuzz/run.sh "${2:-20}"
+    ;;
 build)
     install_missing
     build build
     ;;
 *)
-    echo "usage: $0 demo | test | test-sanitize | build" >&2
+    echo "usage: $0 demo | test | test-sanitize | fuzz [SECONDS] | build" >&2
     exit 2
     ;;
 esac
