@@ -21,7 +21,8 @@ typedef struct rv__buf_s {
     size_t cap;
 } rv__buf_t;
 
-#define RV__BUF_INIT {NULL, 0, 0}
+#define RV__BUF_INIT \
+    { NULL, 0, 0 }
 
 void rv__buf_init(rv__buf_t *b);
 /** Frees the memory; the buffer is then empty and reusable. */
@@ -44,16 +45,24 @@ rv_err_t rv__buf_put_varint(rv__buf_t *b, int64_t v);
 rv_err_t rv__buf_printf(rv__buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Big-endian loads and stores on raw memory (no bounds checks). */
-static inline uint16_t rv__be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint16_t rv__be16(const uint8_t *p) {
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
 static inline uint32_t rv__be32(const uint8_t *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 static inline uint64_t rv__be64(const uint8_t *p) {
     return ((uint64_t)rv__be32(p) << 32) | rv__be32(p + 4);
 }
-static inline void rv__wbe16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void rv__wbe16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
 static inline void rv__wbe32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 static inline void rv__wbe64(uint8_t *p, uint64_t v) {
     rv__wbe32(p, (uint32_t)(v >> 32));
@@ -61,8 +70,12 @@ static inline void rv__wbe64(uint8_t *p, uint64_t v) {
 }
 
 /** Zigzag mapping as Kafka's ByteUtils: (n << 1) ^ (n >> 63). */
-static inline uint64_t rv__zigzag64(int64_t n) { return ((uint64_t)n << 1) ^ (uint64_t)(n >> 63); }
-static inline int64_t rv__unzigzag64(uint64_t n) { return (int64_t)(n >> 1) ^ -(int64_t)(n & 1); }
+static inline uint64_t rv__zigzag64(int64_t n) {
+    return ((uint64_t)n << 1) ^ (uint64_t)(n >> 63);
+}
+static inline int64_t rv__unzigzag64(uint64_t n) {
+    return (int64_t)(n >> 1) ^ -(int64_t)(n & 1);
+}
 
 /** Writes v as an unsigned varint into p (room for 10 bytes); returns the
  *  byte count. */
@@ -87,7 +100,9 @@ static inline void rv__slice_init(rv__slice_t *s, const void *p, size_t len) {
     s->len = len;
     s->pos = 0;
 }
-static inline size_t rv__slice_left(const rv__slice_t *s) { return s->len - s->pos; }
+static inline size_t rv__slice_left(const rv__slice_t *s) {
+    return s->len - s->pos;
+}
 
 /* Each returns 0, or -1 when the slice has too few bytes (cursor unchanged). */
 int rv__slice_u8(rv__slice_t *s, uint8_t *v);

@@ -30,10 +30,10 @@ typedef enum rv__prop_type_e {
 typedef struct rv__prop_s {
     const char *name;
     rv__prop_type_t type;
-    const char *dflt;           /* default as text; NULL = no default */
-    double min, max;            /* numeric range, inclusive (ignored when min > max) */
-    const char *const *values;  /* NULL-terminated, for ENUM and LIST */
-    const char *doc;            /* one or two sentences */
+    const char *dflt;          /* default as text; NULL = no default */
+    double min, max;           /* numeric range, inclusive (ignored when min > max) */
+    const char *const *values; /* NULL-terminated, for ENUM and LIST */
+    const char *doc;           /* one or two sentences */
 } rv__prop_t;
 
 /** The row for `name`, or NULL. */

@@ -121,8 +121,8 @@ typedef struct rv__record_s {
 
 typedef struct rv__record_iter_s {
     rv__batch_hdr_t hdr;
-    rv__slice_t s;  /* the records section */
-    int32_t left;   /* records not yet returned */
+    rv__slice_t s; /* the records section */
+    int32_t left;  /* records not yet returned */
 } rv__record_iter_t;
 
 /** Starts iterating the records of the batch at p[0..size) (header already
@@ -141,8 +141,8 @@ int rv__record_header_next(rv__slice_t *s, const uint8_t **key, int32_t *key_len
 
 /* Builds one uncompressed batch by appending records. */
 typedef struct rv__batch_builder_s {
-    rv__buf_t *out;        /* borrowed; the batch is appended here */
-    size_t start;          /* position of the batch in out */
+    rv__buf_t *out; /* borrowed; the batch is appended here */
+    size_t start;   /* position of the batch in out */
     int64_t base_offset;
     int64_t base_timestamp; /* INT64_MIN until set by begin or the first record */
     int64_t max_timestamp;

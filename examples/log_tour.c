@@ -15,20 +15,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(call)                                                                               \
-    do {                                                                                           \
-        rv_err_t err_ = (call);                                                                    \
-        if (err_) {                                                                                \
-            fprintf(stderr, "log_tour: %s failed: %s: %s\n", #call, rv_err_name(err_), errstr);    \
-            exit(1);                                                                               \
-        }                                                                                          \
+#define CHECK(call)                                                                             \
+    do {                                                                                        \
+        rv_err_t err_ = (call);                                                                 \
+        if (err_) {                                                                             \
+            fprintf(stderr, "log_tour: %s failed: %s: %s\n", #call, rv_err_name(err_), errstr); \
+            exit(1);                                                                            \
+        }                                                                                       \
     } while (0)
 
 static char errstr[512];
 
 /* Writes `n` records "order-<i>" -> "<what> #<i>" to one partition. */
-static void write_orders(rv_broker_t *broker, int32_t partition, int first, int n,
-                         const char *what, int64_t ts) {
+static void write_orders(rv_broker_t *broker, int32_t partition, int first, int n, const char *what,
+                         int64_t ts) {
     rv_batch_builder_t *b = rv_batch_builder_new();
     for (int i = first; i < first + n; i++) {
         char key[32], value[64];
@@ -92,7 +92,8 @@ static void describe(rv_admin_t *admin) {
     const rv_config_list_t *cfg = rv_topic_description_configs(d);
     for (size_t i = 0; i < rv_config_list_count(cfg); i++)
         if (!rv_config_list_is_default(cfg, i))
-            printf("    Config: %s=%s\n", rv_config_list_name(cfg, i), rv_config_list_value(cfg, i));
+            printf("    Config: %s=%s\n", rv_config_list_name(cfg, i),
+                   rv_config_list_value(cfg, i));
     rv_topic_description_destroy(d);
 }
 
@@ -125,8 +126,8 @@ int main(int argc, char **argv) {
 
     printf("1. Create topic 'orders' with 2 partitions and segment.bytes=4096\n");
     const char *names[] = {"segment.bytes"}, *values[] = {"4096"};
-    rv_err_t err = rv_admin_create_topic(admin, "orders", 2, 1, names, values, 1, errstr,
-                                         sizeof errstr);
+    rv_err_t err =
+        rv_admin_create_topic(admin, "orders", 2, 1, names, values, 1, errstr, sizeof errstr);
     if (err == RV_ERR_TOPIC_ALREADY_EXISTS)
         printf("  (already there from an earlier run)\n");
     else

@@ -8,21 +8,21 @@
 #include <stdint.h>
 
 typedef struct rv__log_config_s {
-    int64_t segment_bytes;          /* segment.bytes, 1073741824 */
-    int64_t segment_ms;             /* segment.ms, 604800000 */
-    int64_t retention_ms;           /* retention.ms, 604800000; -1 = forever */
-    int64_t retention_bytes;        /* retention.bytes, -1 = unlimited */
-    bool cleanup_delete;            /* cleanup.policy contains "delete" */
-    bool cleanup_compact;           /* cleanup.policy contains "compact" */
+    int64_t segment_bytes;            /* segment.bytes, 1073741824 */
+    int64_t segment_ms;               /* segment.ms, 604800000 */
+    int64_t retention_ms;             /* retention.ms, 604800000; -1 = forever */
+    int64_t retention_bytes;          /* retention.bytes, -1 = unlimited */
+    bool cleanup_delete;              /* cleanup.policy contains "delete" */
+    bool cleanup_compact;             /* cleanup.policy contains "compact" */
     double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio, 0.5 */
-    int64_t delete_retention_ms;    /* delete.retention.ms, 86400000 */
-    int64_t min_compaction_lag_ms;  /* min.compaction.lag.ms, 0 */
-    int64_t flush_messages;         /* flush.messages, INT64_MAX */
-    int64_t flush_ms;               /* flush.ms, INT64_MAX */
-    bool log_append_time;           /* message.timestamp.type=LogAppendTime */
-    int32_t max_message_bytes;      /* max.message.bytes, 1048588 */
-    int32_t index_interval_bytes;   /* index.interval.bytes, 4096 */
-    int32_t segment_index_bytes;    /* segment.index.bytes, 10485760 */
+    int64_t delete_retention_ms;      /* delete.retention.ms, 86400000 */
+    int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms, 0 */
+    int64_t flush_messages;           /* flush.messages, INT64_MAX */
+    int64_t flush_ms;                 /* flush.ms, INT64_MAX */
+    bool log_append_time;             /* message.timestamp.type=LogAppendTime */
+    int32_t max_message_bytes;        /* max.message.bytes, 1048588 */
+    int32_t index_interval_bytes;     /* index.interval.bytes, 4096 */
+    int32_t segment_index_bytes;      /* segment.index.bytes, 10485760 */
 } rv__log_config_t;
 
 /** Kafka's defaults for every field. */

@@ -44,8 +44,8 @@ RV_EXTERN void rv_admin_destroy(rv_admin_t *admin);
  *  values (`names[i]`, `values[i]`), each checked; all borrowed. */
 RV_EXTERN rv_err_t rv_admin_create_topic(rv_admin_t *admin, const char *topic, int32_t partitions,
                                          int16_t replication_factor, const char *const *names,
-                                         const char *const *values, size_t config_cnt,
-                                         char *errstr, size_t errstr_size);
+                                         const char *const *values, size_t config_cnt, char *errstr,
+                                         size_t errstr_size);
 
 /** Deletes a topic and its data. */
 RV_EXTERN rv_err_t rv_admin_delete_topic(rv_admin_t *admin, const char *topic, char *errstr,
@@ -92,9 +92,8 @@ RV_EXTERN rv_err_t rv_admin_alter_configs(rv_admin_t *admin, const char *topic,
  *  (-1 = the high watermark); reads below it then fail with
  *  OFFSET_OUT_OF_RANGE. *low_watermark gets the new log start offset.
  *  OFFSET_OUT_OF_RANGE when offset is past the high watermark. */
-RV_EXTERN rv_err_t rv_admin_delete_records(rv_admin_t *admin, const char *topic,
-                                           int32_t partition, int64_t offset,
-                                           int64_t *low_watermark, char *errstr,
+RV_EXTERN rv_err_t rv_admin_delete_records(rv_admin_t *admin, const char *topic, int32_t partition,
+                                           int64_t offset, int64_t *low_watermark, char *errstr,
                                            size_t errstr_size);
 
 /* Topic descriptions. All strings borrowed: valid until the description is
@@ -108,8 +107,7 @@ RV_EXTERN int16_t rv_topic_description_replication_factor(const rv_topic_descrip
 /** Per partition i (0..count-1): leader broker id, log start offset, log
  *  end offset (the high watermark). */
 RV_EXTERN int32_t rv_topic_description_leader(const rv_topic_description_t *d, int32_t i);
-RV_EXTERN int64_t rv_topic_description_log_start_offset(const rv_topic_description_t *d,
-                                                         int32_t i);
+RV_EXTERN int64_t rv_topic_description_log_start_offset(const rv_topic_description_t *d, int32_t i);
 RV_EXTERN int64_t rv_topic_description_end_offset(const rv_topic_description_t *d, int32_t i);
 /** The topic's configs (borrowed from d). */
 RV_EXTERN const rv_config_list_t *rv_topic_description_configs(const rv_topic_description_t *d);

@@ -12,42 +12,47 @@
 RV_BEGIN_DECLS
 
 /* X(NAME, number, description) */
-#define RV_ERRORS(X)                                                                               \
-    X(_BAD_MSG, -199, "Local: bad message format")                                                 \
-    X(_FAIL, -196, "Local: failure")                                                               \
-    X(_IO, -195, "Local: I/O error")                                                               \
-    X(_STATE, -172, "Local: erroneous state")                                                      \
-    X(_NOMEM, -171, "Local: out of memory")                                                        \
-    X(_INVALID_ARG, -186, "Local: invalid argument or configuration")                              \
-    X(_UNKNOWN_CONFIG, -187, "Local: unknown configuration property")                              \
-    X(_TIMED_OUT, -185, "Local: timed out")                                                        \
-    X(_LOCKED, -170, "Local: resource is locked by another process")                               \
-    X(_NOT_IMPLEMENTED, -152, "Local: not implemented")                                        \
-    X(_NOENT, -156, "Local: no such entry")                                                        \
-    X(_CRC, -198, "Local: CRC mismatch")                                                           \
-    X(_PARTIAL, -189, "Local: partial data")                                                       \
-    X(UNKNOWN_SERVER_ERROR, -1, "The server experienced an unexpected error")                      \
-    X(NO_ERROR, 0, "Success")                                                                      \
-    X(OFFSET_OUT_OF_RANGE, 1, "The requested offset is not within the range of offsets")           \
-    X(CORRUPT_MESSAGE, 2, "The message contents do not match the message CRC or are invalid")      \
-    X(UNKNOWN_TOPIC_OR_PARTITION, 3, "This server does not host this topic-partition")             \
-    X(INVALID_FETCH_SIZE, 4, "The requested fetch size is invalid")                                \
-    X(LEADER_NOT_AVAILABLE, 5, "There is no leader for this topic-partition")                      \
-    X(REQUEST_TIMED_OUT, 7, "The request timed out")                                               \
-    X(MESSAGE_TOO_LARGE, 10, "The request included a message larger than the maximum size")       \
-    X(INVALID_TOPIC_EXCEPTION, 17, "The request attempted to perform an operation on an invalid topic") \
-    X(RECORD_LIST_TOO_LARGE, 18, "The request included message batch larger than the configured segment size") \
-    X(INVALID_REQUIRED_ACKS, 21, "Produce request specified an invalid value for required acks")   \
-    X(INVALID_TIMESTAMP, 32, "The timestamp of the message is out of acceptable range")            \
-    X(UNSUPPORTED_VERSION, 35, "The version of API is not supported")                              \
-    X(TOPIC_ALREADY_EXISTS, 36, "Topic with this name already exists")                             \
-    X(INVALID_PARTITIONS, 37, "Number of partitions is below 1")                                   \
-    X(INVALID_REPLICATION_FACTOR, 38, "Replication factor is below 1 or larger than the number of available brokers") \
-    X(INVALID_CONFIG, 40, "Configuration is invalid")                                              \
-    X(INVALID_REQUEST, 42, "This most likely occurs because of a request being malformed")         \
-    X(POLICY_VIOLATION, 44, "Request parameters do not satisfy the configured policy")             \
-    X(UNSUPPORTED_COMPRESSION_TYPE, 76, "The requesting client does not support the compression type of given partition") \
-    X(INVALID_RECORD, 87, "This record has failed the validation on broker and hence will be rejected")
+#define RV_ERRORS(X)                                                                             \
+    X(_BAD_MSG, -199, "Local: bad message format")                                               \
+    X(_FAIL, -196, "Local: failure")                                                             \
+    X(_IO, -195, "Local: I/O error")                                                             \
+    X(_STATE, -172, "Local: erroneous state")                                                    \
+    X(_NOMEM, -171, "Local: out of memory")                                                      \
+    X(_INVALID_ARG, -186, "Local: invalid argument or configuration")                            \
+    X(_UNKNOWN_CONFIG, -187, "Local: unknown configuration property")                            \
+    X(_TIMED_OUT, -185, "Local: timed out")                                                      \
+    X(_LOCKED, -170, "Local: resource is locked by another process")                             \
+    X(_NOT_IMPLEMENTED, -152, "Local: not implemented")                                          \
+    X(_NOENT, -156, "Local: no such entry")                                                      \
+    X(_CRC, -198, "Local: CRC mismatch")                                                         \
+    X(_PARTIAL, -189, "Local: partial data")                                                     \
+    X(UNKNOWN_SERVER_ERROR, -1, "The server experienced an unexpected error")                    \
+    X(NO_ERROR, 0, "Success")                                                                    \
+    X(OFFSET_OUT_OF_RANGE, 1, "The requested offset is not within the range of offsets")         \
+    X(CORRUPT_MESSAGE, 2, "The message contents do not match the message CRC or are invalid")    \
+    X(UNKNOWN_TOPIC_OR_PARTITION, 3, "This server does not host this topic-partition")           \
+    X(INVALID_FETCH_SIZE, 4, "The requested fetch size is invalid")                              \
+    X(LEADER_NOT_AVAILABLE, 5, "There is no leader for this topic-partition")                    \
+    X(REQUEST_TIMED_OUT, 7, "The request timed out")                                             \
+    X(MESSAGE_TOO_LARGE, 10, "The request included a message larger than the maximum size")      \
+    X(INVALID_TOPIC_EXCEPTION, 17,                                                               \
+      "The request attempted to perform an operation on an invalid topic")                       \
+    X(RECORD_LIST_TOO_LARGE, 18,                                                                 \
+      "The request included message batch larger than the configured segment size")              \
+    X(INVALID_REQUIRED_ACKS, 21, "Produce request specified an invalid value for required acks") \
+    X(INVALID_TIMESTAMP, 32, "The timestamp of the message is out of acceptable range")          \
+    X(UNSUPPORTED_VERSION, 35, "The version of API is not supported")                            \
+    X(TOPIC_ALREADY_EXISTS, 36, "Topic with this name already exists")                           \
+    X(INVALID_PARTITIONS, 37, "Number of partitions is below 1")                                 \
+    X(INVALID_REPLICATION_FACTOR, 38,                                                            \
+      "Replication factor is below 1 or larger than the number of available brokers")            \
+    X(INVALID_CONFIG, 40, "Configuration is invalid")                                            \
+    X(INVALID_REQUEST, 42, "This most likely occurs because of a request being malformed")       \
+    X(POLICY_VIOLATION, 44, "Request parameters do not satisfy the configured policy")           \
+    X(UNSUPPORTED_COMPRESSION_TYPE, 76,                                                          \
+      "The requesting client does not support the compression type of given partition")          \
+    X(INVALID_RECORD, 87,                                                                        \
+      "This record has failed the validation on broker and hence will be rejected")
 
 typedef enum rv_err_e {
 #define RV__ERR_ENUM(name, num, desc) RV_ERR_##name = (num),

@@ -61,8 +61,7 @@ RV_EXTERN const void *rv_batch_reader_value(const rv_batch_reader_t *r, int32_t 
 RV_EXTERN int rv_batch_reader_header_count(const rv_batch_reader_t *r);
 /** Header i of the current record: key (not NUL-terminated) and value. */
 RV_EXTERN rv_err_t rv_batch_reader_header(const rv_batch_reader_t *r, int i, const char **key,
-                                          int32_t *key_len, const void **value,
-                                          int32_t *value_len);
+                                          int32_t *key_len, const void **value, int32_t *value_len);
 
 RV_END_DECLS
 
