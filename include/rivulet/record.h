@@ -63,6 +63,58 @@ RV_EXTERN int rv_batch_reader_header_count(const rv_batch_reader_t *r);
 RV_EXTERN rv_err_t rv_batch_reader_header(const rv_batch_reader_t *r, int i, const char **key,
                                           int32_t *key_len, const void **value, int32_t *value_len);
 
+/* ---- Records as the clients see them ---- */
+
+/** Any partition (let the partitioner choose) / no offset yet. */
+#define RV_PARTITION_ANY (-1)
+#define RV_OFFSET_INVALID (-1001)
+
+/** A record header as given to the producer: `key` a NUL-terminated
+ *  string, `value` bytes (NULL with value_len -1 for a null value). All
+ *  borrowed by the call that takes them. */
+typedef struct rv_header_s {
+    const char *key;
+    const void *value;
+    int32_t value_len;
+} rv_header_t;
+
+/** Timestamp types, as Kafka's TimestampType. */
+typedef enum rv_timestamp_type_e {
+    RV_TIMESTAMP_NONE = -1,
+    RV_TIMESTAMP_CREATE_TIME = 0,
+    RV_TIMESTAMP_LOG_APPEND_TIME = 1
+} rv_timestamp_type_t;
+
+/* A record received by a consumer. Records come in an rv_records_t from
+ * rv_consumer_poll() and are borrowed from it: every pointer below is
+ * valid until rv_records_destroy() of their container. */
+typedef struct rv_record_s rv_record_t;
+typedef struct rv_records_s rv_records_t;
+
+/** Number of records in the container. */
+RV_EXTERN size_t rv_records_count(const rv_records_t *rs);
+/** Record i (0..count-1). Borrowed from rs. */
+RV_EXTERN const rv_record_t *rv_records_get(const rv_records_t *rs, size_t i);
+/** Frees the container and every record in it. NULL does nothing. */
+RV_EXTERN void rv_records_destroy(rv_records_t *rs);
+
+RV_EXTERN const char *rv_record_topic(const rv_record_t *r);
+RV_EXTERN int32_t rv_record_partition(const rv_record_t *r);
+RV_EXTERN int64_t rv_record_offset(const rv_record_t *r);
+RV_EXTERN int64_t rv_record_timestamp(const rv_record_t *r);
+RV_EXTERN rv_timestamp_type_t rv_record_timestamp_type(const rv_record_t *r);
+/** Key / value bytes and length; NULL and -1 when null. */
+RV_EXTERN const void *rv_record_key(const rv_record_t *r, int32_t *len);
+RV_EXTERN const void *rv_record_value(const rv_record_t *r, int32_t *len);
+RV_EXTERN size_t rv_record_header_count(const rv_record_t *r);
+/** Header i: key (NUL-terminated, borrowed) and value (NULL, -1 when null). */
+RV_EXTERN rv_err_t rv_record_header(const rv_record_t *r, size_t i, const char **key,
+                                    const void **value, int32_t *value_len);
+/** The value of the last header named `key` (Kafka's lastHeader);
+ *  RV_ERR__NOENT when none. */
+RV_EXTERN rv_err_t rv_record_header_last(const rv_record_t *r, const char *key,
+                                         const void **value, int32_t *value_len);
+
 RV_END_DECLS
 
 #endif
