@@ -7,7 +7,13 @@
  * builder keeps the last record pending (its key, value and headers copied
  * into scratch buffers) and writes it out when the next record arrives or
  * the batch is finished. Records get offsets 0, 1, 2... relative to the
- * batch; the log assigns the real base offset on append. */
+ * batch; the log assigns the real base offset on append.
+ *
+ * Compression (rv_batch_builder_set_compression) is left to the internal
+ * builder, which compresses the records section when the batch is
+ * finished. The reader decompresses each compressed batch into a buffer
+ * it owns, so the records of such a batch borrow from the reader rather
+ * than from the caller's data. */
 #include "rivulet/record.h"
 
 #include <stdbool.h>
@@ -15,6 +21,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/record_batch.h"
 #include "rivulet/broker.h"
 
@@ -30,6 +37,8 @@ struct rv_batch_builder_s {
     int64_t ts;
     rv__buf_t hdrs;
     int32_t hdr_cnt;
+    int codec;    /* compression.type id, kept across resets */
+    rv__buf_t zb; /* compression scratch */
 };
 
 rv_batch_builder_t *rv_batch_builder_new(void) {
@@ -42,6 +51,7 @@ void rv_batch_builder_destroy(rv_batch_builder_t *b) {
     rv__buf_free(&b->out);
     rv__buf_free(&b->kv);
     rv__buf_free(&b->hdrs);
+    rv__buf_free(&b->zb);
     free(b);
 }
 
@@ -51,6 +61,16 @@ void rv_batch_builder_reset(rv_batch_builder_t *b) {
     b->hdrs.len = 0;
     b->begun = b->finished = b->pending = false;
     b->count = 0;
+}
+
+rv_err_t rv_batch_builder_set_compression(rv_batch_builder_t *b, const char *type) {
+    int codec = rv__codec_by_name(type);
+    if (codec < 0)
+        return RV_ERR__INVALID_ARG;
+    if (b->count > 0 || b->finished)
+        return RV_ERR__STATE;
+    b->codec = codec;
+    return RV_ERR_NO_ERROR;
 }
 
 int rv_batch_builder_count(const rv_batch_builder_t *b) {
@@ -64,9 +84,11 @@ static rv_err_t flush_pending(rv_batch_builder_t *b) {
     rv_err_t err;
     if (!b->begun) {
         /* A plain producer batch: no producer id, sequence or leader epoch. */
-        err = rv__batch_builder_begin(&b->bb, &b->out, 0, 0, INT64_MIN, -1, -1, -1, -1);
+        err = rv__batch_builder_begin(&b->bb, &b->out, 0, (int16_t)b->codec, INT64_MIN, -1, -1, -1,
+                                      -1);
         if (err)
             return err;
+        b->bb.scratch = &b->zb;
         b->begun = true;
     }
     /* kv holds the key bytes then the value bytes; a null key takes none. */
@@ -154,6 +176,7 @@ struct rv_batch_reader_s {
     rv_err_t err; /* sticky */
     rv__record_iter_t it;
     rv__record_t rec;
+    rv__buf_t scratch; /* the decompressed records of the current batch */
 };
 
 rv_batch_reader_t *rv_batch_reader_new(const void *data, size_t len) {
@@ -166,6 +189,9 @@ rv_batch_reader_t *rv_batch_reader_new(const void *data, size_t len) {
 }
 
 void rv_batch_reader_destroy(rv_batch_reader_t *r) {
+    if (!r)
+        return;
+    rv__buf_free(&r->scratch);
     free(r);
 }
 
@@ -209,9 +235,11 @@ int rv_batch_reader_next(rv_batch_reader_t *r) {
         /* Transaction markers occupy offsets but are not records. */
         if (h.attributes & RV__ATTR_CONTROL)
             continue;
-        err = rv__record_iter_init(&r->it, p, rv__batch_size(&h));
+        err = rv__record_iter_init2(&r->it, p, rv__batch_size(&h), &r->scratch);
         if (err == RV_ERR_UNSUPPORTED_COMPRESSION_TYPE)
             return reader_fail(r, RV_ERR__NOT_IMPLEMENTED);
+        if (err == RV_ERR__NOMEM)
+            return reader_fail(r, err);
         if (err)
             return reader_fail(r, RV_ERR__BAD_MSG);
         r->in_batch = true;

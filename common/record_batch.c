@@ -1,5 +1,6 @@
 /* common/record_batch.c: Kafka RecordBatch v2 (magic 2): header parsing and
- * validation, record iteration, and a builder for uncompressed batches.
+ * validation, record iteration, and a batch builder, for plain and
+ * compressed batches.
  *
  * DESIGN
  * The byte layout is documented in common/record_batch.h and matches
@@ -17,11 +18,19 @@
  *  - key, value and header lengths are >= -1 (null) and fit in the record;
  *  - the batch holds exactly records_count records, nothing after them.
  *
+ * Compressed batches (codec in attributes bits 0-2) keep the 61-byte
+ * header plain and compress only the records section, as Kafka does. The
+ * iterator decompresses that section into a caller's scratch buffer, so
+ * the record pointers it hands out then point there; the record-level
+ * checks above apply unchanged to the decompressed bytes.
+ *
  * The builder writes the 61-byte header as a placeholder, appends records,
- * then fills in count, timestamps, last_offset_delta, batch_length and the
- * CRC-32C (over bytes 21..end) in finish. */
+ * compresses them in finish when a codec is set, then fills in count,
+ * timestamps, last_offset_delta, batch_length and the CRC-32C (over bytes
+ * 21..end, so over the compressed bytes). */
 #include "common/record_batch.h"
 
+#include "common/codec.h"
 #include "common/crc32c.h"
 
 rv_err_t rv__batch_read_header(rv__batch_hdr_t *h, const uint8_t *p, size_t len) {
@@ -79,13 +88,33 @@ void rv__batch_set_log_append_time(uint8_t *p, size_t size, int64_t ts) {
 /* ---- reading records ---- */
 
 rv_err_t rv__record_iter_init(rv__record_iter_t *it, const uint8_t *p, size_t size) {
+    return rv__record_iter_init_max(it, p, size, NULL, 0);
+}
+
+rv_err_t rv__record_iter_init2(rv__record_iter_t *it, const uint8_t *p, size_t size,
+                               rv__buf_t *scratch) {
+    return rv__record_iter_init_max(it, p, size, scratch, RV__BATCH_MAX_DECOMPRESSED);
+}
+
+rv_err_t rv__record_iter_init_max(rv__record_iter_t *it, const uint8_t *p, size_t size,
+                                  rv__buf_t *scratch, size_t max_out) {
     rv_err_t err = rv__batch_parse_header(&it->hdr, p, size);
     if (err)
         return err;
-    if (it->hdr.attributes & RV__ATTR_COMPRESSION_MASK)
-        return RV_ERR_UNSUPPORTED_COMPRESSION_TYPE;
     size_t bsize = rv__batch_size(&it->hdr);
-    rv__slice_init(&it->s, p + RV__BATCH_HEADER_SIZE, bsize - RV__BATCH_HEADER_SIZE);
+    const uint8_t *rec = p + RV__BATCH_HEADER_SIZE;
+    size_t rec_len = bsize - RV__BATCH_HEADER_SIZE;
+    int codec = it->hdr.attributes & RV__ATTR_COMPRESSION_MASK;
+    if (codec) {
+        if (!scratch || !rv__codec_valid(codec))
+            return RV_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+        scratch->len = 0;
+        if ((err = rv__codec_decompress(codec, rec, rec_len, scratch, max_out)))
+            return err;
+        rec = scratch->data;
+        rec_len = scratch->len;
+    }
+    rv__slice_init(&it->s, rec, rec_len);
     it->left = it->hdr.records_count;
     return RV_ERR_NO_ERROR;
 }
@@ -164,6 +193,9 @@ rv_err_t rv__batch_builder_begin(rv__batch_builder_t *b, rv__buf_t *out, int64_t
                                  int16_t attributes, int64_t base_timestamp, int64_t producer_id,
                                  int16_t producer_epoch, int32_t base_sequence,
                                  int32_t partition_leader_epoch) {
+    int codec = attributes & RV__ATTR_COMPRESSION_MASK;
+    if (!rv__codec_valid(codec))
+        return RV_ERR_UNSUPPORTED_COMPRESSION_TYPE;
     uint8_t *h;
     rv_err_t err = rv__buf_extend(out, RV__BATCH_HEADER_SIZE, &h);
     if (err)
@@ -184,6 +216,9 @@ rv_err_t rv__batch_builder_begin(rv__batch_builder_t *b, rv__buf_t *out, int64_t
     b->max_timestamp = -1;
     b->count = 0;
     b->last_offset = base_offset - 1;
+    b->codec = codec;
+    b->compressed = false;
+    b->scratch = NULL;
     return RV_ERR_NO_ERROR;
 }
 
@@ -191,6 +226,8 @@ rv_err_t rv__batch_builder_add(rv__batch_builder_t *b, int64_t offset, int64_t t
                                const void *key, int32_t key_len, const void *value,
                                int32_t value_len, int32_t header_cnt, const void *headers,
                                size_t headers_len) {
+    if (b->compressed)
+        return RV_ERR__STATE; /* the records section is already compressed */
     if (offset <= b->last_offset || offset - b->base_offset > INT32_MAX)
         return RV_ERR__INVALID_ARG;
     if (key_len < -1 || (key_len > 0 && !key) || value_len < -1 || (value_len > 0 && !value) ||
@@ -238,7 +275,35 @@ rv_err_t rv__batch_builder_add(rv__batch_builder_t *b, int64_t offset, int64_t t
     return RV_ERR_NO_ERROR;
 }
 
+/* Replaces the records section (everything after the header) with its
+ * compressed form. */
+static rv_err_t compress_records(rv__batch_builder_t *b) {
+    rv__buf_t tmp = RV__BUF_INIT;
+    rv__buf_t *z = b->scratch ? b->scratch : &tmp;
+    size_t recs = b->start + RV__BATCH_HEADER_SIZE;
+    z->len = 0;
+    size_t plain = b->out->len - recs;
+    rv_err_t err = rv__codec_compress(b->codec, b->out->data + recs, plain, z);
+    /* Compressed output can exceed its input (tiny or random records): make
+     * room first, so a failure leaves the plain records in place. */
+    if (!err && z->len > plain)
+        err = rv__buf_reserve(b->out, z->len - plain);
+    if (!err) {
+        memcpy(b->out->data + recs, z->data, z->len);
+        b->out->len = recs + z->len;
+        b->compressed = true;
+    }
+    rv__buf_free(&tmp);
+    return err;
+}
+
 rv_err_t rv__batch_builder_finish(rv__batch_builder_t *b, int32_t last_offset_delta) {
+    /* Compress once: a repeated finish only rewrites the header. */
+    if (b->codec && !b->compressed) {
+        rv_err_t err = compress_records(b);
+        if (err)
+            return err;
+    }
     size_t size = b->out->len - b->start;
     if (size - RV__BATCH_LOG_OVERHEAD > INT32_MAX)
         return RV_ERR_MESSAGE_TOO_LARGE;

@@ -127,9 +127,30 @@ typedef struct rv__record_iter_s {
 
 /** Starts iterating the records of the batch at p[0..size) (header already
  *  validated by the caller or not: it is parsed again here).
- *  RV_ERR_UNSUPPORTED_COMPRESSION_TYPE for compressed batches (codecs are
- *  added with the producer), else parse errors. */
+ *  RV_ERR_UNSUPPORTED_COMPRESSION_TYPE for compressed batches (use
+ *  rv__record_iter_init2 to read those), else parse errors. */
 rv_err_t rv__record_iter_init(rv__record_iter_t *it, const uint8_t *p, size_t size);
+
+/* Default bound on a compressed batch's decompressed records section, the
+ * guard against decompression bombs: far above any batch Kafka's default
+ * limits allow (message.max.bytes 1 MiB compressed), far below memory
+ * trouble. */
+#define RV__BATCH_MAX_DECOMPRESSED ((size_t)256 << 20)
+
+/** As rv__record_iter_init, but also reads compressed batches: their
+ *  records section is decompressed into `scratch` (its previous content is
+ *  discarded; at most RV__BATCH_MAX_DECOMPRESSED bytes). Uncompressed
+ *  batches leave scratch untouched. Borrowed: records point into p or into
+ *  scratch, so both must stay unchanged while the records are used.
+ *  RV_ERR_CORRUPT_MESSAGE when the compressed bytes do not decode (or
+ *  expand too far), RV_ERR_UNSUPPORTED_COMPRESSION_TYPE for codec ids
+ *  5..7, RV_ERR__NOMEM, else parse errors. */
+rv_err_t rv__record_iter_init2(rv__record_iter_t *it, const uint8_t *p, size_t size,
+                               rv__buf_t *scratch);
+
+/** rv__record_iter_init2 with an explicit bound on the decompressed size. */
+rv_err_t rv__record_iter_init_max(rv__record_iter_t *it, const uint8_t *p, size_t size,
+                                  rv__buf_t *scratch, size_t max_out);
 
 /** Next record: 1 when *rec was filled, 0 at the end, -1 when the records
  *  are malformed (lengths past the end, count mismatch, bad varints). */
@@ -139,7 +160,9 @@ int rv__record_iter_next(rv__record_iter_t *it, rv__record_t *rec);
 int rv__record_header_next(rv__slice_t *s, const uint8_t **key, int32_t *key_len,
                            const uint8_t **value, int32_t *value_len);
 
-/* Builds one uncompressed batch by appending records. */
+/* Builds one batch by appending records. When the attributes name a codec,
+ * the records are appended uncompressed and finish compresses them in
+ * place (see common/codec.h). */
 typedef struct rv__batch_builder_s {
     rv__buf_t *out; /* borrowed; the batch is appended here */
     size_t start;   /* position of the batch in out */
@@ -148,11 +171,19 @@ typedef struct rv__batch_builder_s {
     int64_t max_timestamp;
     int32_t count;
     int64_t last_offset;
+    int codec;       /* attributes & RV__ATTR_COMPRESSION_MASK */
+    bool compressed; /* finish has compressed the records */
+    /* Optional, borrowed: where finish compresses to before copying back
+     * (saves an allocation per batch); NULL = a temporary buffer. Set it
+     * after begin. */
+    rv__buf_t *scratch;
 } rv__batch_builder_t;
 
 /** Starts a batch at the end of `out`. base_timestamp INT64_MIN means "the
  *  first record's timestamp" (what producers do); the cleaner passes a
- *  delete horizon with RV__ATTR_DELETE_HORIZON in attributes. */
+ *  delete horizon with RV__ATTR_DELETE_HORIZON in attributes. Compression
+ *  bits in attributes (1 gzip .. 4 zstd) make finish compress the records;
+ *  RV_ERR_UNSUPPORTED_COMPRESSION_TYPE for the ids 5..7. */
 rv_err_t rv__batch_builder_begin(rv__batch_builder_t *b, rv__buf_t *out, int64_t base_offset,
                                  int16_t attributes, int64_t base_timestamp, int64_t producer_id,
                                  int16_t producer_epoch, int32_t base_sequence,
@@ -161,7 +192,7 @@ rv_err_t rv__batch_builder_begin(rv__batch_builder_t *b, rv__buf_t *out, int64_t
 /** Appends one record. `offset` is absolute and must be above the previous
  *  record's; key/value NULL with len -1 mean null. `headers` is a raw
  *  headers section of header_cnt entries (see rv__headers_encode), or NULL
- *  with 0. */
+ *  with 0. RV_ERR__STATE after finish has compressed the batch. */
 rv_err_t rv__batch_builder_add(rv__batch_builder_t *b, int64_t offset, int64_t timestamp,
                                const void *key, int32_t key_len, const void *value,
                                int32_t value_len, int32_t header_cnt, const void *headers,
@@ -169,7 +200,10 @@ rv_err_t rv__batch_builder_add(rv__batch_builder_t *b, int64_t offset, int64_t t
 
 /** Finishes the header: record count, timestamps, last_offset_delta (the
  *  last record's delta, or `last_offset_delta` when >= 0, which the cleaner
- *  uses to keep the original), CRC. The batch is then complete in out. */
+ *  uses to keep the original), CRC. For a compressed batch the records
+ *  section is compressed first (records_count and the header stay plain;
+ *  the CRC covers the compressed bytes). The batch is then complete in
+ *  out. */
 rv_err_t rv__batch_builder_finish(rv__batch_builder_t *b, int32_t last_offset_delta);
 
 /** Appends one header (key, key_len; value, value_len or -1 for null) in the

@@ -13,12 +13,18 @@
  * has a matching CRC, every record's key, value and headers point inside
  * its batch, the header walk finds exactly header_cnt entries, and the
  * public reader returns the same records and the same final result as an
- * independent walk with the internal iterator, with sticky errors. */
+ * independent walk with the internal iterator, with sticky errors.
+ *
+ * Compressed batches are decompressed (common/codec.h) and their records
+ * checked against the decompressed bytes; the input is also fed to each
+ * codec's decoder as a bare compressed stream, and whatever decodes must
+ * survive a compress/decompress round trip unchanged. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/codec.h"
 #include "common/record_batch.h"
 #include "fuzz/fuzzutil.h"
 #include "rivulet/record.h"
@@ -26,6 +32,9 @@
 /* The public reader's header accessor walks the section from the start on
  * every call; a few per record are enough to exercise it. */
 #define MAX_HEADERS_READ 8
+/* Decompression bound for the internal walks: keeps bombs cheap while
+ * still far above what a small input decodes to legitimately. */
+#define FUZZ_MAX_OUT ((size_t)1 << 20)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -71,8 +80,10 @@ static void check_record(const uint8_t *batch, size_t bsize, const rv__record_t 
 /* What rv_batch_reader_next() must do with p[0..len), computed with the
  * internal decoders: the number of records it hands out before it stops,
  * and its final result (0 or a negative rv_err_t). */
-static int expected_reader(const uint8_t *p, size_t len, long *records) {
+static int expected_reader(const uint8_t *p, size_t len, long *records, bool *compressed,
+                           rv__buf_t *scratch) {
     *records = 0;
+    *compressed = false;
     size_t pos = 0;
     while (pos < len) {
         rv__batch_hdr_t h;
@@ -89,14 +100,25 @@ static int expected_reader(const uint8_t *p, size_t len, long *records) {
         rvf_check(rv__batch_compute_crc(p + pos, bsize) == h.crc);
         if (!(h.attributes & RV__ATTR_CONTROL)) {
             rv__record_iter_t it;
-            err = rv__record_iter_init(&it, p + pos, bsize);
+            /* The same bound as the public reader. */
+            err = rv__record_iter_init2(&it, p + pos, bsize, scratch);
             if (err == RV_ERR_UNSUPPORTED_COMPRESSION_TYPE)
                 return RV_ERR__NOT_IMPLEMENTED;
+            if (err == RV_ERR__NOMEM)
+                return err;
+            int codec = h.attributes & RV__ATTR_COMPRESSION_MASK;
+            if (codec) {
+                *compressed = true;
+                if (err)
+                    return RV_ERR__BAD_MSG;
+            }
             rvf_check(err == RV_ERR_NO_ERROR);
+            const uint8_t *recs = codec ? scratch->data : p + pos;
+            size_t recs_len = codec ? scratch->len : bsize;
             rv__record_t rec;
             int rc;
             while ((rc = rv__record_iter_next(&it, &rec)) == 1) {
-                check_record(p + pos, bsize, &rec);
+                check_record(recs, recs_len, &rec);
                 (*records)++;
             }
             if (rc < 0)
@@ -109,7 +131,7 @@ static int expected_reader(const uint8_t *p, size_t len, long *records) {
 
 /* Every batch's records through the internal iterator, CRC or not (the
  * iterator does not look at it), until the first bad header. */
-static void walk_internal(const uint8_t *p, size_t len) {
+static void walk_internal(const uint8_t *p, size_t len, rv__buf_t *scratch) {
     size_t pos = 0;
     while (pos < len) {
         rv__batch_hdr_t h, h2;
@@ -123,12 +145,19 @@ static void walk_internal(const uint8_t *p, size_t len) {
         rvf_check(h.magic == RV__BATCH_MAGIC && h.records_count >= 0 && h.last_offset_delta >= 0 &&
                   bsize >= RV__BATCH_HEADER_SIZE && bsize <= len - pos);
         rv__record_iter_t it;
-        if (rv__record_iter_init(&it, p + pos, bsize) == RV_ERR_NO_ERROR) {
+        int codec = h.attributes & RV__ATTR_COMPRESSION_MASK;
+        rv_err_t ierr = rv__record_iter_init(&it, p + pos, bsize);
+        rvf_check(codec ? ierr == RV_ERR_UNSUPPORTED_COMPRESSION_TYPE : ierr == RV_ERR_NO_ERROR);
+        if (rv__record_iter_init_max(&it, p + pos, bsize, scratch, FUZZ_MAX_OUT) ==
+            RV_ERR_NO_ERROR) {
+            const uint8_t *recs = codec ? scratch->data : p + pos;
+            size_t recs_len = codec ? scratch->len : bsize;
+            rvf_check(!codec || recs_len <= FUZZ_MAX_OUT);
             rv__record_t rec;
             int32_t got = 0;
             int rc;
             while ((rc = rv__record_iter_next(&it, &rec)) == 1) {
-                check_record(p + pos, bsize, &rec);
+                check_record(recs, recs_len, &rec);
                 got++;
             }
             rvf_check(rc == -1 || got == h.records_count);
@@ -137,9 +166,10 @@ static void walk_internal(const uint8_t *p, size_t len) {
     }
 }
 
-static void run_reader(const uint8_t *p, size_t len) {
+static void run_reader(const uint8_t *p, size_t len, rv__buf_t *scratch) {
     long want_records;
-    int want = expected_reader(p, len, &want_records);
+    bool compressed;
+    int want = expected_reader(p, len, &want_records, &compressed, scratch);
     rv_batch_reader_t *r = rv_batch_reader_new(p, len);
     if (!r)
         return;
@@ -151,7 +181,8 @@ static void run_reader(const uint8_t *p, size_t len) {
         const void *k = rv_batch_reader_key(r, &kl);
         const void *v = rv_batch_reader_value(r, &vl);
         rvf_check((kl == -1) == (k == NULL) && (vl == -1) == (v == NULL));
-        rvf_check(inside(p, len, k, kl) && inside(p, len, v, vl));
+        /* Records of compressed batches live in the reader's buffer. */
+        rvf_check(compressed || (inside(p, len, k, kl) && inside(p, len, v, vl)));
         (void)rv_batch_reader_offset(r);
         (void)rv_batch_reader_timestamp(r);
         int hc = rv_batch_reader_header_count(r);
@@ -162,31 +193,59 @@ static void run_reader(const uint8_t *p, size_t len) {
             int32_t hkl, hvl;
             rvf_check(rv_batch_reader_header(r, i, &hk, &hkl, &hv, &hvl) == RV_ERR_NO_ERROR);
             rvf_check(hk != NULL && hkl >= 0 && (hvl == -1) == (hv == NULL));
-            rvf_check(inside(p, len, (const uint8_t *)hk, hkl) && inside(p, len, hv, hvl));
+            rvf_check(compressed ||
+                      (inside(p, len, (const uint8_t *)hk, hkl) && inside(p, len, hv, hvl)));
         }
         const char *hk;
         const void *hv;
         int32_t hkl, hvl;
         rvf_check(rv_batch_reader_header(r, hc, &hk, &hkl, &hv, &hvl) == RV_ERR__NOENT);
     }
-    rvf_check(rc == want && got == want_records);
+    rvf_check(want == RV_ERR__NOMEM || (rc == want && got == want_records));
     /* The end, and any error, are sticky. */
     rvf_check(rv_batch_reader_next(r) == rc);
     rvf_check(rv_batch_reader_offset(r) == -1);
     rv_batch_reader_destroy(r);
 }
 
+/* The input as a bare stream of each codec: decoding fails cleanly or
+ * yields bytes that round-trip through that codec. */
+static void run_codecs(const uint8_t *p, size_t len, rv__buf_t *a, rv__buf_t *b) {
+    for (int codec = RV__CODEC_GZIP; codec <= RV__CODEC_ZSTD; codec++) {
+        a->len = 0;
+        rv_err_t err = rv__codec_decompress(codec, p, len, a, FUZZ_MAX_OUT);
+        if (err) {
+            rvf_check(err == RV_ERR_CORRUPT_MESSAGE || err == RV_ERR__NOMEM);
+            rvf_check(a->len == 0);
+            continue;
+        }
+        rvf_check(a->len <= FUZZ_MAX_OUT);
+        b->len = 0;
+        if (rv__codec_compress(codec, a->data, a->len, b))
+            continue;
+        size_t n = a->len;
+        rv_err_t err2 = rv__codec_decompress(codec, b->data, b->len, a, FUZZ_MAX_OUT);
+        rvf_check(err2 == RV_ERR_NO_ERROR || err2 == RV_ERR__NOMEM);
+        if (!err2)
+            rvf_check(a->len == 2 * n && memcmp(a->data, a->data + n, n) == 0);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    walk_internal(data, size);
-    run_reader(data, size);
+    rv__buf_t scratch = RV__BUF_INIT, other = RV__BUF_INIT;
+    walk_internal(data, size, &scratch);
+    run_reader(data, size, &scratch);
+    run_codecs(data, size, &scratch, &other);
 
     uint8_t *fixed = malloc(size ? size : 1);
-    if (!fixed)
-        return 0;
-    memcpy(fixed, data, size);
-    rvf_fix_crcs(fixed, size);
-    walk_internal(fixed, size);
-    run_reader(fixed, size);
-    free(fixed);
+    if (fixed) {
+        memcpy(fixed, data, size);
+        rvf_fix_crcs(fixed, size);
+        walk_internal(fixed, size, &scratch);
+        run_reader(fixed, size, &scratch);
+        free(fixed);
+    }
+    rv__buf_free(&scratch);
+    rv__buf_free(&other);
     return 0;
 }

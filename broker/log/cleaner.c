@@ -20,8 +20,11 @@
  *     key. A batch whose records all stay is copied byte for byte; a batch
  *     that lost records is rebuilt with its original base offset, producer
  *     id/epoch, base sequence and leader epoch, and with its original
- *     last_offset_delta when its last record stays. Control batches and
- *     compressed batches (whose records cannot be read yet) are kept whole.
+ *     last_offset_delta when its last record stays. Control batches are
+ *     kept whole. Compressed batches are decompressed to read their keys;
+ *     one that lost records is rebuilt compressed with its own codec
+ *     (Kafka recompresses with the topic's compression.type; keeping the
+ *     producer's codec needs no topic config here and reads the same).
  *  4. Tombstones follow KIP-534: the first pass that keeps a tombstone
  *     writes its batch with attribute RV__ATTR_DELETE_HORIZON and
  *     base_timestamp = now + delete.retention.ms (record timestamp deltas
@@ -256,6 +259,7 @@ typedef struct pass_s {
     omap_t map;
     rv__clean_stats_t *st;
     rv__buf_t rebuilt;
+    rv__buf_t scratch; /* decompressed records of the current batch */
 } pass_t;
 
 /* Filters one batch into o. Returns 0, -1 on I/O error. */
@@ -263,15 +267,18 @@ static int clean_batch(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t
                        const rv__batch_hdr_t *h, bool *changed) {
     int32_t interval = ps->cfg.index_interval_bytes;
     rv__record_iter_t it;
-    if ((h->attributes & RV__ATTR_CONTROL) || rv__record_iter_init(&it, p, len)) {
-        /* Control and compressed batches stay whole. */
+    if ((h->attributes & RV__ATTR_CONTROL) || rv__record_iter_init2(&it, p, len, &ps->scratch)) {
+        /* Control batches, and batches whose records cannot be decoded,
+         * stay whole. */
         ps->st->records_read += h->records_count;
         ps->st->records_kept += h->records_count;
         return out_write(o, seg_base, p, len, interval);
     }
     bool had_horizon = (h->attributes & RV__ATTR_DELETE_HORIZON) != 0;
     int64_t horizon = had_horizon ? h->base_timestamp : ps->now + ps->cfg.delete_retention_ms;
-    /* First pass over the records: decide, without writing. */
+    /* First pass over the records: decide, without writing. The copy
+     * restarts the walk for the second pass without decompressing again. */
+    rv__record_iter_t again = it;
     int32_t kept = 0, tombstones = 0, total = 0;
     bool last_kept = false;
     rv__record_t rec;
@@ -310,7 +317,7 @@ static int clean_batch(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t
                                 tombstones ? horizon : INT64_MIN, h->producer_id, h->producer_epoch,
                                 h->base_sequence, h->partition_leader_epoch))
         return -1;
-    rv__record_iter_init(&it, p, len);
+    it = again;
     while (rv__record_iter_next(&it, &rec) == 1) {
         int64_t latest = rec.key_len >= 0 ? omap_get(&ps->map, rec.key, rec.key_len) : -1;
         bool keep = latest < 0 || rec.offset >= latest;
@@ -553,7 +560,8 @@ rv_err_t rv__log_clean(rv__log_t *log, int64_t now_ms, int force, rv__clean_stat
         int rc;
         while (!err && (rc = breader_next(&r, &p, &len, &h)) == 1) {
             rv__record_iter_t it;
-            if ((h.attributes & RV__ATTR_CONTROL) || rv__record_iter_init(&it, p, len))
+            if ((h.attributes & RV__ATTR_CONTROL) ||
+                rv__record_iter_init2(&it, p, len, &ps.scratch))
                 continue;
             rv__record_t rec;
             while (!err && rv__record_iter_next(&it, &rec) == 1)
@@ -574,6 +582,7 @@ rv_err_t rv__log_clean(rv__log_t *log, int64_t now_ms, int force, rv__clean_stat
     free(sizes);
     omap_free(&ps.map);
     rv__buf_free(&ps.rebuilt);
+    rv__buf_free(&ps.scratch);
     if (!err) {
         pthread_mutex_lock(&log->lock);
         if (end_offset > log->cleaner_checkpoint)

@@ -671,21 +671,24 @@ static rv_err_t check_batch(const rv__log_t *log, const rv__log_config_t *cfg,
     }
     if (!cfg->cleanup_compact || (h->attributes & RV__ATTR_CONTROL))
         return RV_ERR_NO_ERROR;
+    /* Keys inside compressed batches are checked too, as Kafka's
+     * LogValidator does: the batch is decompressed into a scratch buffer
+     * and stored as sent. */
     rv__record_iter_t it;
-    rv_err_t err = rv__record_iter_init(&it, p, size);
-    if (err == RV_ERR_UNSUPPORTED_COMPRESSION_TYPE) {
-        /* Keys inside compressed batches cannot be checked until the codecs
-         * exist, and the cleaner could not read them either. */
-        rv__errstr_set(
-            errstr, errstr_size,
-            "Compressed record batches are not supported yet on compacted topic partition "
-            "%s.",
-            log->name);
+    rv__buf_t scratch = RV__BUF_INIT;
+    rv_err_t err = rv__record_iter_init2(&it, p, size, &scratch);
+    if (err == RV_ERR_UNSUPPORTED_COMPRESSION_TYPE || err == RV_ERR__NOMEM) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Record batch at byte %zu of the append to %s uses compression codec %d, "
+                       "which is not supported.",
+                       at, log->name, h->attributes & RV__ATTR_COMPRESSION_MASK);
+        rv__buf_free(&scratch);
         return err;
     }
     if (err) {
         rv__errstr_set(errstr, errstr_size,
                        "Record batch at byte %zu of the append to %s is corrupt.", at, log->name);
+        rv__buf_free(&scratch);
         return RV_ERR_CORRUPT_MESSAGE;
     }
     rv__record_t rec;
@@ -696,9 +699,11 @@ static rv_err_t check_batch(const rv__log_t *log, const rv__log_config_t *cfg,
                 errstr, errstr_size,
                 "Compacted topic cannot accept message without key in topic partition %s.",
                 log->name);
+            rv__buf_free(&scratch);
             return RV_ERR_INVALID_RECORD;
         }
     }
+    rv__buf_free(&scratch);
     if (r < 0) {
         rv__errstr_set(errstr, errstr_size,
                        "Record batch at byte %zu of the append to %s is corrupt.", at, log->name);
@@ -969,7 +974,7 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
         int64_t pos = rv__segment_time_lookup(seg, idx_cnt, tidx_cnt, ts);
         rv_err_t err = RV_ERR_NO_ERROR;
         bool found = false;
-        rv__buf_t b = RV__BUF_INIT;
+        rv__buf_t b = RV__BUF_INIT, scratch = RV__BUF_INIT;
         while (pos < limit && !found && !err) {
             rv__batch_hdr_t h;
             int64_t bpos;
@@ -991,8 +996,8 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
             }
             b.len = size;
             rv__record_iter_t it;
-            if (rv__record_iter_init(&it, b.data, size)) {
-                /* Compressed: the batch is the finest grain we can give. */
+            if (rv__record_iter_init2(&it, b.data, size, &scratch)) {
+                /* Undecodable: the batch is the finest grain we can give. */
                 *offset = h.base_offset > lso ? h.base_offset : lso;
                 *timestamp = h.max_timestamp;
                 found = true;
@@ -1014,6 +1019,7 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
             }
         }
         rv__buf_free(&b);
+        rv__buf_free(&scratch);
         rv__segment_unref(seg);
         if (err || found)
             return err;

@@ -1,8 +1,9 @@
 /* rivulet/record.h: building and reading Kafka RecordBatch v2 bytes.
  *
  * The log stores batches exactly as Kafka clients send them. These helpers
- * build an uncompressed batch from records and walk the records of the
- * batches a fetch returned. Neither is thread-safe; use one per thread. */
+ * build a batch from records (plain, or compressed with one of Kafka's
+ * codecs) and walk the records of the batches a fetch returned, compressed
+ * or not. Neither is thread-safe; use one per thread. */
 #ifndef RIVULET_RECORD_H
 #define RIVULET_RECORD_H
 
@@ -28,6 +29,13 @@ RV_EXTERN rv_err_t rv_batch_builder_add(rv_batch_builder_t *b, const void *key, 
 RV_EXTERN rv_err_t rv_batch_builder_add_header(rv_batch_builder_t *b, const char *key,
                                                const void *value, int32_t value_len);
 
+/** Compresses the batches built from now on with Kafka's
+ *  compression.type `type`: "none" (the default), "gzip", "snappy", "lz4"
+ *  or "zstd", framed as Kafka's clients frame them. The setting survives
+ *  rv_batch_builder_reset(). RV_ERR__INVALID_ARG for another name,
+ *  RV_ERR__STATE once records were added to the current batch. */
+RV_EXTERN rv_err_t rv_batch_builder_set_compression(rv_batch_builder_t *b, const char *type);
+
 /** Number of records added since the last reset. */
 RV_EXTERN int rv_batch_builder_count(const rv_batch_builder_t *b);
 
@@ -39,20 +47,24 @@ RV_EXTERN rv_err_t rv_batch_builder_finish(rv_batch_builder_t *b, const void **d
 RV_EXTERN void rv_batch_builder_reset(rv_batch_builder_t *b);
 
 /** A reader over `len` bytes of concatenated batches, borrowed: they must
- *  outlive the reader. Caller owns the reader; free with
+ *  outlive the reader. Compressed batches (gzip, snappy, lz4, zstd) are
+ *  decompressed as they are reached. Caller owns the reader; free with
  *  rv_batch_reader_destroy(). */
 RV_EXTERN rv_batch_reader_t *rv_batch_reader_new(const void *data, size_t len);
 RV_EXTERN void rv_batch_reader_destroy(rv_batch_reader_t *r);
 
 /** Moves to the next record: 1 when there is one, 0 at the end, or a
  *  negative rv_err_t: RV_ERR__CRC (a batch's CRC-32C does not match),
- *  RV_ERR__BAD_MSG (bad batch or record layout: what Kafka reports as
- *  CORRUPT_MESSAGE), RV_ERR__NOT_IMPLEMENTED (a compressed batch). An error
+ *  RV_ERR__BAD_MSG (bad batch or record layout, or compressed bytes that do
+ *  not decode: what Kafka reports as CORRUPT_MESSAGE),
+ *  RV_ERR__NOT_IMPLEMENTED (an unknown codec id, 5..7), RV_ERR__NOMEM. An error
  *  is sticky: later calls return it again. A trailing partial batch ends the
  *  data as Kafka's consumers treat it. Control records are skipped. */
 RV_EXTERN int rv_batch_reader_next(rv_batch_reader_t *r);
 
-/* The current record; pointers borrowed from the data. */
+/* The current record. Pointers are borrowed from the data, or for a
+ * compressed batch from the reader: valid until the reader moves past that
+ * batch or is destroyed. */
 RV_EXTERN int64_t rv_batch_reader_offset(const rv_batch_reader_t *r);
 RV_EXTERN int64_t rv_batch_reader_timestamp(const rv_batch_reader_t *r);
 /** Key / value bytes and length; NULL and -1 when null. */

@@ -2,8 +2,9 @@
  * record per key kept with its offset (gaps appear), the active segment
  * untouched, control batches kept, tombstones dropped only after their
  * delete horizon, min.cleanable.dirty.ratio and min.compaction.lag.ms
- * honoured, and a crash (failed rename) at each step of the swap leaving
- * valid data after reopen. */
+ * honoured, a crash (failed rename) at each step of the swap leaving
+ * valid data after reopen, and compressed batches compacted record by
+ * record. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ typedef struct fx_s {
     rv__log_t *log;
     int64_t latest[NKEYS]; /* offset of each key's newest record, -1 none */
     int64_t ts;
+    int codec; /* compression of the batches put() appends */
 } fx_t;
 
 static int setup(void **state) {
@@ -70,7 +72,8 @@ static void put(fx_t *fx, int n, const int *keys, const bool *tomb) {
     rv__buf_t b = RV__BUF_INIT;
     rv__batch_builder_t bb;
     int64_t base = rv__log_end_offset(fx->log);
-    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, 7, 1, 0, -1), 0);
+    assert_int_equal(
+        rv__batch_builder_begin(&bb, &b, 0, (int16_t)fx->codec, INT64_MIN, 7, 1, 0, -1), 0);
     for (int i = 0; i < n; i++) {
         char k[16], v[32];
         int kl = snprintf(k, sizeof k, "key%d", keys[i]);
@@ -109,6 +112,7 @@ typedef struct seen_s {
     int64_t has[NKEYS]; /* offset of each key's newest record seen */
     int64_t tombstones;
     int64_t horizon_batches;
+    int64_t compressed_batches;
 } seen_t;
 
 /* Reads the whole log, validating every batch. */
@@ -119,6 +123,7 @@ static void scan(fx_t *fx, seen_t *s) {
         s->has[i] = -1;
     int64_t next = rv__log_start_offset(fx->log), hw = rv__log_high_watermark(fx->log);
     int64_t prev_offset = -1;
+    rv__buf_t scratch = RV__BUF_INIT;
     while (next < hw) {
         rv__buf_t out = RV__BUF_INIT;
         rv__read_info_t ri;
@@ -129,9 +134,12 @@ static void scan(fx_t *fx, seen_t *s) {
             rv__record_iter_t it;
             rv__batch_hdr_t h;
             assert_int_equal(rv__batch_validate(&h, out.data + pos, out.len - pos), 0);
-            assert_int_equal(rv__record_iter_init(&it, out.data + pos, rv__batch_size(&h)), 0);
+            assert_int_equal(
+                rv__record_iter_init2(&it, out.data + pos, rv__batch_size(&h), &scratch), 0);
             if (h.attributes & RV__ATTR_DELETE_HORIZON)
                 s->horizon_batches++;
+            if (h.attributes & RV__ATTR_COMPRESSION_MASK)
+                s->compressed_batches++;
             rv__record_t rec;
             int r;
             while ((r = rv__record_iter_next(&it, &rec)) == 1) {
@@ -159,6 +167,7 @@ static void scan(fx_t *fx, seen_t *s) {
         next = ri.next_offset;
         rv__buf_free(&out);
     }
+    rv__buf_free(&scratch);
 }
 
 /* Fills several segments with overwrites of NKEYS keys, then rolls. */
@@ -365,12 +374,77 @@ static void test_crash_during_swap(void **state) {
     }
 }
 
+/* Compressed batches (every codec, mixed with plain ones) are compacted
+ * record by record, rebuilt with their own codec, and their tombstones
+ * follow the same horizon rule. */
+static void test_compressed_batches(void **state) {
+    fx_t *fx = *state;
+    fx->cfg.delete_retention_ms = 10000;
+    open_log(fx);
+    for (int i = 0; i < 40; i++) {
+        int keys[5];
+        int n = 1 + i % 5;
+        for (int j = 0; j < n; j++)
+            keys[j] = (i * 3 + j) % NKEYS;
+        fx->codec = i % 5;
+        put(fx, n, keys, NULL);
+    }
+    /* A tombstone for key 0 inside a zstd batch that also holds key 1. */
+    fx->codec = 4;
+    int kk[2] = {0, 1};
+    bool tomb[2] = {true, false};
+    put(fx, 2, kk, tomb);
+    assert_int_equal(rv__log_roll(fx->log), 0);
+    seen_t before;
+    scan(fx, &before);
+    assert_true(before.compressed_batches >= 32);
+
+    int64_t now = 5000000;
+    rv__clean_stats_t st;
+    assert_int_equal(rv__log_clean(fx->log, now, 1, &st), 0);
+    assert_true(st.records_kept < st.records_read);
+    seen_t after;
+    scan(fx, &after);
+    for (int k = 0; k < NKEYS; k++)
+        assert_int_equal(after.has[k], fx->latest[k]);
+    assert_int_equal(after.count, NKEYS);
+    assert_int_equal(after.tombstones, 1);
+    assert_int_equal(after.horizon_batches, 1);
+    assert_true(after.compressed_batches > 0); /* rebuilt ones stay compressed */
+
+    /* The tombstone's batch was rebuilt as zstd with the horizon. */
+    rv__buf_t out = RV__BUF_INIT, scratch = RV__BUF_INIT;
+    assert_int_equal(rv__log_read(fx->log, fx->latest[0], 1, &out, NULL, NULL, 0), 0);
+    rv__record_iter_t it;
+    assert_int_equal(rv__record_iter_init2(&it, out.data, out.len, &scratch), 0);
+    assert_int_equal(it.hdr.attributes & RV__ATTR_COMPRESSION_MASK, 4);
+    assert_true(it.hdr.attributes & RV__ATTR_DELETE_HORIZON);
+    assert_int_equal(it.hdr.base_timestamp, now + 10000);
+    rv__buf_free(&out);
+    rv__buf_free(&scratch);
+
+    /* After the horizon the tombstone goes; key 1 stays. */
+    assert_int_equal(rv__log_clean(fx->log, now + 10001, 1, &st), 0);
+    assert_int_equal(st.tombstones_dropped, 1);
+    scan(fx, &after);
+    assert_int_equal(after.tombstones, 0);
+    assert_int_equal(after.has[0], -1);
+    assert_int_equal(after.has[1], fx->latest[1]);
+    assert_int_equal(after.count, NKEYS - 1);
+    /* And all of it survives a restart. */
+    reopen(fx);
+    seen_t again;
+    scan(fx, &again);
+    assert_memory_equal(again.has, after.has, sizeof after.has);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_latest_per_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstones_after_horizon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_ratio_and_lag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_during_swap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compressed_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

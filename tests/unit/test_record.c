@@ -2,6 +2,7 @@
  * reader (rivulet/record.h), and that their bytes are RecordBatch v2. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -189,9 +190,16 @@ static void test_reader_errors(void **state) {
     assert_int_equal(rv_batch_reader_next(r), RV_ERR__BAD_MSG);
     rv_batch_reader_destroy(r);
 
-    /* A compressed batch. */
+    /* A batch claiming zstd whose records are not a zstd frame. */
     rv__wbe32(all.data + RV__BATCH_OFF_RECORDS_COUNT, 2);
     rv__wbe16(all.data + RV__BATCH_OFF_ATTRIBUTES, 4); /* zstd */
+    rv__wbe32(all.data + RV__BATCH_OFF_CRC, rv__batch_compute_crc(all.data, first));
+    r = rv_batch_reader_new(all.data, all.len);
+    assert_int_equal(rv_batch_reader_next(r), RV_ERR__BAD_MSG);
+    rv_batch_reader_destroy(r);
+
+    /* A codec id Kafka does not define. */
+    rv__wbe16(all.data + RV__BATCH_OFF_ATTRIBUTES, 5);
     rv__wbe32(all.data + RV__BATCH_OFF_CRC, rv__batch_compute_crc(all.data, first));
     r = rv_batch_reader_new(all.data, all.len);
     assert_int_equal(rv_batch_reader_next(r), RV_ERR__NOT_IMPLEMENTED);
@@ -205,12 +213,83 @@ static void test_rv_free(void **state) {
     rv_free(malloc(10));
 }
 
+/* The public builder compresses with every Kafka codec, and the reader
+ * reads compressed and plain batches mixed in one stream. */
+static void test_compression(void **state) {
+    (void)state;
+    static const char *types[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+    rv_batch_builder_t *b = rv_batch_builder_new();
+    assert_non_null(b);
+    assert_int_equal(rv_batch_builder_set_compression(b, "brotli"), RV_ERR__INVALID_ARG);
+    assert_int_equal(rv_batch_builder_set_compression(b, NULL), RV_ERR__INVALID_ARG);
+    rv__buf_t all = RV__BUF_INIT;
+    char value[100];
+    memset(value, 'q', sizeof value);
+    for (int t = 0; t < 5; t++) {
+        rv_batch_builder_reset(b);
+        assert_int_equal(rv_batch_builder_set_compression(b, types[t]), 0);
+        for (int i = 0; i < 20; i++) {
+            assert_int_equal(rv_batch_builder_add(b, "key", 3, value, (int32_t)sizeof value, 77),
+                             0);
+            assert_int_equal(rv_batch_builder_add_header(b, "n", &i, (int32_t)sizeof i), 0);
+        }
+        /* Too late to change the codec of this batch. */
+        assert_int_equal(rv_batch_builder_set_compression(b, "gzip"), RV_ERR__STATE);
+        const void *data;
+        size_t len;
+        assert_int_equal(rv_batch_builder_finish(b, &data, &len), 0);
+        rv__batch_hdr_t h;
+        assert_int_equal(rv__batch_validate(&h, data, len), 0);
+        assert_int_equal(h.attributes & RV__ATTR_COMPRESSION_MASK, t);
+        if (t)
+            assert_true(len < 20 * sizeof value);
+        size_t at = all.len;
+        assert_int_equal(rv__buf_append(&all, data, len), 0);
+        rv__batch_set_base_offset(all.data + at, 20 * t);
+    }
+    /* The setting survives a reset. */
+    rv_batch_builder_reset(b);
+    assert_int_equal(rv_batch_builder_add(b, NULL, -1, "v", 1, 1), 0);
+    const void *data;
+    size_t len;
+    assert_int_equal(rv_batch_builder_finish(b, &data, &len), 0);
+    assert_int_equal(((const uint8_t *)data)[RV__BATCH_OFF_ATTRIBUTES + 1] & 7, 4);
+    rv_batch_builder_destroy(b);
+
+    rv_batch_reader_t *r = rv_batch_reader_new(all.data, all.len);
+    int n = 0;
+    while (rv_batch_reader_next(r) == 1) {
+        assert_int_equal(rv_batch_reader_offset(r), n);
+        assert_int_equal(rv_batch_reader_timestamp(r), 77);
+        int32_t kl, vl;
+        const void *k = rv_batch_reader_key(r, &kl);
+        assert_int_equal(kl, 3);
+        assert_memory_equal(k, "key", 3);
+        const void *v = rv_batch_reader_value(r, &vl);
+        assert_int_equal(vl, sizeof value);
+        assert_memory_equal(v, value, sizeof value);
+        assert_int_equal(rv_batch_reader_header_count(r), 1);
+        const char *hk;
+        const void *hv;
+        int32_t hkl, hvl;
+        assert_int_equal(rv_batch_reader_header(r, 0, &hk, &hkl, &hv, &hvl), 0);
+        assert_int_equal(hvl, sizeof(int));
+        int got;
+        memcpy(&got, hv, sizeof got);
+        assert_int_equal(got, n % 20);
+        n++;
+    }
+    assert_int_equal(n, 100);
+    assert_int_equal(rv_batch_reader_next(r), 0);
+    rv_batch_reader_destroy(r);
+    rv__buf_free(&all);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_build_and_read),
-        cmocka_unit_test(test_reader_stream),
-        cmocka_unit_test(test_reader_errors),
-        cmocka_unit_test(test_rv_free),
+        cmocka_unit_test(test_build_and_read), cmocka_unit_test(test_reader_stream),
+        cmocka_unit_test(test_reader_errors),  cmocka_unit_test(test_rv_free),
+        cmocka_unit_test(test_compression),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
