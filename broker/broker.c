@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/producer_state.h"
+#include "broker/group_coordinator.h"
 #include "broker/topics.h"
 #include "common/errstr.h"
 #include "common/clock.h"
@@ -58,6 +60,8 @@ struct rv_broker_s {
     int refcnt; /* under g_lock */
     int lock_fd;
     rv__topics_t *topics;
+    rv__group_coordinator_t *groups; /* broker/group_coordinator.c */
+    rv__pstates_t *pstates;          /* idempotent producers (broker/producer_state.c) */
 
     pthread_t hk_thread;
     bool hk_started;
@@ -73,6 +77,10 @@ static rv_broker_t *g_brokers;
 
 rv__topics_t *rv__broker_topics(rv_broker_t *broker) {
     return broker->topics;
+}
+
+rv__group_coordinator_t *rv__broker_group_coordinator(rv_broker_t *broker) {
+    return broker->groups;
 }
 
 /* ---- housekeeping ---- */
@@ -192,6 +200,7 @@ static void broker_free(rv_broker_t *b) {
     if (b->lock_fd >= 0)
         close(b->lock_fd); /* releases the fcntl lock */
     pthread_mutex_destroy(&b->hk_lock);
+    rv__pstates_destroy(b->pstates);
     free(b->dir);
     free(b->real);
     free(b);
@@ -247,7 +256,22 @@ rv_err_t rv_broker_open(rv_broker_t **out, const char *data_dir, char *errstr, s
         pthread_mutex_unlock(&g_lock);
         return err;
     }
+    /* Replays __consumer_offsets when it exists. */
+    if ((err = rv__group_coordinator_open(&b->groups, b->topics, NULL, errstr, errstr_size))) {
+        rv__topics_close(b->topics);
+        broker_free(b);
+        pthread_mutex_unlock(&g_lock);
+        return err;
+    }
+    if ((err = rv__pstates_new(&b->pstates, b->real, errstr, errstr_size))) {
+        rv__group_coordinator_close(b->groups);
+        rv__topics_close(b->topics);
+        broker_free(b);
+        pthread_mutex_unlock(&g_lock);
+        return err;
+    }
     if (start_housekeeping(b)) {
+        rv__group_coordinator_close(b->groups);
         rv__topics_close(b->topics);
         broker_free(b);
         pthread_mutex_unlock(&g_lock);
@@ -282,6 +306,7 @@ void rv_broker_close(rv_broker_t *broker) {
      * the process, so that succeeds) and then lose the lock when this
      * broker closes its descriptor. */
     stop_housekeeping(broker);
+    rv__group_coordinator_close(broker->groups);
     rv__topics_close(broker->topics);
     rv__log_info("BROKER", "Closed data folder %s", broker->dir);
     broker_free(broker);
@@ -320,13 +345,54 @@ rv_err_t rv_broker_produce(rv_broker_t *broker, const char *topic, int32_t parti
     memcpy(copy, batches, len);
     rv__append_info_t info;
     memset(&info, 0, sizeof info);
-    err = rv__log_append(log, copy, len, acks == -1 ? RV__APPEND_SYNC : 0, &info, errstr,
-                         errstr_size);
+    err = rv__pstates_append(broker->pstates, topic, partition, log, copy, len, acks, &info, errstr,
+                             errstr_size);
     free(copy);
     rv__topics_release(broker->topics, tp);
     if (!err && base_offset)
         *base_offset = info.base_offset;
     return err;
+}
+
+rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t partition, uint8_t *data,
+                           size_t len, int acks, rv__append_info_t *info, char *errstr,
+                           size_t errstr_size) {
+    if (acks != -1 && acks != 0 && acks != 1) {
+        rv__errstr_set(errstr, errstr_size, "Invalid required acks %d: must be -1 (all), 0 or 1",
+                       acks);
+        return RV_ERR_INVALID_REQUIRED_ACKS;
+    }
+    rv__topic_t *tp;
+    rv__log_t *log;
+    rv_err_t err =
+        rv__topics_acquire(broker->topics, topic, partition, &tp, &log, errstr, errstr_size);
+    if (err)
+        return err;
+    err = rv__pstates_append(broker->pstates, topic, partition, log, data, len, acks, info, errstr,
+                             errstr_size);
+    rv__topics_release(broker->topics, tp);
+    return err;
+}
+
+rv_err_t rv__broker_sync(rv_broker_t *broker, const char *topic, int32_t partition, int64_t offset,
+                         char *errstr, size_t errstr_size) {
+    rv__topic_t *tp;
+    rv__log_t *log;
+    rv_err_t err =
+        rv__topics_acquire(broker->topics, topic, partition, &tp, &log, errstr, errstr_size);
+    if (err)
+        return err;
+    err = rv__log_sync(log, offset);
+    rv__topics_release(broker->topics, tp);
+    if (err)
+        rv__errstr_set(errstr, errstr_size, "fsync of %s-%d failed: %s", topic, partition,
+                       rv_err_str(err));
+    return err;
+}
+
+rv_err_t rv__broker_init_producer_id(rv_broker_t *broker, int64_t *producer_id, int16_t *epoch,
+                                     char *errstr, size_t errstr_size) {
+    return rv__pstates_init_producer_id(broker->pstates, producer_id, epoch, errstr, errstr_size);
 }
 
 rv_err_t rv_broker_fetch(rv_broker_t *broker, const char *topic, int32_t partition, int64_t offset,

@@ -12,15 +12,117 @@
 /* min > max: no range check. */
 #define NORANGE 1, 0
 
+/* Consumer enums (client/consumer.c). */
+static const char *const auto_offset_resets[] = {"latest", "earliest", "none", NULL};
+static const char *const isolation_levels[] = {"read_uncommitted", "read_committed", NULL};
+static const char *const assignment_strategies[] = {
+    "range",
+    "roundrobin",
+    "cooperative-sticky",
+    "org.apache.kafka.clients.consumer.RangeAssignor",
+    "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+    "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+    NULL};
+
+/* Producer enums (client/producer.c). */
+static const char *const producer_acks[] = {"all", "-1", "0", "1", NULL};
+static const char *const producer_compression_types[] = {"none", "gzip", "snappy", "lz4", "zstd",
+                                                         NULL};
+
 const rv__prop_t rv__conf_props[] = {
+    {"acks", RV__PROP_ENUM, "all", NORANGE, producer_acks,
+     "The number of acknowledgments the producer requires before a send is complete: 0 (do not "
+     "wait for the broker's answer; the delivery report has offset -1), 1 (the record is written "
+     "to the log), all or -1 (the record is durable: on the embedded broker, fsync'd with group "
+     "commit)."},
+    {"auto.commit.interval.ms", RV__PROP_INT, "5000", 0, NOMAX, NULL,
+     "The frequency in milliseconds that the consumer offsets are auto-committed when "
+     "enable.auto.commit is true."},
+    {"auto.offset.reset", RV__PROP_ENUM, "latest", NORANGE, auto_offset_resets,
+     "What to do when there is no initial offset or the current offset does not exist any more "
+     "(e.g. because that data has been deleted): earliest: reset to the earliest offset; "
+     "latest: reset to the latest offset; none: report an error to the consumer if no previous "
+     "offset is found for the consumer's group."},
+    {"batch.size", RV__PROP_INT, "16384", 0, NOMAX, NULL,
+     "The producer groups records bound to the same partition into batches of up to this many "
+     "bytes; a batch is sent when full or after linger.ms."},
     {"bootstrap.servers", RV__PROP_STRING, NULL, NORANGE, NULL,
      "Where the cluster is: \"embedded:DIR\" runs the broker inside the process with its data "
      "in folder DIR; a comma-separated host:port list talks the Kafka protocol to `rivulet "
      "broker` or any Kafka cluster."},
+    {"buffer.memory", RV__PROP_LONG, "33554432", 0, NOMAX, NULL,
+     "The total bytes of memory the producer may use to buffer records waiting to be sent; when "
+     "it is used up, send blocks for up to max.block.ms and then fails."},
+    {"check.crcs", RV__PROP_BOOLEAN, "true", NORANGE, NULL,
+     "Check the CRC32C of the record batches consumed, to detect on-the-wire or on-disk "
+     "corruption. This adds some overhead, so it may be disabled in cases seeking extreme "
+     "performance."},
     {"client.id", RV__PROP_STRING, "rivulet", NORANGE, NULL,
      "An id string passed to the server with requests, to trace their source in logs and "
      "quotas."},
+    {"compression.type", RV__PROP_ENUM, "none", NORANGE, producer_compression_types,
+     "The compression of the batches the producer writes: none, gzip, snappy, lz4 or zstd "
+     "(framed as Kafka's clients frame them)."},
+    {"delivery.timeout.ms", RV__PROP_INT, "120000", 0, NOMAX, NULL,
+     "An upper bound on the time to report success or failure after send returns, including "
+     "linger.ms and retries. Must be at least linger.ms + request.timeout.ms."},
+    {"enable.auto.commit", RV__PROP_BOOLEAN, "true", NORANGE, NULL,
+     "If true the consumer's offsets are periodically committed in the background (from "
+     "poll), and on close."},
+    {"enable.idempotence", RV__PROP_BOOLEAN, "true", NORANGE, NULL,
+     "When true the producer writes exactly one copy of each record: it gets a producer id from "
+     "the broker and numbers its batches, and the broker drops retried duplicates. Requires acks "
+     "all; when not set explicitly it is turned off by a conflicting acks."},
+    {"fetch.max.bytes", RV__PROP_INT, "52428800", 0, NOMAX, NULL,
+     "The maximum amount of data a consumer fetch returns. Records are fetched in batches; if "
+     "the first batch of the first non-empty partition is larger, it is still returned so the "
+     "consumer can make progress."},
+    {"group.id", RV__PROP_STRING, NULL, NORANGE, NULL,
+     "A unique string that identifies the consumer group this consumer belongs to. Required by "
+     "subscribe() and by offset commits."},
+    {"heartbeat.interval.ms", RV__PROP_INT, "3000", 0, NOMAX, NULL,
+     "The expected time between heartbeats to the group coordinator. Must be lower than "
+     "session.timeout.ms, typically no higher than a third of it."},
+    {"isolation.level", RV__PROP_ENUM, "read_uncommitted", NORANGE, isolation_levels,
+     "How to read transactionally written records: read_committed returns only committed "
+     "transactional records, read_uncommitted returns all records. Non-transactional records "
+     "are returned either way."},
+    {"linger.ms", RV__PROP_LONG, "0", 0, NOMAX, NULL,
+     "How long the producer waits for more records before sending a batch that is not full, "
+     "trading a little latency for fewer, larger batches."},
+    {"max.block.ms", RV__PROP_LONG, "60000", 0, NOMAX, NULL,
+     "How long send may block when buffer.memory is full before it fails."},
+    {"max.in.flight.requests.per.connection", RV__PROP_INT, "5", 1, NOMAX, NULL,
+     "The maximum number of unacknowledged requests the client sends on a connection; at most 5 "
+     "with enable.idempotence. The embedded backend appends one batch at a time."},
+    {"max.partition.fetch.bytes", RV__PROP_INT, "1048576", 0, NOMAX, NULL,
+     "The maximum amount of data per partition a fetch returns. If the first record batch of a "
+     "partition is larger, it is still returned so the consumer can make progress."},
+    {"max.poll.interval.ms", RV__PROP_INT, "300000", 1, NOMAX, NULL,
+     "The maximum delay between polls of a group member. If poll() is not called before it "
+     "expires, the consumer leaves the group so its partitions go to another member."},
+    {"max.poll.records", RV__PROP_INT, "500", 1, NOMAX, NULL,
+     "The maximum number of records returned by a single call to poll()."},
+    {"max.request.size", RV__PROP_INT, "1048576", 0, NOMAX, NULL,
+     "The maximum size of a request in bytes, and so of one record: larger records fail at send "
+     "with MESSAGE_TOO_LARGE."},
+    {"metadata.max.age.ms", RV__PROP_LONG, "300000", 0, NOMAX, NULL,
+     "The period after which the client refreshes its metadata (partition counts) even without "
+     "a change, to see new partitions."},
+    {"partition.assignment.strategy", RV__PROP_LIST, "range", NORANGE, assignment_strategies,
+     "The assignors the consumer supports, in order of preference, that the group leader uses "
+     "to divide partitions among the members: range, roundrobin or cooperative-sticky (Kafka's "
+     "class names such as org.apache.kafka.clients.consumer.RangeAssignor are accepted too). "
+     "All members must share one."},
     {"request.timeout.ms", RV__PROP_INT, "30000", 0, NOMAX, NULL,
      "How long the client waits for the response of a request before it retries or fails it."},
+    {"retries", RV__PROP_INT, "2147483647", 0, NOMAX, NULL,
+     "How many times the producer resends a batch after a retriable error, within "
+     "delivery.timeout.ms."},
+    {"retry.backoff.ms", RV__PROP_LONG, "100", 0, NOMAX, NULL,
+     "The time to wait before retrying a failed request."},
+    {"session.timeout.ms", RV__PROP_INT, "45000", 1, NOMAX, NULL,
+     "The timeout used to detect consumer failures: a member that sends no heartbeat for this "
+     "long is removed from the group and a rebalance starts."},
     {NULL, RV__PROP_STRING, NULL, NORANGE, NULL, NULL},
 };

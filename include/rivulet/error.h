@@ -26,6 +26,15 @@ RV_BEGIN_DECLS
     X(_NOENT, -156, "Local: no such entry")                                                      \
     X(_CRC, -198, "Local: CRC mismatch")                                                         \
     X(_PARTIAL, -189, "Local: partial data")                                                     \
+    X(_DESTROY, -197, "Local: broker handle destroyed")                                          \
+    X(_MSG_TIMED_OUT, -192, "Local: message timed out")                                          \
+    X(_QUEUE_FULL, -184, "Local: queue full")                                                    \
+    X(_SERIALIZATION, -162, "Local: serialization failed")                                       \
+    X(_DESERIALIZATION, -160, "Local: deserialization failed")                                   \
+    /* consumer (client/consumer.c) */                                                           \
+    X(_MAX_POLL_EXCEEDED, -147, "Local: maximum application poll interval exceeded")             \
+    X(_NO_OFFSET, -140, "Local: no offset to start from and auto.offset.reset is none")          \
+    X(_WAKEUP, -100, "Local: consumer woken up")                                                 \
     X(UNKNOWN_SERVER_ERROR, -1, "The server experienced an unexpected error")                    \
     X(NO_ERROR, 0, "Success")                                                                    \
     X(OFFSET_OUT_OF_RANGE, 1, "The requested offset is not within the range of offsets")         \
@@ -40,6 +49,34 @@ RV_BEGIN_DECLS
     X(RECORD_LIST_TOO_LARGE, 18,                                                                 \
       "The request included message batch larger than the configured segment size")              \
     X(INVALID_REQUIRED_ACKS, 21, "Produce request specified an invalid value for required acks") \
+    /* group coordinator (broker/group_coordinator.c) */                                        \
+    X(OFFSET_METADATA_TOO_LARGE, 12, "The metadata field of the offset request was too large.")  \
+    X(COORDINATOR_LOAD_IN_PROGRESS, 14,                                                          \
+      "The coordinator is loading and hence can't process requests.")                            \
+    X(COORDINATOR_NOT_AVAILABLE, 15, "The coordinator is not available.")                        \
+    X(NOT_COORDINATOR, 16, "This is not the correct coordinator.")                               \
+    X(ILLEGAL_GENERATION, 22, "Specified group generation id is not valid.")                     \
+    X(INCONSISTENT_GROUP_PROTOCOL, 23,                                                           \
+      "The group member's supported protocols are incompatible with those of existing members " \
+      "or first group member tried to join with empty protocol type or empty protocol list.")    \
+    X(INVALID_GROUP_ID, 24, "The configured groupId is invalid.")                                \
+    X(UNKNOWN_MEMBER_ID, 25, "The coordinator is not aware of this member.")                     \
+    X(INVALID_SESSION_TIMEOUT, 26,                                                               \
+      "The session timeout is not within the range allowed by the broker (as configured by "     \
+      "group.min.session.timeout.ms and group.max.session.timeout.ms).")                         \
+    X(REBALANCE_IN_PROGRESS, 27, "The group is rebalancing, so a rejoin is needed.")             \
+    X(NON_EMPTY_GROUP, 68, "The group is not empty.")                                            \
+    X(GROUP_ID_NOT_FOUND, 69, "The group id does not exist.")                                    \
+    X(MEMBER_ID_REQUIRED, 79,                                                                    \
+      "The group member needs to have a valid member id before actually entering a consumer "    \
+      "group.")                                                                                  \
+    X(GROUP_MAX_SIZE_REACHED, 81, "The consumer group has reached its max size.")                \
+    X(FENCED_INSTANCE_ID, 82,                                                                    \
+      "The broker rejected this static consumer since another consumer with the same "           \
+      "group.instance.id has registered with a different member.id.")                            \
+    X(GROUP_SUBSCRIBED_TO_TOPIC, 86,                                                             \
+      "Deleting offsets of a topic is forbidden while the consumer group is actively "           \
+      "subscribed to it.")                                                                       \
     X(INVALID_TIMESTAMP, 32, "The timestamp of the message is out of acceptable range")          \
     X(UNSUPPORTED_VERSION, 35, "The version of API is not supported")                            \
     X(TOPIC_ALREADY_EXISTS, 36, "Topic with this name already exists")                           \
@@ -49,6 +86,12 @@ RV_BEGIN_DECLS
     X(INVALID_CONFIG, 40, "Configuration is invalid")                                            \
     X(INVALID_REQUEST, 42, "This most likely occurs because of a request being malformed")       \
     X(POLICY_VIOLATION, 44, "Request parameters do not satisfy the configured policy")           \
+    X(OUT_OF_ORDER_SEQUENCE_NUMBER, 45, "The broker received an out of order sequence number")   \
+    X(DUPLICATE_SEQUENCE_NUMBER, 46, "The broker received a duplicate sequence number")          \
+    X(INVALID_PRODUCER_EPOCH, 47, "Producer attempted to produce with an old epoch")             \
+    X(UNKNOWN_PRODUCER_ID, 59,                                                                   \
+      "This exception is raised by the broker if it could not locate the producer metadata "     \
+      "associated with the producerId in question")                                              \
     X(UNSUPPORTED_COMPRESSION_TYPE, 76,                                                          \
       "The requesting client does not support the compression type of given partition")          \
     X(INVALID_RECORD, 87,                                                                        \

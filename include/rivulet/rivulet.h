@@ -6,9 +6,12 @@
 #include "broker.h"
 #include "common.h"
 #include "conf.h"
+#include "consumer.h"
 #include "error.h"
 #include "log.h"
+#include "producer.h"
 #include "record.h"
+#include "serde.h"
 
 #define RV_VERSION_STR "0.1.0"
 

@@ -1,0 +1,1125 @@
+/* client/producer.c: the producer (include/rivulet/producer.h) and its
+ * embedded backend, which appends batches straight to the in-process
+ * broker (rv__broker_append, broker/producer_state.h). Partition choice is
+ * in client/partitioner.c; batches are RecordBatch v2 built with
+ * common/record_batch.h, compressed there through common/codec.h.
+ *
+ * DESIGN
+ *
+ * Objects, all guarded by the producer's `lock`:
+ *  - topics: a list of ptopic_t (name, partition count, one ppart_t per
+ *    partition, the sticky partition for null keys). Entries live until
+ *    the producer is destroyed, so their names can be handed to callbacks
+ *    without copies. The partition count comes from the topic registry
+ *    and is refreshed after metadata.max.age.ms; an unknown topic is
+ *    looked up again on every send (it may be created meanwhile).
+ *  - ppart_t.open: the batch being filled for a partition (the
+ *    accumulator). A batch is sealed when the next record would pass
+ *    batch.size, when it is older than linger.ms, on flush/close, and when
+ *    a send waits for buffer.memory (Kafka's "exhausted" pool sends at
+ *    once instead of lingering). Sealed batches go to the `ready` FIFO in
+ *    seal order; as one partition's batches are sealed in order, the FIFO
+ *    keeps per-partition order.
+ *  - the sender thread pops every ready batch, then (unlocked) stamps the
+ *    idempotence fields, finishes the batch (CRC, compression) and appends
+ *    the batches one after the other; with acks=all it appends them all
+ *    first and then fsyncs each partition once, so one fsync (the log's
+ *    group commit) covers many batches. Finished batches move to the
+ *    `done` FIFO with their result.
+ *  - rv_producer_poll()/flush()/send_sync()/close() pop done batches and
+ *    run the records' callbacks on the calling thread, without the lock.
+ *
+ * Memory: buffer.memory counts the records' estimated sizes from send
+ * until their batch has been appended (as Java's BufferPool, which frees a
+ * batch when its request completes, before the callback runs). A send that
+ * finds the pool full waits on `space_cv` for at most max.block.ms.
+ *
+ * Idempotence: the producer id and epoch come from the broker when the
+ * producer is made. Sequence numbers are assigned per partition when the
+ * sender pops a batch, so a batch that fails before being written gives
+ * its numbers back (the sender handles one batch at a time, so no later
+ * batch of that partition has been numbered yet). A retry resends the same
+ * bytes with the same sequence, which the broker answers with the original
+ * offsets if the first attempt was written. If the broker reports that the
+ * sequences no longer line up (OUT_OF_ORDER_SEQUENCE_NUMBER,
+ * UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH), that batch fails and the
+ * producer takes a new producer id with all sequences at 0 (as KIP-360's
+ * epoch bump), so later batches go through.
+ *
+ * Delivery timeout: a batch not appended within delivery.timeout.ms of
+ * its creation fails with RV_ERR__MSG_TIMED_OUT; retries (retriable errors
+ * only, retry.backoff.ms apart) stop at that deadline too. */
+#include "rivulet/producer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/producer_state.h"
+#include "broker/topics.h"
+#include "client/producer_internal.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/config.h"
+#include "common/errstr.h"
+#include "common/logger.h"
+#include "common/record_batch.h"
+#include "rivulet/broker.h"
+
+#define EMBEDDED_PREFIX "embedded:"
+/* Kafka's estimate of a record's overhead in a batch beyond key, value and
+ * headers (DefaultRecord.MAX_RECORD_OVERHEAD). */
+#define RECORD_OVERHEAD 21
+#define ERRMSG_SIZE 256
+
+typedef struct rmeta_s {
+    rv_delivery_cb_t *cb;
+    void *opaque;
+    int64_t timestamp;
+} rmeta_t;
+
+typedef struct ptopic_s ptopic_t;
+
+typedef struct pbatch_s {
+    struct pbatch_s *next;
+    ptopic_t *topic;
+    int32_t partition;
+    uint64_t id;
+    rv__buf_t buf;
+    rv__batch_builder_t bb;
+    rmeta_t *meta;
+    int32_t cnt, cap;
+    size_t bytes;       /* charged to buffer.memory */
+    int64_t created_ms; /* monotonic */
+    int32_t base_seq;
+    /* the result */
+    rv_err_t err;
+    char *errmsg;
+    int64_t base_offset;
+    int64_t log_append_time;
+} pbatch_t;
+
+typedef struct ppart_s {
+    pbatch_t *open;
+    int32_t next_seq; /* sender thread only, under lock */
+} ppart_t;
+
+struct ptopic_s {
+    ptopic_t *next;
+    char *name;
+    int32_t cnt;       /* known partitions; 0: unknown topic */
+    int32_t alloc_cnt; /* size of parts (never shrinks, so no batch is lost) */
+    ppart_t *parts;
+    int64_t refreshed_ms;
+    int32_t sticky;
+    uint64_t sticky_batch; /* id of the batch the sticky partition fills */
+};
+
+struct rv_producer_s {
+    rv_conf_t *conf;
+    rv_broker_t *broker;
+
+    int acks;
+    int64_t batch_size, linger_ms, buffer_memory, max_block_ms, delivery_timeout_ms;
+    int64_t retry_backoff_ms, metadata_max_age_ms;
+    int64_t retries, max_request_size;
+    int codec;
+    bool idempotent;
+    rv_partitioner_cb_t *partitioner;
+    void *partitioner_opaque;
+
+    pthread_mutex_t lock;
+    pthread_cond_t sender_cv; /* work for the sender */
+    pthread_cond_t space_cv;  /* buffer.memory freed */
+    pthread_cond_t report_cv; /* a done batch, or callbacks ran */
+    ptopic_t *topics;
+    pbatch_t *ready_head, *ready_tail;
+    pbatch_t *done_head, *done_tail;
+    size_t used;
+    size_t in_flight;
+    int flushing;
+    int waiting_space;
+    bool sender_waiting;
+    bool paused;
+    bool stop;
+    bool closed;
+    pthread_t sender;
+    bool sender_started;
+    uint64_t next_batch_id;
+    uint32_t rng;
+    rv__buf_t hdr_scratch;
+
+    int64_t producer_id;
+    int16_t epoch;
+};
+
+/* ---- small helpers ---- */
+
+static void abs_deadline(struct timespec *ts, int64_t ms_from_now) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms_from_now / 1000;
+    ts->tv_nsec += (ms_from_now % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+static void cond_init_mono(pthread_cond_t *c) {
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
+
+/* Waits on c until woken or `deadline_ms` (monotonic; -1: no limit).
+ * Returns false when the deadline passed. */
+static bool wait_until(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline_ms) {
+    if (deadline_ms < 0) {
+        pthread_cond_wait(c, m);
+        return true;
+    }
+    int64_t left = deadline_ms - rv__mono_ms();
+    if (left <= 0)
+        return false;
+    struct timespec ts;
+    abs_deadline(&ts, left);
+    return pthread_cond_timedwait(c, m, &ts) != ETIMEDOUT || rv__mono_ms() < deadline_ms;
+}
+
+/* Sequences wrap from INT32_MAX to 0, both ways. */
+static int32_t seq_add(int32_t seq, int32_t n) {
+    int64_t r = (int64_t)seq + n;
+    if (r > INT32_MAX)
+        r -= (int64_t)INT32_MAX + 1;
+    else if (r < 0)
+        r += (int64_t)INT32_MAX + 1;
+    return (int32_t)r;
+}
+
+static void batch_free(pbatch_t *b) {
+    if (!b)
+        return;
+    rv__buf_free(&b->buf);
+    free(b->meta);
+    free(b->errmsg);
+    free(b);
+}
+
+static void batch_set_error(pbatch_t *b, rv_err_t err, const char *msg) {
+    b->err = err;
+    free(b->errmsg);
+    b->errmsg = strdup(msg && *msg ? msg : rv_err_str(err));
+}
+
+static void fifo_push(pbatch_t **head, pbatch_t **tail, pbatch_t *b) {
+    b->next = NULL;
+    if (*tail)
+        (*tail)->next = b;
+    else
+        *head = b;
+    *tail = b;
+}
+
+static pbatch_t *fifo_pop(pbatch_t **head, pbatch_t **tail) {
+    pbatch_t *b = *head;
+    if (b) {
+        *head = b->next;
+        if (!*head)
+            *tail = NULL;
+        b->next = NULL;
+    }
+    return b;
+}
+
+/* ---- topics ---- */
+
+/* Looks the partition count up in the topic registry. Called with the
+ * producer lock held: the registry call is short and never calls back. */
+static void topic_refresh(rv_producer_t *p, ptopic_t *t) {
+    rv__topic_info_t info;
+    memset(&info, 0, sizeof info);
+    int32_t cnt = 0;
+    if (rv__topics_describe(rv__broker_topics(p->broker), t->name, &info, NULL, 0) ==
+        RV_ERR_NO_ERROR)
+        cnt = info.partition_cnt;
+    rv__topic_info_clear(&info);
+    t->refreshed_ms = rv__mono_ms();
+    if (cnt > t->alloc_cnt) {
+        ppart_t *np = realloc(t->parts, (size_t)cnt * sizeof *np);
+        if (!np)
+            return; /* keep the old view; the next refresh tries again */
+        memset(np + t->alloc_cnt, 0, (size_t)(cnt - t->alloc_cnt) * sizeof *np);
+        t->parts = np;
+        t->alloc_cnt = cnt;
+    }
+    /* A deleted (and maybe recreated) topic can shrink; batches already
+     * open on the vanished partitions are still sent, and fail. */
+    t->cnt = cnt;
+}
+
+static ptopic_t *topic_get(rv_producer_t *p, const char *name) {
+    ptopic_t *t = p->topics;
+    while (t && strcmp(t->name, name) != 0)
+        t = t->next;
+    if (!t) {
+        if (!(t = calloc(1, sizeof *t)) || !(t->name = strdup(name))) {
+            free(t);
+            return NULL;
+        }
+        t->sticky = -1;
+        t->next = p->topics;
+        p->topics = t;
+        topic_refresh(p, t);
+    } else if (t->cnt == 0 || rv__mono_ms() - t->refreshed_ms >= p->metadata_max_age_ms) {
+        topic_refresh(p, t);
+    }
+    return t;
+}
+
+/* ---- batches ---- */
+
+static pbatch_t *batch_new(rv_producer_t *p, ptopic_t *t, int32_t partition) {
+    pbatch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    rv__buf_init(&b->buf);
+    if (rv__batch_builder_begin(&b->bb, &b->buf, 0, (int16_t)p->codec, INT64_MIN,
+                                p->idempotent ? p->producer_id : -1, p->idempotent ? p->epoch : -1,
+                                -1, -1) != RV_ERR_NO_ERROR) {
+        batch_free(b);
+        return NULL;
+    }
+    b->topic = t;
+    b->partition = partition;
+    b->id = ++p->next_batch_id;
+    b->created_ms = rv__mono_ms();
+    b->base_seq = -1;
+    b->base_offset = -1;
+    b->log_append_time = -1;
+    return b;
+}
+
+/* Moves a partition's open batch to the ready FIFO. Lock held. */
+static void seal(rv_producer_t *p, ppart_t *pp) {
+    pbatch_t *b = pp->open;
+    if (!b)
+        return;
+    pp->open = NULL;
+    fifo_push(&p->ready_head, &p->ready_tail, b);
+    if (p->sender_waiting)
+        pthread_cond_signal(&p->sender_cv);
+}
+
+/* Seals the open batches that are due; returns the monotonic time at which
+ * the next one will be (INT64_MAX: none). Lock held. */
+static int64_t seal_due(rv_producer_t *p, int64_t now) {
+    bool all = p->flushing > 0 || p->stop || p->waiting_space > 0;
+    int64_t next = INT64_MAX;
+    for (ptopic_t *t = p->topics; t; t = t->next) {
+        for (int32_t i = 0; i < t->alloc_cnt; i++) {
+            pbatch_t *b = t->parts[i].open;
+            if (!b)
+                continue;
+            int64_t due = b->created_ms + p->linger_ms;
+            if (all || due <= now)
+                seal(p, &t->parts[i]);
+            else if (due < next)
+                next = due;
+        }
+    }
+    return next;
+}
+
+/* Queues a report for a record that never reached a batch (unknown topic,
+ * bad partition): a batch of one record that fails. Lock held. */
+static rv_err_t fail_now(rv_producer_t *p, ptopic_t *t, int32_t partition, rv_err_t err,
+                         const char *msg, rv_delivery_cb_t *cb, void *opaque, int64_t ts) {
+    pbatch_t *b = calloc(1, sizeof *b);
+    if (!b || !(b->meta = malloc(sizeof *b->meta))) {
+        free(b);
+        return RV_ERR__NOMEM;
+    }
+    rv__buf_init(&b->buf);
+    b->topic = t;
+    b->partition = partition;
+    b->cnt = b->cap = 1;
+    b->meta[0] = (rmeta_t){cb, opaque, ts};
+    b->base_offset = -1;
+    b->log_append_time = -1;
+    batch_set_error(b, err, msg);
+    fifo_push(&p->done_head, &p->done_tail, b);
+    p->in_flight++;
+    pthread_cond_broadcast(&p->report_cv);
+    return RV_ERR_NO_ERROR;
+}
+
+/* ---- the sender thread ---- */
+
+static bool retriable(rv_err_t err) {
+    switch (err) {
+    case RV_ERR_REQUEST_TIMED_OUT:
+    case RV_ERR_LEADER_NOT_AVAILABLE:
+    case RV_ERR__TIMED_OUT:
+    case RV_ERR__NOMEM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool sequence_error(rv_err_t err) {
+    return err == RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER || err == RV_ERR_UNKNOWN_PRODUCER_ID ||
+           err == RV_ERR_INVALID_PRODUCER_EPOCH;
+}
+
+/* Takes a new producer id after the broker lost track of our sequences;
+ * every partition starts again at sequence 0. Lock held. */
+static void reset_producer_id(rv_producer_t *p) {
+    char errstr[ERRMSG_SIZE];
+    int64_t pid;
+    int16_t epoch;
+    if (rv__broker_init_producer_id(p->broker, &pid, &epoch, errstr, sizeof errstr)) {
+        rv__log_warn("PRODUCER", "Cannot get a new producer id: %s", errstr);
+        return;
+    }
+    rv__log_info("PRODUCER",
+                 "Producer id %" PRId64 " replaced by %" PRId64 " after a sequence error",
+                 p->producer_id, pid);
+    p->producer_id = pid;
+    p->epoch = epoch;
+    for (ptopic_t *t = p->topics; t; t = t->next)
+        for (int32_t i = 0; i < t->alloc_cnt; i++)
+            t->parts[i].next_seq = 0;
+}
+
+/* Stamps the idempotence fields and finishes the batch. Unlocked: the
+ * batch belongs to the sender now. */
+static rv_err_t batch_finish(rv_producer_t *p, pbatch_t *b, int64_t pid, int16_t epoch,
+                             char *errstr, size_t errstr_size) {
+    uint8_t *h = b->buf.data + b->bb.start;
+    if (p->idempotent) {
+        rv__wbe64(h + RV__BATCH_OFF_PRODUCER_ID, (uint64_t)pid);
+        rv__wbe16(h + RV__BATCH_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
+        rv__wbe32(h + RV__BATCH_OFF_BASE_SEQUENCE, (uint32_t)b->base_seq);
+    }
+    rv_err_t err = rv__batch_builder_finish(&b->bb, -1);
+    if (err)
+        rv__errstr_set(errstr, errstr_size, "Cannot finish a batch for %s-%d: %s", b->topic->name,
+                       b->partition, rv_err_str(err));
+    return err;
+}
+
+/* Appends one finished batch, retrying retriable errors. Unlocked. */
+static rv_err_t batch_append(rv_producer_t *p, pbatch_t *b, char *errstr, size_t errstr_size) {
+    int64_t deadline = b->created_ms + p->delivery_timeout_ms;
+    for (int64_t attempt = 0;; attempt++) {
+        if (rv__mono_ms() > deadline) {
+            rv__errstr_set(errstr, errstr_size,
+                           "Expiring %d record(s) for %s-%d: %" PRId64
+                           " ms has passed since batch creation",
+                           b->cnt, b->topic->name, b->partition, rv__mono_ms() - b->created_ms);
+            return RV_ERR__MSG_TIMED_OUT;
+        }
+        rv__append_info_t info;
+        memset(&info, 0, sizeof info);
+        rv_err_t err =
+            rv__broker_append(p->broker, b->topic->name, b->partition, b->buf.data, b->buf.len,
+                              p->acks == 0 ? 0 : 1, &info, errstr, errstr_size);
+        if (!err) {
+            b->base_offset = info.base_offset;
+            b->log_append_time = info.log_append_time;
+            return RV_ERR_NO_ERROR;
+        }
+        if (!retriable(err) || attempt >= p->retries ||
+            rv__mono_ms() + p->retry_backoff_ms > deadline)
+            return err;
+        pthread_mutex_lock(&p->lock);
+        if (!p->stop)
+            wait_until(&p->sender_cv, &p->lock, rv__mono_ms() + p->retry_backoff_ms);
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->lock);
+        if (stop)
+            return err;
+    }
+}
+
+static void *sender_main(void *arg) {
+    rv_producer_t *p = arg;
+    char errstr[ERRMSG_SIZE];
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        int64_t next = seal_due(p, rv__mono_ms());
+        if (p->stop && !p->ready_head)
+            break;
+        if (!p->ready_head || p->paused) {
+            p->sender_waiting = true;
+            wait_until(&p->sender_cv, &p->lock, next == INT64_MAX || p->paused ? -1 : next);
+            p->sender_waiting = false;
+            continue;
+        }
+        /* Take every ready batch and number them (see DESIGN). */
+        pbatch_t *list = p->ready_head;
+        p->ready_head = p->ready_tail = NULL;
+        int64_t pid = p->producer_id;
+        int16_t epoch = p->epoch;
+        if (p->idempotent) {
+            for (pbatch_t *b = list; b; b = b->next) {
+                ppart_t *pp = &b->topic->parts[b->partition];
+                b->base_seq = pp->next_seq;
+                pp->next_seq = seq_add(pp->next_seq, b->cnt);
+            }
+        }
+        pthread_mutex_unlock(&p->lock);
+
+        bool reset = false;
+        for (pbatch_t *b = list; b; b = b->next) {
+            errstr[0] = '\0';
+            rv_err_t err = batch_finish(p, b, pid, epoch, errstr, sizeof errstr);
+            if (!err)
+                err = batch_append(p, b, errstr, sizeof errstr);
+            if (err) {
+                batch_set_error(b, err, errstr);
+                if (p->idempotent && sequence_error(err))
+                    reset = true;
+                else if (p->idempotent) {
+                    /* Not written: the partition's later batches in this
+                     * list move down into the numbers it leaves free. */
+                    for (pbatch_t *c = b->next; c; c = c->next)
+                        if (c->topic == b->topic && c->partition == b->partition)
+                            c->base_seq = seq_add(c->base_seq, -b->cnt);
+                }
+            }
+        }
+        if (p->acks == -1) {
+            /* acks=all: one fsync per partition covers every batch just
+             * appended to it (the log's group commit). */
+            for (pbatch_t *b = list; b; b = b->next) {
+                if (b->err)
+                    continue;
+                int64_t end = b->base_offset + b->cnt;
+                rv_err_t err = rv__broker_sync(p->broker, b->topic->name, b->partition, end, errstr,
+                                               sizeof errstr);
+                if (err)
+                    batch_set_error(b, err, errstr);
+            }
+        }
+
+        pthread_mutex_lock(&p->lock);
+        if (reset)
+            reset_producer_id(p);
+        for (pbatch_t *b = list, *nx; b; b = nx) {
+            nx = b->next;
+            /* A batch that failed before it was written gives its sequence
+             * numbers back, unless a reset renumbered everything. */
+            if (b->err && p->idempotent && !reset && b->base_offset < 0) {
+                ppart_t *pp = &b->topic->parts[b->partition];
+                pp->next_seq = seq_add(pp->next_seq, -b->cnt);
+            }
+            p->used -= b->bytes;
+            b->bytes = 0;
+            rv__buf_free(&b->buf);
+            fifo_push(&p->done_head, &p->done_tail, b);
+        }
+        pthread_cond_broadcast(&p->space_cv);
+        pthread_cond_broadcast(&p->report_cv);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---- reports ---- */
+
+/* Runs the callbacks of one done batch. Unlocked. */
+static void run_callbacks(rv_producer_t *p, pbatch_t *b) {
+    for (int32_t i = 0; i < b->cnt; i++) {
+        const rmeta_t *m = &b->meta[i];
+        if (!m->cb)
+            continue;
+        if (b->err) {
+            m->cb(p, b->err, b->errmsg ? b->errmsg : rv_err_str(b->err), b->topic->name,
+                  b->partition, -1, m->timestamp, m->opaque);
+        } else {
+            int64_t off = p->acks == 0 ? -1 : b->base_offset + i;
+            int64_t ts = b->log_append_time >= 0 ? b->log_append_time : m->timestamp;
+            m->cb(p, RV_ERR_NO_ERROR, NULL, b->topic->name, b->partition, off, ts, m->opaque);
+        }
+    }
+}
+
+/* Pops and serves done batches; waits until deadline_ms for the first
+ * (-1: no limit; 0: no wait). Lock held on entry and exit. */
+static int serve(rv_producer_t *p, int64_t deadline_ms, bool wait) {
+    int n = 0;
+    while (!p->done_head && wait) {
+        if (!wait_until(&p->report_cv, &p->lock, deadline_ms))
+            break;
+        if (deadline_ms >= 0 && rv__mono_ms() >= deadline_ms)
+            break;
+    }
+    pbatch_t *b;
+    while ((b = fifo_pop(&p->done_head, &p->done_tail)) != NULL) {
+        pthread_mutex_unlock(&p->lock);
+        run_callbacks(p, b);
+        pthread_mutex_lock(&p->lock);
+        for (int32_t i = 0; i < b->cnt; i++)
+            n += b->meta[i].cb ? 1 : 0;
+        p->in_flight -= (size_t)b->cnt;
+        batch_free(b);
+        pthread_cond_broadcast(&p->report_cv);
+    }
+    return n;
+}
+
+int rv_producer_poll(rv_producer_t *p, int timeout_ms) {
+    if (!p)
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    int64_t deadline = timeout_ms < 0 ? -1 : rv__mono_ms() + timeout_ms;
+    int n = serve(p, deadline, timeout_ms != 0);
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+rv_err_t rv_producer_flush(rv_producer_t *p, int timeout_ms) {
+    if (!p)
+        return RV_ERR__INVALID_ARG;
+    int64_t deadline = timeout_ms < 0 ? -1 : rv__mono_ms() + timeout_ms;
+    rv_err_t err = RV_ERR_NO_ERROR;
+    pthread_mutex_lock(&p->lock);
+    p->flushing++;
+    pthread_cond_signal(&p->sender_cv);
+    while (p->in_flight > 0) {
+        if (p->done_head) {
+            serve(p, 0, false);
+            continue;
+        }
+        if (deadline >= 0 && rv__mono_ms() >= deadline) {
+            err = RV_ERR__TIMED_OUT;
+            break;
+        }
+        wait_until(&p->report_cv, &p->lock, deadline);
+    }
+    p->flushing--;
+    pthread_mutex_unlock(&p->lock);
+    return err;
+}
+
+size_t rv_producer_in_flight(rv_producer_t *p) {
+    if (!p)
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->in_flight;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+/* ---- send ---- */
+
+static rv_err_t record_check(const rv_producer_record_t *r, char *errstr, size_t errstr_size) {
+    if (!r || r->version != RV_PRODUCER_RECORD_VERSION) {
+        rv__errstr_set(errstr, errstr_size,
+                       "A record made from RV_PRODUCER_RECORD_INIT is required");
+        return RV_ERR__INVALID_ARG;
+    }
+    if (!r->topic || !*r->topic) {
+        rv__errstr_set(errstr, errstr_size, "The record has no topic");
+        return RV_ERR__INVALID_ARG;
+    }
+    if (r->partition < 0 && r->partition != RV_PARTITION_ANY) {
+        rv__errstr_set(errstr, errstr_size, "Invalid partition %d", r->partition);
+        return RV_ERR__INVALID_ARG;
+    }
+    if (r->key_len < -1 || (r->key_len > 0 && !r->key) || (!r->key && r->key_len > 0)) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Invalid key: NULL with key_len -1 is a null key, else key_len >= 0");
+        return RV_ERR__INVALID_ARG;
+    }
+    if (r->value_len < -1 || (r->value_len > 0 && !r->value)) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Invalid value: NULL with value_len -1 is a null value, else "
+                       "value_len >= 0");
+        return RV_ERR__INVALID_ARG;
+    }
+    if (r->timestamp < -1) {
+        rv__errstr_set(errstr, errstr_size, "Invalid timestamp %" PRId64, r->timestamp);
+        return RV_ERR_INVALID_TIMESTAMP;
+    }
+    if (r->header_cnt && !r->headers) {
+        rv__errstr_set(errstr, errstr_size, "header_cnt is %zu but headers is NULL", r->header_cnt);
+        return RV_ERR__INVALID_ARG;
+    }
+    for (size_t i = 0; i < r->header_cnt; i++) {
+        const rv_header_t *h = &r->headers[i];
+        if (!h->key || h->value_len < -1 || (h->value_len > 0 && !h->value)) {
+            rv__errstr_set(errstr, errstr_size, "Invalid header %zu: a key is required", i);
+            return RV_ERR__INVALID_ARG;
+        }
+    }
+    return RV_ERR_NO_ERROR;
+}
+
+static size_t record_size(const rv_producer_record_t *r) {
+    size_t n = RECORD_OVERHEAD;
+    n += r->key_len > 0 ? (size_t)r->key_len : 0;
+    n += r->value_len > 0 ? (size_t)r->value_len : 0;
+    for (size_t i = 0; i < r->header_cnt; i++)
+        n += strlen(r->headers[i].key) + 10 +
+             (r->headers[i].value_len > 0 ? (size_t)r->headers[i].value_len : 0);
+    return n;
+}
+
+/* Chooses the partition of a record without one. Lock held; the user's
+ * partitioner runs unlocked. Returns -1 for a partitioner result out of
+ * range (*cnt gets the partition count seen). */
+static int32_t choose_partition(rv_producer_t *p, ptopic_t *t, const rv_producer_record_t *r) {
+    int32_t cnt = t->cnt;
+    if (p->partitioner) {
+        pthread_mutex_unlock(&p->lock);
+        int32_t part = p->partitioner(r->topic, r->key, r->key ? r->key_len : -1, r->value,
+                                      r->value ? r->value_len : -1, cnt, p->partitioner_opaque);
+        pthread_mutex_lock(&p->lock);
+        return part >= 0 && part < cnt && part < t->cnt ? part : -1;
+    }
+    if (r->key)
+        return rv_partitioner_murmur2(r->key, r->key_len, cnt);
+    /* Sticky: stay on one partition until its batch is sealed (sent), then
+     * move to another one (Kafka's onNewBatch). */
+    if (t->sticky < 0 || t->sticky >= cnt || !t->parts[t->sticky].open ||
+        t->parts[t->sticky].open->id != t->sticky_batch)
+        t->sticky = rv__sticky_next(t->sticky_batch ? t->sticky : -1, cnt, &p->rng);
+    return t->sticky;
+}
+
+rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_delivery_cb_t *cb,
+                          void *opaque, char *errstr, size_t errstr_size) {
+    if (!p) {
+        rv__errstr_set(errstr, errstr_size, "No producer");
+        return RV_ERR__INVALID_ARG;
+    }
+    rv_err_t err = record_check(r, errstr, errstr_size);
+    if (err)
+        return err;
+    size_t size = record_size(r);
+    if ((int64_t)size > p->max_request_size) {
+        rv__errstr_set(errstr, errstr_size,
+                       "The message is %zu bytes when serialized which is larger than %" PRId64
+                       ", which is the value of the max.request.size configuration.",
+                       size, p->max_request_size);
+        return RV_ERR_MESSAGE_TOO_LARGE;
+    }
+    if ((int64_t)size > p->buffer_memory) {
+        rv__errstr_set(errstr, errstr_size,
+                       "The message is %zu bytes when serialized which is larger than the total "
+                       "memory buffer you have configured with the buffer.memory configuration.",
+                       size);
+        return RV_ERR_MESSAGE_TOO_LARGE;
+    }
+    int64_t ts = r->timestamp >= 0 ? r->timestamp : rv__now_ms();
+
+    pthread_mutex_lock(&p->lock);
+    if (p->closed) {
+        pthread_mutex_unlock(&p->lock);
+        rv__errstr_set(errstr, errstr_size, "Cannot send after the producer is closed.");
+        return RV_ERR__STATE;
+    }
+    ptopic_t *t = topic_get(p, r->topic);
+    if (!t) {
+        pthread_mutex_unlock(&p->lock);
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
+        return RV_ERR__NOMEM;
+    }
+    if (t->cnt == 0) {
+        char msg[ERRMSG_SIZE];
+        snprintf(msg, sizeof msg,
+                 "Topic %s not present in metadata (topics are not created "
+                 "automatically; create it first)",
+                 t->name);
+        err = fail_now(p, t, r->partition, RV_ERR_UNKNOWN_TOPIC_OR_PARTITION, msg, cb, opaque, ts);
+        pthread_mutex_unlock(&p->lock);
+        return err;
+    }
+
+    /* Wait for room in buffer.memory, sending lingering batches meanwhile. */
+    if (p->used + size > (size_t)p->buffer_memory) {
+        int64_t deadline = rv__mono_ms() + p->max_block_ms;
+        p->waiting_space++;
+        pthread_cond_signal(&p->sender_cv);
+        while (p->used + size > (size_t)p->buffer_memory && !p->closed) {
+            if (!wait_until(&p->space_cv, &p->lock, deadline))
+                break;
+        }
+        p->waiting_space--;
+        if (p->used + size > (size_t)p->buffer_memory || p->closed) {
+            bool closed = p->closed;
+            pthread_mutex_unlock(&p->lock);
+            if (closed) {
+                rv__errstr_set(errstr, errstr_size, "Cannot send after the producer is closed.");
+                return RV_ERR__STATE;
+            }
+            rv__errstr_set(errstr, errstr_size,
+                           "Failed to allocate memory within the configured max blocking time "
+                           "%" PRId64 " ms.",
+                           p->max_block_ms);
+            return RV_ERR__QUEUE_FULL;
+        }
+    }
+
+    int32_t part = r->partition;
+    if (part == RV_PARTITION_ANY)
+        part = choose_partition(p, t, r);
+    if (part < 0 || part >= t->cnt) {
+        char msg[ERRMSG_SIZE];
+        if (r->partition >= 0)
+            snprintf(msg, sizeof msg,
+                     "Partition %d of topic %s with partition count %d is not "
+                     "present in metadata",
+                     r->partition, t->name, t->cnt);
+        else
+            snprintf(msg, sizeof msg,
+                     "The partitioner returned a partition outside 0..%d for "
+                     "topic %s",
+                     t->cnt - 1, t->name);
+        err = fail_now(p, t, r->partition, RV_ERR_UNKNOWN_TOPIC_OR_PARTITION, msg, cb, opaque, ts);
+        pthread_mutex_unlock(&p->lock);
+        return err;
+    }
+
+    ppart_t *pp = &t->parts[part];
+    if (pp->open && pp->open->cnt > 0 && (int64_t)(pp->open->buf.len + size) > p->batch_size)
+        seal(p, pp);
+    if (!pp->open && !(pp->open = batch_new(p, t, part))) {
+        pthread_mutex_unlock(&p->lock);
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
+        return RV_ERR__NOMEM;
+    }
+    pbatch_t *b = pp->open;
+    if (!r->key && r->partition == RV_PARTITION_ANY && !p->partitioner)
+        t->sticky_batch = b->id;
+    if (b->cnt == b->cap) {
+        int32_t cap = b->cap ? b->cap * 2 : 16;
+        rmeta_t *m = realloc(b->meta, (size_t)cap * sizeof *m);
+        if (!m) {
+            pthread_mutex_unlock(&p->lock);
+            rv__errstr_set(errstr, errstr_size, "Out of memory");
+            return RV_ERR__NOMEM;
+        }
+        b->meta = m;
+        b->cap = cap;
+    }
+    rv__buf_t *hb = &p->hdr_scratch;
+    hb->len = 0;
+    for (size_t i = 0; i < r->header_cnt && !err; i++)
+        err = rv__headers_encode(hb, r->headers[i].key, (int32_t)strlen(r->headers[i].key),
+                                 r->headers[i].value, r->headers[i].value_len);
+    if (!err)
+        err = rv__batch_builder_add(&b->bb, b->cnt, ts, r->key, r->key ? r->key_len : -1, r->value,
+                                    r->value ? r->value_len : -1, (int32_t)r->header_cnt,
+                                    r->header_cnt ? hb->data : NULL, hb->len);
+    if (err) {
+        pthread_mutex_unlock(&p->lock);
+        rv__errstr_set(errstr, errstr_size, "Cannot add the record to a batch: %s",
+                       rv_err_str(err));
+        return err;
+    }
+    b->meta[b->cnt++] = (rmeta_t){cb, opaque, ts};
+    b->bytes += size;
+    p->used += size;
+    p->in_flight++;
+    if ((int64_t)b->buf.len >= p->batch_size)
+        seal(p, pp);
+    else if (p->linger_ms == 0 && p->sender_waiting)
+        pthread_cond_signal(&p->sender_cv);
+    pthread_mutex_unlock(&p->lock);
+    return RV_ERR_NO_ERROR;
+}
+
+/* ---- send_sync ---- */
+
+typedef struct sync_res_s {
+    atomic_int done;
+    rv_err_t err;
+    char msg[ERRMSG_SIZE];
+    int32_t partition;
+    int64_t offset, timestamp;
+} sync_res_t;
+
+static void sync_cb(rv_producer_t *p, rv_err_t err, const char *errmsg, const char *topic,
+                    int32_t partition, int64_t offset, int64_t timestamp, void *opaque) {
+    (void)p, (void)topic;
+    sync_res_t *res = opaque;
+    res->err = err;
+    snprintf(res->msg, sizeof res->msg, "%s", errmsg ? errmsg : "");
+    res->partition = partition;
+    res->offset = offset;
+    res->timestamp = timestamp;
+    atomic_store(&res->done, 1);
+}
+
+rv_err_t rv_producer_send_sync(rv_producer_t *p, const rv_producer_record_t *r, int32_t *partition,
+                               int64_t *offset, int64_t *timestamp, char *errstr,
+                               size_t errstr_size) {
+    sync_res_t res;
+    memset(&res, 0, sizeof res);
+    atomic_init(&res.done, 0);
+    rv_err_t err = rv_producer_send(p, r, sync_cb, &res, errstr, errstr_size);
+    if (err)
+        return err;
+    /* The caller waits for this record: do not let it linger. */
+    pthread_mutex_lock(&p->lock);
+    p->flushing++;
+    pthread_cond_signal(&p->sender_cv);
+    pthread_mutex_unlock(&p->lock);
+    while (!atomic_load(&res.done))
+        rv_producer_poll(p, 10);
+    pthread_mutex_lock(&p->lock);
+    p->flushing--;
+    pthread_mutex_unlock(&p->lock);
+    if (partition)
+        *partition = res.partition;
+    if (offset)
+        *offset = res.offset;
+    if (timestamp)
+        *timestamp = res.timestamp;
+    if (res.err)
+        rv__errstr_set(errstr, errstr_size, "%s", res.msg);
+    return res.err;
+}
+
+/* ---- lifecycle ---- */
+
+/* Whether `name` was set explicitly: rv_conf_get() hands out the table's
+ * own default string when it was not. */
+static bool conf_is_set(const rv_conf_t *conf, const char *name) {
+    const rv__prop_t *prop = rv__prop_find(rv__conf_props, name);
+    return prop && rv_conf_get(conf, name) != prop->dflt;
+}
+
+static rv_err_t parse_conf(rv_producer_t *p, rv_conf_t *conf, char *errstr, size_t errstr_size) {
+    const char *acks = rv_conf_get(conf, "acks");
+    p->acks = !strcmp(acks, "all") || !strcmp(acks, "-1") ? -1 : atoi(acks);
+    p->batch_size = rv__conf_get_int64(conf, "batch.size", 16384);
+    p->linger_ms = rv__conf_get_int64(conf, "linger.ms", 0);
+    p->buffer_memory = rv__conf_get_int64(conf, "buffer.memory", 33554432);
+    p->max_block_ms = rv__conf_get_int64(conf, "max.block.ms", 60000);
+    p->delivery_timeout_ms = rv__conf_get_int64(conf, "delivery.timeout.ms", 120000);
+    p->retry_backoff_ms = rv__conf_get_int64(conf, "retry.backoff.ms", 100);
+    p->metadata_max_age_ms = rv__conf_get_int64(conf, "metadata.max.age.ms", 300000);
+    p->retries = rv__conf_get_int64(conf, "retries", INT32_MAX);
+    p->max_request_size = rv__conf_get_int64(conf, "max.request.size", 1048576);
+    int64_t request_timeout = rv__conf_get_int64(conf, "request.timeout.ms", 30000);
+    int64_t max_in_flight = rv__conf_get_int64(conf, "max.in.flight.requests.per.connection", 5);
+    p->codec = rv__codec_by_name(rv_conf_get(conf, "compression.type"));
+    if (p->codec < 0) {
+        rv__errstr_set(errstr, errstr_size, "Invalid value %s for configuration compression.type",
+                       rv_conf_get(conf, "compression.type"));
+        return RV_ERR__INVALID_ARG;
+    }
+    if (p->delivery_timeout_ms < p->linger_ms + request_timeout) {
+        rv__errstr_set(errstr, errstr_size,
+                       "delivery.timeout.ms should be equal to or larger than linger.ms + "
+                       "request.timeout.ms");
+        return RV_ERR__INVALID_ARG;
+    }
+    /* Kafka 3.x: idempotence is on by default, silently off when a
+     * conflicting setting was chosen, and an error when asked for
+     * explicitly together with one. */
+    bool explicit_idem = conf_is_set(conf, "enable.idempotence");
+    p->idempotent = rv__conf_get_bool(conf, "enable.idempotence", true);
+    if (p->idempotent) {
+        const char *why = NULL;
+        if (p->acks != -1)
+            why = "Must set acks to all in order to use the idempotent producer. Otherwise we "
+                  "cannot guarantee idempotence.";
+        else if (p->retries == 0)
+            why = "Must set retries to non-zero when using the idempotent producer.";
+        else if (max_in_flight > 5)
+            why = "Must set max.in.flight.requests.per.connection to at most 5 to use the "
+                  "idempotent producer.";
+        if (why && explicit_idem) {
+            rv__errstr_set(errstr, errstr_size, "%s", why);
+            return RV_ERR__INVALID_ARG;
+        }
+        if (why)
+            p->idempotent = false;
+    }
+    return RV_ERR_NO_ERROR;
+}
+
+/* The codec must work before any record is accepted: build one batch. */
+static rv_err_t codec_check(int codec, char *errstr, size_t errstr_size) {
+    if (codec == RV__CODEC_NONE)
+        return RV_ERR_NO_ERROR;
+    rv__buf_t out = RV__BUF_INIT;
+    rv__batch_builder_t bb;
+    rv_err_t err = rv__batch_builder_begin(&bb, &out, 0, (int16_t)codec, INT64_MIN, -1, -1, -1, -1);
+    if (!err)
+        err = rv__batch_builder_add(&bb, 0, 0, NULL, -1, "x", 1, 0, NULL, 0);
+    if (!err)
+        err = rv__batch_builder_finish(&bb, -1);
+    rv__buf_free(&out);
+    if (err)
+        rv__errstr_set(errstr, errstr_size,
+                       "compression.type %s is not available in this build: %s",
+                       rv__codec_name(codec), rv_err_str(err));
+    return err;
+}
+
+rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
+    const char *bs = conf ? rv_conf_get(conf, "bootstrap.servers") : NULL;
+    if (!bs || !*bs) {
+        rv__errstr_set(errstr, errstr_size,
+                       "bootstrap.servers is not set: use embedded:DIR for the embedded broker "
+                       "or a host:port list for a Kafka cluster");
+        return NULL;
+    }
+    if (strncmp(bs, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
+        rv__errstr_set(errstr, errstr_size,
+                       "bootstrap.servers=%s: the kafka backend (host:port) is not available in "
+                       "this build yet; use embedded:DIR",
+                       bs);
+        return NULL;
+    }
+    const char *dir = bs + strlen(EMBEDDED_PREFIX);
+    if (!*dir) {
+        rv__errstr_set(errstr, errstr_size, "bootstrap.servers=%s: embedded: needs a data folder",
+                       bs);
+        return NULL;
+    }
+    rv_producer_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
+        return NULL;
+    }
+    p->producer_id = -1;
+    p->epoch = -1;
+    if (parse_conf(p, conf, errstr, errstr_size) || codec_check(p->codec, errstr, errstr_size)) {
+        free(p);
+        return NULL;
+    }
+    if (rv_broker_open(&p->broker, dir, errstr, errstr_size)) {
+        free(p);
+        return NULL;
+    }
+    if (p->idempotent &&
+        rv__broker_init_producer_id(p->broker, &p->producer_id, &p->epoch, errstr, errstr_size)) {
+        rv_broker_close(p->broker);
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    cond_init_mono(&p->sender_cv);
+    cond_init_mono(&p->space_cv);
+    cond_init_mono(&p->report_cv);
+    rv__buf_init(&p->hdr_scratch);
+    p->rng = (uint32_t)rv__mono_us() ^ (uint32_t)(uintptr_t)p;
+    if (pthread_create(&p->sender, NULL, sender_main, p) != 0) {
+        rv__errstr_set(errstr, errstr_size, "Cannot start the producer's sender thread");
+        pthread_cond_destroy(&p->sender_cv);
+        pthread_cond_destroy(&p->space_cv);
+        pthread_cond_destroy(&p->report_cv);
+        pthread_mutex_destroy(&p->lock);
+        rv_broker_close(p->broker);
+        free(p);
+        return NULL;
+    }
+    p->sender_started = true;
+    p->conf = conf;
+    return p;
+}
+
+void rv_producer_set_partitioner(rv_producer_t *p, rv_partitioner_cb_t *cb, void *opaque) {
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->partitioner = cb;
+    p->partitioner_opaque = opaque;
+    pthread_mutex_unlock(&p->lock);
+}
+
+rv_err_t rv_producer_close(rv_producer_t *p, int timeout_ms) {
+    if (!p)
+        return RV_ERR__INVALID_ARG;
+    pthread_mutex_lock(&p->lock);
+    bool closed = p->closed;
+    pthread_mutex_unlock(&p->lock);
+    if (closed)
+        return RV_ERR_NO_ERROR;
+    rv_err_t err = rv_producer_flush(p, timeout_ms);
+    pthread_mutex_lock(&p->lock);
+    p->closed = true;
+    p->stop = true;
+    p->paused = false;
+    /* Batches the sender has not taken yet are not sent: fail them. */
+    for (ptopic_t *t = p->topics; t; t = t->next)
+        for (int32_t i = 0; i < t->alloc_cnt; i++)
+            if (t->parts[i].open) {
+                fifo_push(&p->ready_head, &p->ready_tail, t->parts[i].open);
+                t->parts[i].open = NULL;
+            }
+    pbatch_t *b;
+    while ((b = fifo_pop(&p->ready_head, &p->ready_tail)) != NULL) {
+        batch_set_error(b, RV_ERR__DESTROY, "The producer was closed before the record was sent");
+        p->used -= b->bytes;
+        b->bytes = 0;
+        fifo_push(&p->done_head, &p->done_tail, b);
+    }
+    pthread_cond_broadcast(&p->sender_cv);
+    pthread_cond_broadcast(&p->space_cv);
+    pthread_mutex_unlock(&p->lock);
+    if (p->sender_started) {
+        pthread_join(p->sender, NULL);
+        p->sender_started = false;
+    }
+    pthread_mutex_lock(&p->lock);
+    serve(p, 0, false);
+    rv_assert(p->in_flight == 0);
+    pthread_mutex_unlock(&p->lock);
+    return err ? RV_ERR__TIMED_OUT : RV_ERR_NO_ERROR;
+}
+
+void rv_producer_destroy(rv_producer_t *p) {
+    if (!p)
+        return;
+    rv_producer_close(p, 0);
+    for (ptopic_t *t = p->topics, *nx; t; t = nx) {
+        nx = t->next;
+        free(t->parts);
+        free(t->name);
+        free(t);
+    }
+    rv__buf_free(&p->hdr_scratch);
+    pthread_cond_destroy(&p->sender_cv);
+    pthread_cond_destroy(&p->space_cv);
+    pthread_cond_destroy(&p->report_cv);
+    pthread_mutex_destroy(&p->lock);
+    rv_broker_close(p->broker);
+    rv_conf_destroy(p->conf);
+    free(p);
+}
+
+/* ---- test hooks ---- */
+
+void rv__producer_pause_sender(rv_producer_t *p, bool paused) {
+    pthread_mutex_lock(&p->lock);
+    p->paused = paused;
+    pthread_cond_broadcast(&p->sender_cv);
+    pthread_mutex_unlock(&p->lock);
+}
+
+int64_t rv__producer_id(rv_producer_t *p, int16_t *epoch) {
+    pthread_mutex_lock(&p->lock);
+    int64_t pid = p->idempotent ? p->producer_id : -1;
+    if (epoch)
+        *epoch = p->idempotent ? p->epoch : -1;
+    pthread_mutex_unlock(&p->lock);
+    return pid;
+}

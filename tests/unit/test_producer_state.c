@@ -1,0 +1,192 @@
+/* tests/unit/test_producer_state.c: broker/producer_state.c: the
+ * per-partition sequence checks (duplicates answered with the original
+ * offsets, gaps and stale epochs rejected, wrap-around), the producer id
+ * counter, and the state surviving a broker restart, through
+ * rv_broker_produce on a real data folder. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "broker/producer_state.h"
+#include "broker/topics.h"
+#include "common/record_batch.h"
+#include "rivulet/broker.h"
+
+typedef struct fixture_s {
+    char *dir;
+    rv_broker_t *b;
+} fixture_t;
+
+static int setup(void **state) {
+    fixture_t *f = calloc(1, sizeof *f);
+    f->dir = rvt_tmpdir();
+    char errstr[512];
+    if (rv_broker_open(&f->b, f->dir, errstr, sizeof errstr))
+        return -1;
+    if (rv__topics_create(rv__broker_topics(f->b), "t", 2, 1, NULL, NULL, 0, errstr, sizeof errstr))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture_t *f = *state;
+    rv_broker_close(f->b);
+    rvt_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* One batch of n records from producer pid/epoch starting at seq. */
+static void make(rv__buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq) {
+    out->len = 0;
+    rv__batch_builder_t bb;
+    assert_int_equal(rv__batch_builder_begin(&bb, out, 0, 0, INT64_MIN, pid, epoch, seq, -1), 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(rv__batch_builder_add(&bb, i, 1000 + i, "k", 1, "v", 1, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+}
+
+static rv_err_t produce(fixture_t *f, rv__buf_t *batch, int64_t *off, char *errstr) {
+    return rv_broker_produce(f->b, "t", 0, batch->data, batch->len, -1, off, errstr, 512);
+}
+
+static int64_t end_offset(fixture_t *f) {
+    int64_t off = -1;
+    assert_int_equal(rv_broker_offset_for_time(f->b, "t", 0, -1, &off, NULL, 0), 0);
+    return off;
+}
+
+static void test_pure_state(void **state) {
+    (void)state;
+    rv__pstate_t s;
+    rv__pstate_init(&s);
+    const rv__pstate_batch_t *dup;
+    char errstr[256];
+    /* Unknown producer: any first sequence. */
+    assert_int_equal(rv__pstate_check(&s, 7, 0, 42, 44, &dup, errstr, sizeof errstr), 0);
+    rv__pstate_batch_t b = {0, 2, 100, 102, 0};
+    assert_int_equal(rv__pstate_record(&s, 7, 0, &b, 0), 0);
+    assert_int_equal(rv__pstate_check(&s, 7, 0, 0, 2, &dup, errstr, sizeof errstr),
+                     RV_ERR_DUPLICATE_SEQUENCE_NUMBER);
+    assert_int_equal(dup->first_offset, 100);
+    assert_int_equal(rv__pstate_check(&s, 7, 0, 3, 3, &dup, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__pstate_check(&s, 7, 0, 4, 4, &dup, errstr, sizeof errstr),
+                     RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    rvt_assert_contains(errstr, "Out of order sequence number");
+    /* Only the last 5 batches are remembered. */
+    for (int i = 1; i <= 5; i++) {
+        rv__pstate_batch_t n = {3 * i, 3 * i + 2, 100 + 3 * i, 102 + 3 * i, 0};
+        assert_int_equal(rv__pstate_record(&s, 7, 0, &n, 0), 0);
+    }
+    assert_int_equal(rv__pstate_check(&s, 7, 0, 0, 2, &dup, errstr, sizeof errstr),
+                     RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert_int_equal(rv__pstate_check(&s, 7, 0, 3, 5, &dup, errstr, sizeof errstr),
+                     RV_ERR_DUPLICATE_SEQUENCE_NUMBER);
+    /* Epochs: stale rejected, new must start at 0. */
+    assert_int_equal(rv__pstate_check(&s, 7, -1, 18, 18, &dup, errstr, sizeof errstr),
+                     RV_ERR_INVALID_PRODUCER_EPOCH);
+    assert_int_equal(rv__pstate_check(&s, 7, 1, 5, 5, &dup, errstr, sizeof errstr),
+                     RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert_int_equal(rv__pstate_check(&s, 7, 1, 0, 5, &dup, errstr, sizeof errstr), 0);
+    /* Sequences wrap from INT32_MAX to 0. */
+    rv__pstate_batch_t w = {INT32_MAX - 1, INT32_MAX, 500, 501, 0};
+    assert_int_equal(rv__pstate_record(&s, 9, 0, &w, 0), 0);
+    assert_int_equal(rv__pstate_check(&s, 9, 0, 0, 3, &dup, errstr, sizeof errstr), 0);
+    /* Idle producers expire. */
+    rv__pstate_batch_t x = {0, 0, 600, 600, 0};
+    assert_int_equal(rv__pstate_record(&s, 11, 0, &x, (int64_t)RV__PSTATE_EXPIRATION_MS + 10), 0);
+    assert_int_equal(s.cnt, 1);
+    rv__pstate_clear(&s);
+}
+
+static void test_duplicate_keeps_original_offsets(void **state) {
+    fixture_t *f = *state;
+    rv__buf_t b = RV__BUF_INIT, other = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off1 = -1, off2 = -1, off3 = -1;
+    make(&other, 2, -1, -1, -1); /* a non-idempotent writer in between */
+    assert_int_equal(rv_broker_produce(f->b, "t", 0, other.data, other.len, 1, NULL, errstr, 512),
+                     0);
+    make(&b, 3, 1000, 0, 0);
+    assert_int_equal(produce(f, &b, &off1, errstr), 0);
+    assert_int_equal(off1, 2);
+    make(&b, 3, 1000, 0, 0); /* the retry after a lost answer */
+    assert_int_equal(produce(f, &b, &off2, errstr), 0);
+    assert_int_equal(off2, off1);
+    assert_int_equal(end_offset(f), 5);
+    make(&b, 1, 1000, 0, 3);
+    assert_int_equal(produce(f, &b, &off3, errstr), 0);
+    assert_int_equal(off3, 5);
+    /* A gap is rejected and nothing is written. */
+    make(&b, 1, 1000, 0, 10);
+    assert_int_equal(produce(f, &b, &off3, errstr), RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert_int_equal(end_offset(f), 6);
+    /* A stale epoch is rejected once a newer one was seen. */
+    make(&b, 1, 1000, 1, 0);
+    assert_int_equal(produce(f, &b, &off3, errstr), 0);
+    make(&b, 1, 1000, 0, 4);
+    assert_int_equal(produce(f, &b, &off3, errstr), RV_ERR_INVALID_PRODUCER_EPOCH);
+    assert_int_equal(end_offset(f), 7);
+    /* Two batches in one idempotent request are refused. */
+    make(&b, 1, 1000, 1, 1);
+    rv__buf_append(&b, other.data, other.len);
+    assert_int_equal(produce(f, &b, &off3, errstr), RV_ERR_INVALID_RECORD);
+    rv__buf_free(&b);
+    rv__buf_free(&other);
+}
+
+static void test_state_survives_restart(void **state) {
+    fixture_t *f = *state;
+    rv__buf_t b = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off = -1;
+    for (int i = 0; i < 4; i++) {
+        make(&b, 2, 77, 0, 2 * i);
+        assert_int_equal(produce(f, &b, &off, errstr), 0);
+        assert_int_equal(off, 2 * i);
+    }
+    rv_broker_close(f->b);
+    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    /* The last batch again: a duplicate, answered with its offsets. */
+    make(&b, 2, 77, 0, 6);
+    assert_int_equal(produce(f, &b, &off, errstr), 0);
+    assert_int_equal(off, 6);
+    assert_int_equal(end_offset(f), 8);
+    /* The sequence goes on where it stopped; a gap is still a gap. */
+    make(&b, 1, 77, 0, 9);
+    assert_int_equal(produce(f, &b, &off, errstr), RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    make(&b, 1, 77, 0, 8);
+    assert_int_equal(produce(f, &b, &off, errstr), 0);
+    assert_int_equal(off, 8);
+    rv__buf_free(&b);
+}
+
+static void test_producer_ids_unique_across_restart(void **state) {
+    fixture_t *f = *state;
+    char errstr[512];
+    int64_t a, b, c;
+    int16_t e;
+    assert_int_equal(rv__broker_init_producer_id(f->b, &a, &e, errstr, sizeof errstr), 0);
+    assert_int_equal(e, 0);
+    assert_int_equal(rv__broker_init_producer_id(f->b, &b, &e, errstr, sizeof errstr), 0);
+    assert_true(b > a);
+    rv_broker_close(f->b);
+    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__broker_init_producer_id(f->b, &c, &e, errstr, sizeof errstr), 0);
+    assert_true(c > b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pure_state),
+        cmocka_unit_test_setup_teardown(test_duplicate_keeps_original_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_producer_ids_unique_across_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
