@@ -8,7 +8,10 @@
  * directly; a host:port list will select the kafka backend (librdkafka),
  * which fills the same self-contained description and config-list objects
  * from its responses. Those objects are plain copies, so they stay valid
- * after the admin client or the topic is gone. */
+ * after the admin client or the topic is gone. Consumer groups go to the
+ * broker's group coordinator (broker/group_coordinator.h): descriptions
+ * decode each member's ConsumerProtocolAssignment into a partition list.
+ */
 #include "rivulet/admin.h"
 
 #include <stdarg.h>
@@ -16,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/group_coordinator.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
+#include "client/assignor.h"
 #include "common/errstr.h"
 #include "rivulet/broker.h"
 
@@ -70,6 +75,18 @@ typedef struct rv__admin_backend_s {
     rv_err_t (*delete_records)(rv_admin_t *a, const char *topic, int32_t partition, int64_t offset,
                                int64_t *low_watermark, char *errstr, size_t errstr_size);
     void (*destroy)(rv_admin_t *a);
+    /* Consumer groups. */
+    rv_err_t (*list_groups)(rv_admin_t *a, char ***groups, char ***states, size_t *cnt,
+                            char *errstr, size_t errstr_size);
+    rv_err_t (*describe_group)(rv_admin_t *a, const char *group, rv_group_description_t **out,
+                               char *errstr, size_t errstr_size);
+    rv_err_t (*list_group_offsets)(rv_admin_t *a, const char *group,
+                                   rv_topic_partition_list_t **out, char *errstr,
+                                   size_t errstr_size);
+    rv_err_t (*alter_group_offsets)(rv_admin_t *a, const char *group,
+                                    rv_topic_partition_list_t *offsets, char *errstr,
+                                    size_t errstr_size);
+    rv_err_t (*delete_group)(rv_admin_t *a, const char *group, char *errstr, size_t errstr_size);
 } rv__admin_backend_t;
 
 struct rv_admin_s {
@@ -312,10 +329,276 @@ static void emb_destroy(rv_admin_t *a) {
     a->broker = NULL;
 }
 
+/* ---- consumer groups ---- */
+
+typedef struct rv__group_member_s {
+    char *member_id;
+    char *client_id;
+    char *host;
+    char *instance_id; /* NULL when dynamic */
+    rv_topic_partition_list_t *assignment;
+} rv__group_member_t;
+
+struct rv_group_description_s {
+    char *group_id;
+    char *state;
+    char *assignor;
+    int32_t coordinator;
+    size_t member_cnt;
+    rv__group_member_t *members;
+};
+
+void rv_group_description_destroy(rv_group_description_t *d) {
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->member_cnt; i++) {
+        rv__group_member_t *m = &d->members[i];
+        free(m->member_id);
+        free(m->client_id);
+        free(m->host);
+        free(m->instance_id);
+        rv_topic_partition_list_destroy(m->assignment);
+    }
+    free(d->members);
+    free(d->group_id);
+    free(d->state);
+    free(d->assignor);
+    free(d);
+}
+
+const char *rv_group_description_group_id(const rv_group_description_t *d) {
+    return d->group_id;
+}
+const char *rv_group_description_state(const rv_group_description_t *d) {
+    return d->state;
+}
+const char *rv_group_description_partition_assignor(const rv_group_description_t *d) {
+    return d->assignor;
+}
+int32_t rv_group_description_coordinator(const rv_group_description_t *d) {
+    return d->coordinator;
+}
+size_t rv_group_description_member_count(const rv_group_description_t *d) {
+    return d->member_cnt;
+}
+const char *rv_group_description_member_id(const rv_group_description_t *d, size_t i) {
+    return i < d->member_cnt ? d->members[i].member_id : NULL;
+}
+const char *rv_group_description_member_client_id(const rv_group_description_t *d, size_t i) {
+    return i < d->member_cnt ? d->members[i].client_id : NULL;
+}
+const char *rv_group_description_member_host(const rv_group_description_t *d, size_t i) {
+    return i < d->member_cnt ? d->members[i].host : NULL;
+}
+const char *rv_group_description_member_instance_id(const rv_group_description_t *d, size_t i) {
+    return i < d->member_cnt ? d->members[i].instance_id : NULL;
+}
+const rv_topic_partition_list_t *
+rv_group_description_member_assignment(const rv_group_description_t *d, size_t i) {
+    return i < d->member_cnt ? d->members[i].assignment : NULL;
+}
+
+static rv__group_coordinator_t *emb_groups(rv_admin_t *a) {
+    return rv__broker_group_coordinator(a->broker);
+}
+
+static rv_err_t nomem(char *errstr, size_t errstr_size) {
+    rv__errstr_set(errstr, errstr_size, "Out of memory");
+    return RV_ERR__NOMEM;
+}
+
+static rv_err_t emb_list_groups(rv_admin_t *a, char ***groups, char ***states, size_t *cnt,
+                                char *errstr, size_t errstr_size) {
+    rv__group_listing_t *arr = NULL;
+    size_t n = 0;
+    rv_err_t err = rv__group_list(emb_groups(a), &arr, &n);
+    if (err) {
+        rv__errstr_set(errstr, errstr_size, "%s", rv_err_str(err));
+        return err;
+    }
+    char **g = calloc(n ? n : 1, sizeof *g);
+    char **s = states ? calloc(n ? n : 1, sizeof *s) : NULL;
+    size_t k = 0;
+    bool oom = !g || (states && !s);
+    /* Only consumer groups, as Kafka's listConsumerGroups: protocol type
+     * "consumer", or none for a group that only has committed offsets. */
+    for (size_t i = 0; i < n && !oom; i++) {
+        if (arr[i].protocol_type[0] && strcmp(arr[i].protocol_type, "consumer") != 0)
+            continue;
+        g[k] = strdup(arr[i].group_id);
+        if (s)
+            s[k] = strdup(arr[i].state);
+        oom = !g[k] || (s && !s[k]);
+        k++;
+    }
+    rv__group_listings_free(arr, n);
+    if (oom) {
+        rv_strv_free(g, k);
+        rv_strv_free(s, k);
+        return nomem(errstr, errstr_size);
+    }
+    *groups = g;
+    if (states)
+        *states = s;
+    *cnt = k;
+    return RV_ERR_NO_ERROR;
+}
+
+/* The partitions of a ConsumerProtocolAssignment as a sorted list; an
+ * assignment that does not parse (another protocol type) gives an empty
+ * list, as Kafka's admin client shows such members without partitions. */
+static rv_topic_partition_list_t *assignment_list(const uint8_t *p, size_t len) {
+    rv_topic_partition_list_t *l = rv_topic_partition_list_new(4);
+    if (!l || !len)
+        return l;
+    rv__assignment_t asg;
+    memset(&asg, 0, sizeof asg);
+    if (rv__assignment_decode(&asg, p, len) == RV_ERR_NO_ERROR) {
+        for (size_t t = 0; t < asg.cnt; t++)
+            for (size_t i = 0; i < asg.parts[t].cnt; i++)
+                if (!rv_topic_partition_list_add(l, asg.parts[t].topic,
+                                                 asg.parts[t].partitions[i])) {
+                    rv__assignment_clear(&asg);
+                    rv_topic_partition_list_destroy(l);
+                    return NULL;
+                }
+        rv_topic_partition_list_sort(l);
+    }
+    rv__assignment_clear(&asg);
+    return l;
+}
+
+static char *dup_or_empty(const char *s) {
+    return strdup(s ? s : "");
+}
+
+static rv_err_t emb_describe_group(rv_admin_t *a, const char *group, rv_group_description_t **out,
+                                   char *errstr, size_t errstr_size) {
+    rv__group_description_t gd;
+    memset(&gd, 0, sizeof gd);
+    rv_err_t err = rv__group_describe(emb_groups(a), group, &gd);
+    if (err) {
+        rv__group_description_clear(&gd);
+        if (err == RV_ERR_GROUP_ID_NOT_FOUND)
+            rv__errstr_set(errstr, errstr_size, "Group %s not found.", group);
+        else
+            rv__errstr_set(errstr, errstr_size, "%s", rv_err_str(err));
+        return err;
+    }
+    rv_group_description_t *d = calloc(1, sizeof *d);
+    bool oom = !d;
+    if (d) {
+        d->coordinator = EMBEDDED_BROKER_ID;
+        d->group_id = dup_or_empty(gd.group_id);
+        d->state = dup_or_empty(gd.state);
+        d->assignor = dup_or_empty(gd.protocol);
+        d->members = calloc(gd.member_cnt ? gd.member_cnt : 1, sizeof *d->members);
+        oom = !d->group_id || !d->state || !d->assignor || !d->members;
+    }
+    for (size_t i = 0; !oom && i < gd.member_cnt; i++) {
+        const rv__group_member_desc_t *src = &gd.members[i];
+        rv__group_member_t *m = &d->members[i];
+        d->member_cnt++;
+        m->member_id = dup_or_empty(src->member_id);
+        m->client_id = dup_or_empty(src->client_id);
+        m->host = dup_or_empty(src->client_host);
+        m->instance_id = src->group_instance_id ? strdup(src->group_instance_id) : NULL;
+        m->assignment = assignment_list(src->assignment, src->assignment_len);
+        oom = !m->member_id || !m->client_id || !m->host || !m->assignment ||
+              (src->group_instance_id && !m->instance_id);
+    }
+    rv__group_description_clear(&gd);
+    if (oom) {
+        rv_group_description_destroy(d);
+        return nomem(errstr, errstr_size);
+    }
+    *out = d;
+    return RV_ERR_NO_ERROR;
+}
+
+static rv_err_t emb_list_group_offsets(rv_admin_t *a, const char *group,
+                                       rv_topic_partition_list_t **out, char *errstr,
+                                       size_t errstr_size) {
+    rv__group_committed_t *arr = NULL;
+    size_t n = 0;
+    rv_err_t err = rv__group_fetch_offsets(emb_groups(a), group, NULL, 0, &arr, &n);
+    if (err) {
+        rv__errstr_set(errstr, errstr_size, "%s", rv_err_str(err));
+        return err;
+    }
+    rv_topic_partition_list_t *l = rv_topic_partition_list_new(n);
+    for (size_t i = 0; l && i < n; i++) {
+        if (arr[i].offset < 0)
+            continue;
+        rv_topic_partition_t *tp = rv_topic_partition_list_add(l, arr[i].topic, arr[i].partition);
+        if (!tp || (arr[i].metadata && arr[i].metadata[0] &&
+                    rv_topic_partition_set_metadata(tp, arr[i].metadata))) {
+            rv_topic_partition_list_destroy(l);
+            l = NULL;
+            break;
+        }
+        rv_topic_partition_set_offset(tp, arr[i].offset);
+    }
+    rv__group_committed_free(arr, n);
+    if (!l)
+        return nomem(errstr, errstr_size);
+    rv_topic_partition_list_sort(l);
+    *out = l;
+    return RV_ERR_NO_ERROR;
+}
+
+static rv_err_t emb_alter_group_offsets(rv_admin_t *a, const char *group,
+                                        rv_topic_partition_list_t *offsets, char *errstr,
+                                        size_t errstr_size) {
+    size_t n = rv_topic_partition_list_count(offsets);
+    rv__group_offset_t *arr = calloc(n ? n : 1, sizeof *arr);
+    if (!arr)
+        return nomem(errstr, errstr_size);
+    for (size_t i = 0; i < n; i++) {
+        const rv_topic_partition_t *tp = rv_topic_partition_list_get(offsets, i);
+        arr[i].topic = rv_topic_partition_topic(tp);
+        arr[i].partition = rv_topic_partition_partition(tp);
+        arr[i].offset = rv_topic_partition_offset(tp);
+        arr[i].leader_epoch = -1;
+        arr[i].metadata = rv_topic_partition_metadata(tp);
+    }
+    rv_err_t err =
+        rv__group_commit_offsets(emb_groups(a), group, -1, NULL, NULL, arr, n, errstr, errstr_size);
+    for (size_t i = 0; i < n; i++)
+        rv_topic_partition_set_err(rv_topic_partition_list_get(offsets, i), err ? err : arr[i].err);
+    if (!err)
+        for (size_t i = 0; i < n && !err; i++)
+            err = arr[i].err;
+    if (err && errstr && errstr_size && !errstr[0])
+        rv__errstr_set(errstr, errstr_size, "%s", rv_err_str(err));
+    free(arr);
+    return err;
+}
+
+static rv_err_t emb_delete_group(rv_admin_t *a, const char *group, char *errstr,
+                                 size_t errstr_size) {
+    rv_err_t err = rv__group_delete(emb_groups(a), group, errstr, errstr_size);
+    if (err && errstr && errstr_size && !errstr[0])
+        rv__errstr_set(errstr, errstr_size, "%s", rv_err_str(err));
+    return err;
+}
+
 static const rv__admin_backend_t embedded_backend = {
-    "embedded",         emb_create_topic,      emb_delete_topic,     emb_list_topics,
-    emb_describe_topic, emb_create_partitions, emb_describe_configs, emb_alter_configs,
-    emb_delete_records, emb_destroy,
+    "embedded",
+    emb_create_topic,
+    emb_delete_topic,
+    emb_list_topics,
+    emb_describe_topic,
+    emb_create_partitions,
+    emb_describe_configs,
+    emb_alter_configs,
+    emb_delete_records,
+    emb_destroy,
+    emb_list_groups,
+    emb_describe_group,
+    emb_list_group_offsets,
+    emb_alter_group_offsets,
+    emb_delete_group,
 };
 
 /* ---- the public API ---- */
@@ -442,4 +725,60 @@ rv_err_t rv_admin_delete_records(rv_admin_t *admin, const char *topic, int32_t p
         return RV_ERR_INVALID_TOPIC_EXCEPTION;
     return admin->be->delete_records(admin, topic, partition, offset, low_watermark, errstr,
                                      errstr_size);
+}
+
+static bool bad_group_arg(const char *group, char *errstr, size_t errstr_size) {
+    if (group && *group)
+        return false;
+    rv__errstr_set(errstr, errstr_size, "The group id is empty");
+    return true;
+}
+
+rv_err_t rv_admin_list_groups(rv_admin_t *admin, char ***groups, char ***states, size_t *cnt,
+                              char *errstr, size_t errstr_size) {
+    *groups = NULL;
+    if (states)
+        *states = NULL;
+    *cnt = 0;
+    return admin->be->list_groups(admin, groups, states, cnt, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_describe_group(rv_admin_t *admin, const char *group, rv_group_description_t **out,
+                                 char *errstr, size_t errstr_size) {
+    *out = NULL;
+    if (bad_group_arg(group, errstr, errstr_size))
+        return RV_ERR_INVALID_GROUP_ID;
+    return admin->be->describe_group(admin, group, out, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_list_group_offsets(rv_admin_t *admin, const char *group,
+                                     rv_topic_partition_list_t **out, char *errstr,
+                                     size_t errstr_size) {
+    *out = NULL;
+    if (bad_group_arg(group, errstr, errstr_size))
+        return RV_ERR_INVALID_GROUP_ID;
+    return admin->be->list_group_offsets(admin, group, out, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_alter_group_offsets(rv_admin_t *admin, const char *group,
+                                      rv_topic_partition_list_t *offsets, char *errstr,
+                                      size_t errstr_size) {
+    if (bad_group_arg(group, errstr, errstr_size))
+        return RV_ERR_INVALID_GROUP_ID;
+    if (!offsets) {
+        rv__errstr_set(errstr, errstr_size, "No offsets to alter");
+        return RV_ERR__INVALID_ARG;
+    }
+    if (errstr && errstr_size)
+        errstr[0] = '\0';
+    return admin->be->alter_group_offsets(admin, group, offsets, errstr, errstr_size);
+}
+
+rv_err_t rv_admin_delete_group(rv_admin_t *admin, const char *group, char *errstr,
+                               size_t errstr_size) {
+    if (bad_group_arg(group, errstr, errstr_size))
+        return RV_ERR_INVALID_GROUP_ID;
+    if (errstr && errstr_size)
+        errstr[0] = '\0';
+    return admin->be->delete_group(admin, group, errstr, errstr_size);
 }

@@ -1,7 +1,9 @@
 /* tools/main.c: the `rivulet` program's entry point. It dispatches
  * `rivulet <command> [options]` to the subcommands, which mirror Apache
  * Kafka's shell tools (topics = kafka-topics.sh, configs =
- * kafka-configs.sh, delete-records = kafka-delete-records.sh) and document
+ * kafka-configs.sh, delete-records = kafka-delete-records.sh,
+ * console-producer, console-consumer, consumer-groups, and the system-test
+ * tools verifiable-producer and verifiable-consumer) and document
  * themselves with --help. docs/TOOLS.md is the user guide. */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +21,16 @@ static const command_t commands[] = {
     {"configs", rv__cmd_configs, "Describe or change topic configs (kafka-configs.sh)."},
     {"delete-records", rv__cmd_delete_records,
      "Delete records of partitions below an offset (kafka-delete-records.sh)."},
+    {"console-producer", rv__cmd_console_producer,
+     "Read lines from standard input and send them as records (kafka-console-producer.sh)."},
+    {"console-consumer", rv__cmd_console_consumer,
+     "Read records and print them on standard output (kafka-console-consumer.sh)."},
+    {"consumer-groups", rv__cmd_consumer_groups,
+     "List, describe, delete consumer groups or reset their offsets (kafka-consumer-groups.sh)."},
+    {"verifiable-producer", rv__cmd_verifiable_producer,
+     "Send increasing integers and print JSON events (Kafka's VerifiableProducer)."},
+    {"verifiable-consumer", rv__cmd_verifiable_consumer,
+     "Consume in a group and print JSON events (Kafka's VerifiableConsumer)."},
     {"config-docs", rv__cmd_config_docs,
      "Print the configuration reference (docs/CONFIGURATION.md) as Markdown."},
     {NULL, NULL, NULL}};

@@ -17,6 +17,11 @@ int rv__cmd_topics(int argc, char **argv);
 int rv__cmd_configs(int argc, char **argv);
 int rv__cmd_delete_records(int argc, char **argv);
 int rv__cmd_config_docs(int argc, char **argv);
+int rv__cmd_console_producer(int argc, char **argv);
+int rv__cmd_verifiable_producer(int argc, char **argv);
+int rv__cmd_console_consumer(int argc, char **argv);
+int rv__cmd_consumer_groups(int argc, char **argv);
+int rv__cmd_verifiable_consumer(int argc, char **argv);
 
 /** Opens an admin client for `bootstrap` (may be NULL when command_config
  *  sets bootstrap.servers) after loading the properties file

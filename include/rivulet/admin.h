@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "conf.h"
+#include "consumer.h"
 #include "error.h"
 
 RV_BEGIN_DECLS
@@ -121,6 +122,77 @@ RV_EXTERN const char *rv_config_list_value(const rv_config_list_t *l, size_t i);
 RV_EXTERN bool rv_config_list_is_default(const rv_config_list_t *l, size_t i);
 /** The value of `name`, or NULL when no such config. */
 RV_EXTERN const char *rv_config_list_get(const rv_config_list_t *l, const char *name);
+
+/* ---- Consumer groups (Kafka's Admin listConsumerGroups,
+ * describeConsumerGroups, listConsumerGroupOffsets,
+ * alterConsumerGroupOffsets, deleteConsumerGroups) ---- */
+
+typedef struct rv_group_description_s rv_group_description_t;
+
+/** Every consumer group the broker knows (with members, or with committed
+ *  offsets), sorted by id. Caller owns *groups (an array of *cnt strings);
+ *  free with rv_strv_free(*groups, *cnt). When `states` is not NULL,
+ *  (*states)[i] is group i's state, as in describe; free it the same way. */
+RV_EXTERN rv_err_t rv_admin_list_groups(rv_admin_t *admin, char ***groups, char ***states,
+                                        size_t *cnt, char *errstr, size_t errstr_size);
+
+/** Describes a group: its state, assignor and members with their
+ *  assignments. GROUP_ID_NOT_FOUND when the broker knows no such group.
+ *  Caller owns *out; free with rv_group_description_destroy(). */
+RV_EXTERN rv_err_t rv_admin_describe_group(rv_admin_t *admin, const char *group,
+                                           rv_group_description_t **out, char *errstr,
+                                           size_t errstr_size);
+
+/** The group's committed offsets, one entry per partition it has committed,
+ *  sorted by topic and partition (offset and metadata set). An unknown
+ *  group gives an empty list. Caller owns *out; free with
+ *  rv_topic_partition_list_destroy(). */
+RV_EXTERN rv_err_t rv_admin_list_group_offsets(rv_admin_t *admin, const char *group,
+                                               rv_topic_partition_list_t **out, char *errstr,
+                                               size_t errstr_size);
+
+/** Commits `offsets` (each entry's offset and metadata) for the group as
+ *  an outside admin (no member id, no generation), creating the group when
+ *  unknown. As on Kafka's broker this is refused while the group has
+ *  members: UNKNOWN_MEMBER_ID (callers that want Kafka's tool message
+ *  check the state with rv_admin_describe_group() first). Each entry's err
+ *  gets its partition's result. `offsets` is borrowed; only the err fields
+ *  are written. */
+RV_EXTERN rv_err_t rv_admin_alter_group_offsets(rv_admin_t *admin, const char *group,
+                                                rv_topic_partition_list_t *offsets, char *errstr,
+                                                size_t errstr_size);
+
+/** Deletes an empty group with its committed offsets. NON_EMPTY_GROUP
+ *  while it has members, GROUP_ID_NOT_FOUND when unknown. */
+RV_EXTERN rv_err_t rv_admin_delete_group(rv_admin_t *admin, const char *group, char *errstr,
+                                         size_t errstr_size);
+
+/* Group descriptions. Everything is borrowed from the description: valid
+ * until rv_group_description_destroy(). */
+RV_EXTERN void rv_group_description_destroy(rv_group_description_t *d);
+RV_EXTERN const char *rv_group_description_group_id(const rv_group_description_t *d);
+/** Kafka's state names: "Stable", "Empty", "PreparingRebalance",
+ *  "CompletingRebalance". */
+RV_EXTERN const char *rv_group_description_state(const rv_group_description_t *d);
+/** The assignor chosen in the last rebalance ("range", ...); "" unless the
+ *  group is Stable, as Kafka's DescribeGroups. */
+RV_EXTERN const char *rv_group_description_partition_assignor(const rv_group_description_t *d);
+/** The broker id of the group's coordinator (the embedded broker is 0). */
+RV_EXTERN int32_t rv_group_description_coordinator(const rv_group_description_t *d);
+RV_EXTERN size_t rv_group_description_member_count(const rv_group_description_t *d);
+/** Member i (0..count-1): member id (Kafka's CONSUMER-ID), client id,
+ *  host ("/127.0.0.1" for in-process members) and group.instance.id
+ *  (NULL when dynamic). NULL when i is out of range. */
+RV_EXTERN const char *rv_group_description_member_id(const rv_group_description_t *d, size_t i);
+RV_EXTERN const char *rv_group_description_member_client_id(const rv_group_description_t *d,
+                                                            size_t i);
+RV_EXTERN const char *rv_group_description_member_host(const rv_group_description_t *d, size_t i);
+RV_EXTERN const char *rv_group_description_member_instance_id(const rv_group_description_t *d,
+                                                              size_t i);
+/** Member i's assigned partitions (offsets RV_OFFSET_INVALID), sorted;
+ *  empty unless the group is Stable. */
+RV_EXTERN const rv_topic_partition_list_t *
+rv_group_description_member_assignment(const rv_group_description_t *d, size_t i);
 
 RV_END_DECLS
 

@@ -163,8 +163,3 @@ RV_EXTERN void rv_producer_destroy(rv_producer_t *producer);
 RV_END_DECLS
 
 #endif
-/* REQUEST(TOOLS): producer ids are reused across processes on one data folder: three runs of `echo
- * vN | rivulet console-producer --bootstrap-server embedded:DIR --topic t` each get producer id 0,
- * so runs 2 and 3 are dropped as duplicates (EndOffset stays 1), and a 3-record run followed by a
- * 1-record run fails with OUT_OF_ORDER_SEQUENCE_NUMBER. The producer id allocation (or the per-id
- * state) must survive broker reopen, as Kafka's does. */
