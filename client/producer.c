@@ -117,7 +117,7 @@ struct ptopic_s {
     int32_t cnt;       /* known partitions; 0: unknown topic */
     int32_t alloc_cnt; /* size of parts (never shrinks, so no batch is lost) */
     ppart_t *parts;
-    int64_t refreshed_ms;
+    int64_t refreshed_ms; /* wall clock: the same reading as record timestamps */
     int32_t sticky;
     uint64_t sticky_batch; /* id of the batch the sticky partition fills */
 };
@@ -252,7 +252,7 @@ static void topic_refresh(rv_producer_t *p, ptopic_t *t) {
         RV_ERR_NO_ERROR)
         cnt = info.partition_cnt;
     rv__topic_info_clear(&info);
-    t->refreshed_ms = rv__mono_ms();
+    t->refreshed_ms = rv__now_ms();
     if (cnt > t->alloc_cnt) {
         ppart_t *np = realloc(t->parts, (size_t)cnt * sizeof *np);
         if (!np)
@@ -266,7 +266,7 @@ static void topic_refresh(rv_producer_t *p, ptopic_t *t) {
     t->cnt = cnt;
 }
 
-static ptopic_t *topic_get(rv_producer_t *p, const char *name) {
+static ptopic_t *topic_get(rv_producer_t *p, const char *name, int64_t now_ms) {
     ptopic_t *t = p->topics;
     while (t && strcmp(t->name, name) != 0)
         t = t->next;
@@ -279,7 +279,8 @@ static ptopic_t *topic_get(rv_producer_t *p, const char *name) {
         t->next = p->topics;
         p->topics = t;
         topic_refresh(p, t);
-    } else if (t->cnt == 0 || rv__mono_ms() - t->refreshed_ms >= p->metadata_max_age_ms) {
+    } else if (t->cnt == 0 || now_ms - t->refreshed_ms >= p->metadata_max_age_ms ||
+               now_ms < t->refreshed_ms /* the clock went back */) {
         topic_refresh(p, t);
     }
     return t;
@@ -723,7 +724,9 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
                        size);
         return RV_ERR_MESSAGE_TOO_LARGE;
     }
-    int64_t ts = r->timestamp >= 0 ? r->timestamp : rv__now_ms();
+    /* One clock reading per send serves the timestamp and the metadata age. */
+    int64_t now = rv__now_ms();
+    int64_t ts = r->timestamp >= 0 ? r->timestamp : now;
 
     pthread_mutex_lock(&p->lock);
     if (p->closed) {
@@ -731,7 +734,7 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
         rv__errstr_set(errstr, errstr_size, "Cannot send after the producer is closed.");
         return RV_ERR__STATE;
     }
-    ptopic_t *t = topic_get(p, r->topic);
+    ptopic_t *t = topic_get(p, r->topic, now);
     if (!t) {
         pthread_mutex_unlock(&p->lock);
         rv__errstr_set(errstr, errstr_size, "Out of memory");
