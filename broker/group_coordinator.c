@@ -1470,13 +1470,16 @@ rv_err_t rv__group_delete(rv__group_coordinator_t *gc, const char *group_id, cha
         rv__errstr_set(errstr, errstr_size, "Group %s is not empty", group_id);
         return RV_ERR_NON_EMPTY_GROUP;
     }
-    /* Dead from here on: the group leaves the coordinator before its
-     * tombstones are written, so a join meanwhile starts a new group. */
+    /* Dead from here on. The tombstones are written under gc->lock (lock
+     * order gc->lock, then the store's): a commit that passed its checks
+     * before the delete then writes after the tombstones and survives,
+     * as if it came after the delete; one that comes later finds no group
+     * and starts a new one. Either way no acknowledged commit is erased. */
     g->state = DEAD;
     group_unlink(gc, g);
-    pthread_mutex_unlock(&gc->lock);
     rv_err_t err =
         rv__offsets_delete_group(gc->offsets, group_id, rv__now_ms(), errstr, errstr_size);
+    pthread_mutex_unlock(&gc->lock);
     group_free(g);
     if (!err)
         rv__log_info(FAC, "Deleted group %s", group_id);

@@ -337,6 +337,12 @@ struct rv_consumer_s {
     /* subscription and group state (application thread) */
     char **sub;
     size_t sub_cnt;
+    /* Partition counts of the subscribed topics at the last join (-1: no
+     * such topic), checked every metadata.max.age.ms while stable: a change
+     * (new partitions, a topic created) makes the member rejoin, as Kafka's
+     * consumer does when its metadata snapshot changes. */
+    int32_t *meta_counts;
+    int64_t meta_check_at, metadata_max_age_ms;
     rv_rebalance_listener_t listener;
     gstate_t gstate;
     bool rejoin_now; /* join again at the next step (cooperative follow-up) */
@@ -732,6 +738,7 @@ rv_consumer_t *rv_consumer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
     c->session_timeout_ms = (int32_t)rv__conf_get_int64(conf, "session.timeout.ms", 45000);
     c->heartbeat_ms = (int32_t)rv__conf_get_int64(conf, "heartbeat.interval.ms", 3000);
     c->max_poll_interval_ms = (int32_t)rv__conf_get_int64(conf, "max.poll.interval.ms", 300000);
+    c->metadata_max_age_ms = rv__conf_get_int64(conf, "metadata.max.age.ms", 300000);
     c->fetch_max_bytes = (size_t)rv__conf_get_int64(conf, "fetch.max.bytes", 52428800);
     c->partition_fetch_bytes =
         (size_t)rv__conf_get_int64(conf, "max.partition.fetch.bytes", 1048576);
@@ -1025,7 +1032,40 @@ static void set_hb(rv_consumer_t *c, bool active) {
     pthread_mutex_unlock(&sh->lock);
 }
 
+/* Partition count of a topic now, or -1 when it does not exist. */
+static int32_t topic_partition_count(rv_consumer_t *c, const char *topic) {
+    rv__topic_info_t info = {0};
+    if (rv__topics_describe(c->topics, topic, &info, NULL, 0))
+        return -1;
+    int32_t n = info.partition_cnt;
+    rv__topic_info_clear(&info);
+    return n;
+}
+
+/* Records the subscribed topics' partition counts (at a join). */
+static void meta_snapshot(rv_consumer_t *c) {
+    int32_t *v = realloc(c->meta_counts, (c->sub_cnt ? c->sub_cnt : 1) * sizeof *v);
+    if (!v)
+        return; /* no snapshot: the next check compares against the old one */
+    c->meta_counts = v;
+    for (size_t i = 0; i < c->sub_cnt; i++)
+        v[i] = topic_partition_count(c, c->sub[i]);
+    c->meta_check_at = rv__mono_ms() + c->metadata_max_age_ms;
+}
+
+/* True when a subscribed topic's partition count differs from the
+ * snapshot. */
+static bool meta_changed(rv_consumer_t *c) {
+    if (!c->meta_counts)
+        return false;
+    for (size_t i = 0; i < c->sub_cnt; i++)
+        if (topic_partition_count(c, c->sub[i]) != c->meta_counts[i])
+            return true;
+    return false;
+}
+
 static rv_err_t send_join(rv_consumer_t *c) {
+    meta_snapshot(c);
     rv__subscription_t s = {0};
     s.version = RV__SUBSCRIPTION_VERSION;
     s.topics = c->sub;
@@ -1296,11 +1336,21 @@ static rv_err_t group_step(rv_consumer_t *c) {
                           "between polls: left group %s",
                           c->max_poll_interval_ms, c->group_id);
     }
+    if (c->gstate == G_STABLE && rv__mono_ms() >= c->meta_check_at) {
+        c->meta_check_at = rv__mono_ms() + c->metadata_max_age_ms;
+        if (meta_changed(c))
+            c->rejoin_now = true;
+    }
     if (c->gstate == G_STABLE && (rejoin || c->rejoin_now)) {
         c->rejoin_now = false;
         c->gstate = G_UNJOINED;
     }
     for (;;) {
+        /* A listener run by handle_join/handle_sync may have unsubscribed
+         * or closed the consumer (which left the group): do not join again
+         * with an empty subscription. */
+        if (c->sub_cnt == 0 || c->closed)
+            return RV_ERR_NO_ERROR;
         switch (c->gstate) {
         case G_UNJOINED:
             if (rv__mono_ms() < c->join_retry_at)
@@ -1499,7 +1549,9 @@ static int part_fetch(rv_consumer_t *c, part_t *p, size_t max_bytes, size_t *fet
     rv_err_t err = rv__topics_acquire(c->topics, p->topic, p->partition, &t, &log, es, sizeof es);
     if (err)
         return 0; /* deleted meanwhile, or not created yet: nothing to read */
-    if (p->position >= rv__log_high_watermark(log) && p->position >= rv__log_start_offset(log)) {
+    /* Exactly at the HW: nothing new yet. Past it, the read below reports
+     * OFFSET_OUT_OF_RANGE so auto.offset.reset applies, as in Kafka. */
+    if (p->position == rv__log_high_watermark(log) && p->position >= rv__log_start_offset(log)) {
         rv__topics_release(c->topics, t);
         return 0;
     }
@@ -1955,6 +2007,7 @@ void rv_consumer_destroy(rv_consumer_t *c) {
         shared_unref(c->sh);
     }
     rv_strv_free(c->sub, c->sub_cnt);
+    free(c->meta_counts);
     rv_strv_free(c->strategies, c->strategy_cnt);
     free(c->member_id);
     free(c->client_id);

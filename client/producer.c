@@ -799,6 +799,8 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
     ppart_t *pp = &t->parts[part];
     if (pp->open && pp->open->cnt > 0 && (int64_t)(pp->open->buf.len + size) > p->batch_size)
         seal(p, pp);
+    /* A new batch gives the sender a new linger deadline to wait for. */
+    bool opened = !pp->open;
     if (!pp->open && !(pp->open = batch_new(p, t, part))) {
         pthread_mutex_unlock(&p->lock);
         rv__errstr_set(errstr, errstr_size, "Out of memory");
@@ -839,7 +841,7 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
     p->in_flight++;
     if ((int64_t)b->buf.len >= p->batch_size)
         seal(p, pp);
-    else if (p->linger_ms == 0 && p->sender_waiting)
+    else if ((p->linger_ms == 0 || opened) && p->sender_waiting)
         pthread_cond_signal(&p->sender_cv);
     pthread_mutex_unlock(&p->lock);
     return RV_ERR_NO_ERROR;

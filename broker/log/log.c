@@ -961,6 +961,10 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
     *timestamp = -1;
     pthread_mutex_lock(&log->lock);
     int64_t lso = log->log_start_offset;
+    /* Answers stay below the HW even when a segment that recovery trusted
+     * (below the recovery point, not re-validated, as in Kafka) holds a
+     * batch claiming offsets past the next segment. */
+    int64_t hw = log->hw;
     int i = seg_for_offset(log, lso);
     for (; i < log->seg_cnt; i++) {
         rv__segment_t *seg = log->segs[i];
@@ -998,6 +1002,8 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
             rv__record_iter_t it;
             if (rv__record_iter_init2(&it, b.data, size, &scratch)) {
                 /* Undecodable: the batch is the finest grain we can give. */
+                if (h.base_offset >= hw)
+                    continue;
                 *offset = h.base_offset > lso ? h.base_offset : lso;
                 *timestamp = h.max_timestamp;
                 found = true;
@@ -1008,6 +1014,8 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
              * checks the CRC, not each record's offset delta, so a sender's
              * bad deltas must not yield an offset past the batch (and HW). */
             int64_t last = h.base_offset + h.last_offset_delta;
+            if (last >= hw)
+                last = hw - 1;
             while (rv__record_iter_next(&it, &rec) == 1) {
                 if (rec.timestamp >= ts && rec.offset >= lso && rec.offset >= h.base_offset &&
                     rec.offset <= last) {

@@ -1,0 +1,218 @@
+/* tests/unit/test_consumer_membership.c: group membership edges of
+ * client/consumer.c. A subscribed consumer checks its topics' partition
+ * counts every metadata.max.age.ms and rejoins when they change, so
+ * partitions added to a subscribed topic get assigned and consumed (as a
+ * Java consumer does at its next metadata refresh). A consumer that
+ * unsubscribes inside its partitions-assigned listener (API calls from the
+ * listener are allowed, as in Kafka) leaves the group and does not join it
+ * again with an empty subscription, which would stall the other members
+ * for the whole rebalance timeout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "broker/group_coordinator.h"
+#include "common/clock.h"
+#include "rivulet/admin.h"
+#include "rivulet/broker.h"
+#include "rivulet/consumer.h"
+
+typedef struct fx_s {
+    char *dir;
+    char bs[4200];
+    rv_broker_t *broker;
+} fx_t;
+
+static int setup(void **state) {
+    fx_t *fx = calloc(1, sizeof(*fx));
+    char errstr[512];
+    fx->dir = rvt_tmpdir();
+    snprintf(fx->bs, sizeof fx->bs, "embedded:%s", fx->dir);
+    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fx_t *fx = *state;
+    rv_broker_close(fx->broker);
+    rvt_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static rv_admin_t *admin(fx_t *fx) {
+    char errstr[512];
+    rv_conf_t *conf = rv_conf_new();
+    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", fx->bs, errstr, sizeof errstr), 0);
+    rv_admin_t *a = rv_admin_new(conf, errstr, sizeof errstr);
+    assert_non_null(a);
+    return a;
+}
+
+static void produce(fx_t *fx, const char *topic, int32_t partition, int n) {
+    char errstr[512], v[16];
+    rv_batch_builder_t *b = rv_batch_builder_new();
+    for (int i = 0; i < n; i++) {
+        int vl = snprintf(v, sizeof v, "%d", i);
+        assert_int_equal(rv_batch_builder_add(b, NULL, -1, v, vl, 1000 + i), 0);
+    }
+    const void *data;
+    size_t len;
+    assert_int_equal(rv_batch_builder_finish(b, &data, &len), 0);
+    assert_int_equal(
+        rv_broker_produce(fx->broker, topic, partition, data, len, 1, NULL, errstr, sizeof errstr),
+        0);
+    rv_batch_builder_destroy(b);
+}
+
+/* Polls for up to ms; counts records per partition (0 and 1). */
+static void poll_count(rv_consumer_t *c, int ms, int counts[2]) {
+    int64_t until = rv__mono_ms() + ms;
+    while (rv__mono_ms() < until) {
+        rv_records_t *rs = NULL;
+        rv_err_t err = rv_consumer_poll(c, 50, &rs);
+        if (err)
+            fail_msg("poll: %s: %s", rv_err_name(err), rv_consumer_last_error(c));
+        for (size_t i = 0; i < rv_records_count(rs); i++) {
+            int32_t p = rv_record_partition(rv_records_get(rs, i));
+            if (p >= 0 && p < 2)
+                counts[p]++;
+        }
+        rv_records_destroy(rs);
+    }
+}
+
+static void test_added_partition_is_assigned(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    rv_admin_t *a = admin(fx);
+    assert_int_equal(rv_admin_create_topic(a, "t", 1, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
+    produce(fx, "t", 0, 5);
+
+    rv_conf_t *conf = rv_conf_new();
+    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", fx->bs, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "group.id", "g", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "metadata.max.age.ms", "100", errstr, sizeof errstr), 0);
+    rv_consumer_t *c = rv_consumer_new(conf, errstr, sizeof errstr);
+    assert_non_null(c);
+    const char *topics[] = {"t"};
+    assert_int_equal(rv_consumer_subscribe(c, topics, 1, NULL), 0);
+    int counts[2] = {0, 0};
+    int64_t until = rv__mono_ms() + 5000;
+    while (counts[0] < 5 && rv__mono_ms() < until)
+        poll_count(c, 100, counts);
+    assert_int_equal(counts[0], 5);
+
+    /* One more partition, with records; metadata.max.age.ms is 100 ms. */
+    assert_int_equal(rv_admin_create_partitions(a, "t", 2, errstr, sizeof errstr), 0);
+    produce(fx, "t", 1, 7);
+    poll_count(c, 2000, counts);
+    rv_topic_partition_list_t *asg = NULL;
+    assert_int_equal(rv_consumer_assignment(c, &asg), 0);
+    size_t assigned = rv_topic_partition_list_count(asg);
+    rv_topic_partition_list_destroy(asg);
+    rv_consumer_destroy(c);
+    rv_admin_destroy(a);
+    assert_int_equal(assigned, 2);
+    assert_int_equal(counts[1], 7);
+}
+
+static rv_consumer_t *group_consumer(fx_t *fx, const char *max_poll) {
+    char errstr[512];
+    rv_conf_t *conf = rv_conf_new();
+    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", fx->bs, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "group.id", "g", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "max.poll.interval.ms", max_poll, errstr, sizeof errstr), 0);
+    rv_consumer_t *c = rv_consumer_new(conf, errstr, sizeof errstr);
+    assert_non_null(c);
+    return c;
+}
+
+static int unsubscribed;
+
+static void unsubscribe_on_assign(rv_consumer_t *c, const rv_topic_partition_list_t *parts,
+                                  void *opaque) {
+    (void)opaque;
+    if (rv_topic_partition_list_count(parts) && !unsubscribed) {
+        unsubscribed = 1;
+        assert_int_equal(rv_consumer_unsubscribe(c), 0);
+    }
+}
+
+static void test_unsubscribe_in_assigned_listener(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    rv_admin_t *a = admin(fx);
+    assert_int_equal(rv_admin_create_topic(a, "t", 2, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
+    rv_admin_destroy(a);
+    produce(fx, "t", 0, 3);
+    produce(fx, "t", 1, 3);
+    const char *topics[] = {"t"};
+
+    unsubscribed = 0;
+    rv_consumer_t *c1 = group_consumer(fx, "30000");
+    rv_rebalance_listener_t l = RV_REBALANCE_LISTENER_INIT;
+    l.assigned = unsubscribe_on_assign;
+    assert_int_equal(rv_consumer_subscribe(c1, topics, 1, &l), 0);
+    int64_t until = rv__mono_ms() + 5000;
+    while (!unsubscribed && rv__mono_ms() < until) {
+        rv_records_t *rs = NULL;
+        if (rv_consumer_poll(c1, 50, &rs) == 0)
+            rv_records_destroy(rs);
+    }
+    assert_int_equal(unsubscribed, 1);
+    /* Let the group settle: c1 has no subscription, so it must not be a
+     * member. It is: the poll that ran the listener joined again. */
+    for (int i = 0; i < 10; i++) {
+        rv_records_t *rs = NULL;
+        if (rv_consumer_poll(c1, 30, &rs) == 0)
+            rv_records_destroy(rs);
+    }
+    rv__group_description_t d;
+    memset(&d, 0, sizeof d);
+    size_t members = 0;
+    char gstate[64] = "";
+    if (rv__group_describe(rv__broker_group_coordinator(fx->broker), "g", &d) == 0) {
+        members = d.member_cnt;
+        snprintf(gstate, sizeof gstate, "%s", d.state);
+        rv__group_description_clear(&d);
+    }
+    if (members)
+        print_error("after unsubscribe in the listener, group g still has %zu member(s) "
+                    "(state %s)\n",
+                    members, gstate);
+
+    /* c1 is out of the group now; a second consumer must get both
+     * partitions quickly. c1 keeps polling (it has no subscription). */
+    rv_consumer_t *c2 = group_consumer(fx, "30000");
+    assert_int_equal(rv_consumer_subscribe(c2, topics, 1, NULL), 0);
+    int got = 0;
+    until = rv__mono_ms() + 4000;
+    while (got < 6 && rv__mono_ms() < until) {
+        rv_records_t *rs = NULL;
+        if (rv_consumer_poll(c1, 0, &rs) == 0)
+            rv_records_destroy(rs);
+        if (rv_consumer_poll(c2, 50, &rs) == 0) {
+            got += (int)rv_records_count(rs);
+            rv_records_destroy(rs);
+        }
+    }
+    rv_consumer_destroy(c2);
+    rv_consumer_destroy(c1);
+    assert_int_equal(members, 0);
+    assert_int_equal(got, 6);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_added_partition_is_assigned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsubscribe_in_assigned_listener, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
