@@ -96,7 +96,10 @@ typedef struct rv__slice_s {
 } rv__slice_t;
 
 static inline void rv__slice_init(rv__slice_t *s, const void *p, size_t len) {
-    s->p = (const uint8_t *)p;
+    /* An empty window may come with a NULL pointer (an empty rv__buf_t);
+     * point at a real byte so cursor arithmetic stays defined. */
+    static const uint8_t empty = 0;
+    s->p = p ? (const uint8_t *)p : &empty;
     s->len = len;
     s->pos = 0;
 }

@@ -229,8 +229,27 @@ static void test_varint_bad_input(void **state) {
     assert_int_equal(s.pos, 3);
 }
 
+/* An empty window over a NULL pointer (an empty buffer, e.g. a compressed
+ * batch that decompressed to nothing) reads nothing and stays defined. */
+static void test_slice_over_null(void **state) {
+    (void)state;
+    rv__slice_t sl;
+    rv__slice_init(&sl, NULL, 0);
+    int32_t v32;
+    int64_t v64;
+    uint64_t u;
+    const uint8_t *p;
+    assert_int_equal(rv__slice_varint32(&sl, &v32), -1);
+    assert_int_equal(rv__slice_varint64(&sl, &v64), -1);
+    assert_int_equal(rv__slice_uvarint(&sl, &u), -1);
+    assert_int_equal(rv__slice_bytes(&sl, 0, &p), 0);
+    assert_int_equal(rv__slice_bytes(&sl, 1, &p), -1);
+    assert_int_equal(rv__slice_left(&sl), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slice_over_null),
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_big_endian),
         cmocka_unit_test(test_printf),
