@@ -26,8 +26,8 @@ static const char *const assignment_strategies[] = {
 
 /* Producer enums (client/producer.c). */
 static const char *const producer_acks[] = {"all", "-1", "0", "1", NULL};
-static const char *const producer_compression_types[] = {"none", "gzip", "snappy", "lz4", "zstd",
-                                                         NULL};
+static const char *const producer_compression_types[] = {"none", "gzip", "snappy",
+                                                         "lz4",  "zstd", NULL};
 
 const rv__prop_t rv__conf_props[] = {
     {"acks", RV__PROP_ENUM, "all", NORANGE, producer_acks,

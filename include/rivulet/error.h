@@ -49,7 +49,7 @@ RV_BEGIN_DECLS
     X(RECORD_LIST_TOO_LARGE, 18,                                                                 \
       "The request included message batch larger than the configured segment size")              \
     X(INVALID_REQUIRED_ACKS, 21, "Produce request specified an invalid value for required acks") \
-    /* group coordinator (broker/group_coordinator.c) */                                        \
+    /* group coordinator (broker/group_coordinator.c) */                                         \
     X(OFFSET_METADATA_TOO_LARGE, 12, "The metadata field of the offset request was too large.")  \
     X(COORDINATOR_LOAD_IN_PROGRESS, 14,                                                          \
       "The coordinator is loading and hence can't process requests.")                            \
@@ -57,7 +57,7 @@ RV_BEGIN_DECLS
     X(NOT_COORDINATOR, 16, "This is not the correct coordinator.")                               \
     X(ILLEGAL_GENERATION, 22, "Specified group generation id is not valid.")                     \
     X(INCONSISTENT_GROUP_PROTOCOL, 23,                                                           \
-      "The group member's supported protocols are incompatible with those of existing members " \
+      "The group member's supported protocols are incompatible with those of existing members "  \
       "or first group member tried to join with empty protocol type or empty protocol list.")    \
     X(INVALID_GROUP_ID, 24, "The configured groupId is invalid.")                                \
     X(UNKNOWN_MEMBER_ID, 25, "The coordinator is not aware of this member.")                     \

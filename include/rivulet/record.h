@@ -124,8 +124,8 @@ RV_EXTERN rv_err_t rv_record_header(const rv_record_t *r, size_t i, const char *
                                     const void **value, int32_t *value_len);
 /** The value of the last header named `key` (Kafka's lastHeader);
  *  RV_ERR__NOENT when none. */
-RV_EXTERN rv_err_t rv_record_header_last(const rv_record_t *r, const char *key,
-                                         const void **value, int32_t *value_len);
+RV_EXTERN rv_err_t rv_record_header_last(const rv_record_t *r, const char *key, const void **value,
+                                         int32_t *value_len);
 
 RV_END_DECLS
 
