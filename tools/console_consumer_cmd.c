@@ -87,39 +87,6 @@ static int usage_fail(const char *msg) {
     return 1;
 }
 
-static int fail(const char *msg) {
-    fflush(stdout);
-    fprintf(stderr, "%s\n", msg);
-    return 1;
-}
-
-/* As console_producer_cmd.c: Kafka's parseKeyValueArgs. */
-static int split_kv(const char *arg, char *key, size_t ksz, char *val, size_t vsz) {
-    const char *eq = strchr(arg, '=');
-    size_t end = strlen(arg);
-    while (end > 0 && arg[end - 1] == '=')
-        end--;
-    if (eq && (size_t)(eq - arg) < end && memchr(eq + 1, '=', end - (size_t)(eq - arg) - 1))
-        return -1;
-    if (!eq || (size_t)(eq - arg) >= end) {
-        snprintf(key, ksz, "%.*s", (int)end, arg);
-        val[0] = '\0';
-    } else {
-        snprintf(key, ksz, "%.*s", (int)(eq - arg), arg);
-        snprintf(val, vsz, "%.*s", (int)(end - (size_t)(eq - arg) - 1), eq + 1);
-    }
-    return 0;
-}
-
-static bool is_true(const char *v) {
-    while (*v == ' ' || *v == '\t')
-        v++;
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    return n == 4 && strncasecmp(v, "true", 4) == 0;
-}
-
 static int fmt_configure(fmt_t *f, const char *const *props, size_t n, char **store, char *errstr,
                          size_t errstr_size) {
     memset(f, 0, sizeof *f);
@@ -130,7 +97,7 @@ static int fmt_configure(fmt_t *f, const char *const *props, size_t n, char **st
     f->null_literal = "null";
     for (size_t i = 0; i < n; i++) {
         char key[256], val[1024];
-        if (split_kv(props[i], key, sizeof key, val, sizeof val) < 0) {
+        if (rv__tool_split_kv(props[i], key, sizeof key, val, sizeof val) < 0) {
             snprintf(errstr, errstr_size, "Invalid command line properties: %s", props[i]);
             return -1;
         }
@@ -140,17 +107,17 @@ static int fmt_configure(fmt_t *f, const char *const *props, size_t n, char **st
         }
         const char *v = store[i];
         if (!strcmp(key, "print.timestamp"))
-            f->ts = is_true(v);
+            f->ts = rv__tool_is_true(v);
         else if (!strcmp(key, "print.key"))
-            f->key = is_true(v);
+            f->key = rv__tool_is_true(v);
         else if (!strcmp(key, "print.value"))
-            f->value = is_true(v);
+            f->value = rv__tool_is_true(v);
         else if (!strcmp(key, "print.partition"))
-            f->partition = is_true(v);
+            f->partition = rv__tool_is_true(v);
         else if (!strcmp(key, "print.offset"))
-            f->offset = is_true(v);
+            f->offset = rv__tool_is_true(v);
         else if (!strcmp(key, "print.headers"))
-            f->headers = is_true(v);
+            f->headers = rv__tool_is_true(v);
         else if (!strcmp(key, "key.separator"))
             f->key_sep = v;
         else if (!strcmp(key, "line.separator"))
@@ -225,16 +192,6 @@ static void format_record(const fmt_t *f, const rv_record_t *r) {
     }
 }
 
-static int conf_put(rv_conf_t *conf, const char *name, const char *value, char *errstr,
-                    size_t errstr_size) {
-    errstr[0] = '\0';
-    if (rv_conf_set(conf, name, value, errstr, errstr_size) == RV_CONF_OK)
-        return 0;
-    if (!errstr[0])
-        snprintf(errstr, errstr_size, "Invalid value %.300s for configuration %.200s", value, name);
-    return -1;
-}
-
 static long long mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -255,7 +212,7 @@ static rv_conf_t *build_conf(const rv__args_t *a, bool partition_mode, bool *usa
         snprintf(errstr, errstr_size, "Out of memory");
         goto bad;
     }
-    if (conf_put(conf, "client.id", "console-consumer", errstr, errstr_size) < 0)
+    if (rv__tool_conf_put(conf, "client.id", "console-consumer", errstr, errstr_size) < 0)
         goto bad;
     const char *cfg = rv__args_str(a, "consumer.config");
     if (cfg) {
@@ -274,11 +231,11 @@ static rv_conf_t *build_conf(const rv__args_t *a, bool partition_mode, bool *usa
     const char *const *pp = rv__args_strs(a, "consumer-property", &np);
     for (size_t i = 0; i < np; i++) {
         char key[256], val[1024];
-        if (split_kv(pp[i], key, sizeof key, val, sizeof val) < 0) {
+        if (rv__tool_split_kv(pp[i], key, sizeof key, val, sizeof val) < 0) {
             snprintf(errstr, errstr_size, "Invalid command line properties: %s", pp[i]);
             goto bad;
         }
-        if (conf_put(conf, key, val, errstr, errstr_size) < 0)
+        if (rv__tool_conf_put(conf, key, val, errstr, errstr_size) < 0)
             goto bad;
         if (!strcmp(key, "group.id"))
             snprintf(extra_group, sizeof extra_group, "%.255s", val);
@@ -332,12 +289,12 @@ static rv_conf_t *build_conf(const rv__args_t *a, bool partition_mode, bool *usa
         clock_gettime(CLOCK_REALTIME, &ts);
         srand((unsigned)(ts.tv_nsec ^ ts.tv_sec));
         snprintf(g, sizeof g, "console-consumer-%d", rand() % 100000);
-        if (conf_put(conf, "group.id", g, errstr, errstr_size) < 0)
+        if (rv__tool_conf_put(conf, "group.id", g, errstr, errstr_size) < 0)
             goto bad;
         if (!extra_commit && !file_commit &&
-            conf_put(conf, "enable.auto.commit", "false", errstr, errstr_size) < 0)
+            rv__tool_conf_put(conf, "enable.auto.commit", "false", errstr, errstr_size) < 0)
             goto bad;
-    } else if (gid && conf_put(conf, "group.id", gid, errstr, errstr_size) < 0) {
+    } else if (gid && rv__tool_conf_put(conf, "group.id", gid, errstr, errstr_size) < 0) {
         goto bad;
     }
     /* auto.offset.reset: --from-beginning means earliest; a different value
@@ -355,17 +312,17 @@ static rv_conf_t *build_conf(const rv__args_t *a, bool partition_mode, bool *usa
             *usage = true;
             goto bad;
         }
-        if (conf_put(conf, "auto.offset.reset", "earliest", errstr, errstr_size) < 0)
+        if (rv__tool_conf_put(conf, "auto.offset.reset", "earliest", errstr, errstr_size) < 0)
             goto bad;
     } else if (!reset_set &&
-               conf_put(conf, "auto.offset.reset", "latest", errstr, errstr_size) < 0) {
+               rv__tool_conf_put(conf, "auto.offset.reset", "latest", errstr, errstr_size) < 0) {
         goto bad;
     }
-    if (conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
-                 errstr_size) < 0)
+    if (rv__tool_conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
+                          errstr_size) < 0)
         goto bad;
     const char *iso = rv__args_str(a, "isolation-level");
-    if (iso && conf_put(conf, "isolation.level", iso, errstr, errstr_size) < 0)
+    if (iso && rv__tool_conf_put(conf, "isolation.level", iso, errstr, errstr_size) < 0)
         goto bad;
     rv_conf_destroy(file);
     rv_conf_destroy(fresh);
@@ -448,25 +405,25 @@ int rv__cmd_console_consumer(int argc, char **argv) {
     const char *const *props = rv__args_strs(&a, "property", &nprops);
     store = calloc(nprops + 1, sizeof *store);
     if (!store) {
-        rc = fail("Out of memory");
+        rc = rv__tool_fail("Out of memory");
         goto out;
     }
     fmt_t fmt;
     if (fmt_configure(&fmt, props, nprops, store, errstr, sizeof errstr) < 0) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     bool usage;
     rv_conf_t *conf = build_conf(&a, partition_mode, &usage, errstr, sizeof errstr);
     if (!conf) {
-        rc = usage ? usage_fail(errstr) : fail(errstr);
+        rc = usage ? usage_fail(errstr) : rv__tool_fail(errstr);
         goto out;
     }
     errstr[0] = '\0';
     c = rv_consumer_new(conf, errstr, sizeof errstr);
     if (!c) {
         rv_conf_destroy(conf);
-        rc = fail(errstr[0] ? errstr : "Failed to create the consumer");
+        rc = rv__tool_fail(errstr[0] ? errstr : "Failed to create the consumer");
         goto out;
     }
     const char *topic = rv__args_str(&a, "topic");
@@ -476,7 +433,7 @@ int rv__cmd_console_consumer(int argc, char **argv) {
         rv_topic_partition_t *tp =
             tpl ? rv_topic_partition_list_add(tpl, topic, rv__args_int(&a, "partition")) : NULL;
         if (!tp) {
-            rc = fail("Out of memory");
+            rc = rv__tool_fail("Out of memory");
             goto out;
         }
         rv_topic_partition_set_offset(tp, start);
@@ -486,7 +443,7 @@ int rv__cmd_console_consumer(int argc, char **argv) {
     }
     if (err) {
         const char *m = rv_consumer_last_error(c);
-        rc = fail(m && *m ? m : rv_err_str(err));
+        rc = rv__tool_fail(m && *m ? m : rv_err_str(err));
         goto out;
     }
     started = true;

@@ -102,42 +102,6 @@ static int usage_fail(const char *msg) {
     return 1;
 }
 
-static int fail(const char *msg) {
-    fflush(stdout);
-    fprintf(stderr, "%s\n", msg);
-    return 1;
-}
-
-/* Kafka's CommandLineUtils.parseKeyValueArgs: Java's split("=") drops
- * trailing empty strings, so "a=" and "a" give an empty value and more than
- * one '=' inside is refused. Writes the key and value into the buffers;
- * -1 when the argument does not parse. */
-static int split_kv(const char *arg, char *key, size_t ksz, char *val, size_t vsz) {
-    const char *eq = strchr(arg, '=');
-    size_t end = strlen(arg);
-    while (end > 0 && arg[end - 1] == '=')
-        end--; /* trailing empties dropped */
-    if (eq && (size_t)(eq - arg) < end && memchr(eq + 1, '=', end - (size_t)(eq - arg) - 1))
-        return -1;
-    if (!eq || (size_t)(eq - arg) >= end) {
-        snprintf(key, ksz, "%.*s", (int)end, arg);
-        val[0] = '\0';
-    } else {
-        snprintf(key, ksz, "%.*s", (int)(eq - arg), arg);
-        snprintf(val, vsz, "%.*s", (int)(end - (size_t)(eq - arg) - 1), eq + 1);
-    }
-    return 0;
-}
-
-static bool is_true(const char *v) {
-    while (*v == ' ' || *v == '\t')
-        v++;
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    return n == 4 && strncasecmp(v, "true", 4) == 0;
-}
-
 static bool str_eq(const char *a, const char *b) {
     return a && b && strcmp(a, b) == 0;
 }
@@ -154,7 +118,7 @@ static int reader_configure(reader_t *r, const char *const *props, size_t n, cha
     r->headers_key_sep = ":";
     for (size_t i = 0; i < n; i++) {
         char key[256], val[1024];
-        if (split_kv(props[i], key, sizeof key, val, sizeof val) < 0) {
+        if (rv__tool_split_kv(props[i], key, sizeof key, val, sizeof val) < 0) {
             snprintf(errstr, errstr_size, "Invalid command line properties: %s", props[i]);
             return -1;
         }
@@ -165,11 +129,11 @@ static int reader_configure(reader_t *r, const char *const *props, size_t n, cha
         }
         store[i] = copy;
         if (!strcmp(key, "parse.key"))
-            r->parse_key = is_true(copy);
+            r->parse_key = rv__tool_is_true(copy);
         else if (!strcmp(key, "key.separator"))
             r->key_sep = copy;
         else if (!strcmp(key, "parse.headers"))
-            r->parse_headers = is_true(copy);
+            r->parse_headers = rv__tool_is_true(copy);
         else if (!strcmp(key, "headers.delimiter"))
             r->headers_delim = copy;
         else if (!strcmp(key, "headers.separator"))
@@ -177,7 +141,7 @@ static int reader_configure(reader_t *r, const char *const *props, size_t n, cha
         else if (!strcmp(key, "headers.key.separator"))
             r->headers_key_sep = copy;
         else if (!strcmp(key, "ignore.error"))
-            r->ignore_error = is_true(copy);
+            r->ignore_error = rv__tool_is_true(copy);
         else if (!strcmp(key, "null.marker"))
             r->null_marker = copy;
         /* Other names are for a user-defined reader in Kafka; ignored. */
@@ -396,17 +360,6 @@ static int send_line(rv_producer_t *p, run_t *run, const reader_t *r, const char
     return 0;
 }
 
-/* Sets a producer property; on failure writes the message and returns -1. */
-static int conf_put(rv_conf_t *conf, const char *name, const char *value, char *errstr,
-                    size_t errstr_size) {
-    errstr[0] = '\0';
-    if (rv_conf_set(conf, name, value, errstr, errstr_size) == RV_CONF_OK)
-        return 0;
-    if (!errstr[0])
-        snprintf(errstr, errstr_size, "Invalid value %.300s for configuration %.200s", value, name);
-    return -1;
-}
-
 /* The producer properties, with Kafka's precedence: the flags' defaults,
  * then --producer.config, then --producer-property, then the flags given
  * explicitly (CommandLineUtils.maybeMergeOptions). */
@@ -429,10 +382,11 @@ static rv_conf_t *build_conf(const rv__args_t *a, char *errstr, size_t errstr_si
         snprintf(errstr, errstr_size, "Out of memory");
         goto bad;
     }
-    if (conf_put(conf, "client.id", "console-producer", errstr, errstr_size) < 0)
+    if (rv__tool_conf_put(conf, "client.id", "console-producer", errstr, errstr_size) < 0)
         goto bad;
     for (size_t i = 0; i < nflags; i++)
-        if (flags[i].dflt && conf_put(conf, flags[i].prop, flags[i].dflt, errstr, errstr_size) < 0)
+        if (flags[i].dflt &&
+            rv__tool_conf_put(conf, flags[i].prop, flags[i].dflt, errstr, errstr_size) < 0)
             goto bad;
     const char *cfg = rv__args_str(a, "producer.config");
     if (cfg) {
@@ -454,28 +408,28 @@ static rv_conf_t *build_conf(const rv__args_t *a, char *errstr, size_t errstr_si
                                                        : "") != 0;
     for (size_t i = 0; i < np; i++) {
         char key[256], val[1024];
-        if (split_kv(pp[i], key, sizeof key, val, sizeof val) < 0) {
+        if (rv__tool_split_kv(pp[i], key, sizeof key, val, sizeof val) < 0) {
             snprintf(errstr, errstr_size, "Invalid command line properties: %s", pp[i]);
             goto bad;
         }
-        if (conf_put(conf, key, val, errstr, errstr_size) < 0)
+        if (rv__tool_conf_put(conf, key, val, errstr, errstr_size) < 0)
             goto bad;
         if (!strcmp(key, "enable.idempotence"))
             idem_given = true;
     }
     for (size_t i = 0; i < nflags; i++) {
         const char *v = rv__args_str(a, flags[i].opt);
-        if (v && conf_put(conf, flags[i].prop, v, errstr, errstr_size) < 0)
+        if (v && rv__tool_conf_put(conf, flags[i].prop, v, errstr, errstr_size) < 0)
             goto bad;
     }
-    if (conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
-                 errstr_size) < 0)
+    if (rv__tool_conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
+                          errstr_size) < 0)
         goto bad;
     /* Kafka turns idempotence off by itself when acks is not all and the
      * user did not ask for it; rivulet's producer wants it said. */
     const char *acks = rv_conf_get(conf, "acks");
     if (!idem_given && acks && strcmp(acks, "all") != 0 && strcmp(acks, "-1") != 0 &&
-        conf_put(conf, "enable.idempotence", "false", errstr, errstr_size) < 0)
+        rv__tool_conf_put(conf, "enable.idempotence", "false", errstr, errstr_size) < 0)
         goto bad;
     rv_conf_destroy(file);
     rv_conf_destroy(dflt);
@@ -527,7 +481,7 @@ int rv__cmd_console_producer(int argc, char **argv) {
     int vargc = 0;
     char **vargv = fill_optional_codec(argc, argv, &vargc);
     if (!vargv)
-        return fail("Out of memory");
+        return rv__tool_fail("Out of memory");
     rv__args_t a;
     char errstr[1024];
     int rc = 0;
@@ -560,24 +514,24 @@ int rv__cmd_console_producer(int argc, char **argv) {
     const char *const *props = rv__args_strs(&a, "property", &nprops);
     store = calloc(nprops + 1, sizeof *store);
     if (!store) {
-        rc = fail("Out of memory");
+        rc = rv__tool_fail("Out of memory");
         goto out;
     }
     reader_t r;
     if (reader_configure(&r, props, nprops, store, errstr, sizeof errstr) < 0) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     rv_conf_t *conf = build_conf(&a, errstr, sizeof errstr);
     if (!conf) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     errstr[0] = '\0';
     p = rv_producer_new(conf, errstr, sizeof errstr);
     if (!p) {
         rv_conf_destroy(conf);
-        rc = fail(errstr[0] ? errstr : "Failed to create the producer");
+        rc = rv__tool_fail(errstr[0] ? errstr : "Failed to create the producer");
         goto out;
     }
     const char *topic = rv__args_str(&a, "topic");
@@ -598,12 +552,12 @@ int rv__cmd_console_producer(int argc, char **argv) {
         if (send_line(p, &run, &r, topic, sync, line, (size_t)n, errstr, sizeof errstr) < 0) {
             /* The lines before this one are still delivered. */
             rv_producer_flush(p, -1);
-            rc = fail(errstr);
+            rc = rv__tool_fail(errstr);
             break;
         }
     }
     if (ferror(stdin) && rc == 0)
-        rc = fail(strerror(errno));
+        rc = rv__tool_fail(strerror(errno));
     rv_producer_flush(p, -1);
     rv_producer_close(p, -1);
     if (run.failed)

@@ -40,12 +40,6 @@ typedef struct entry_s {
     int64_t offset;
 } entry_t;
 
-static int fail(const char *msg) {
-    fflush(stdout);
-    fprintf(stderr, "%s\n", msg);
-    return 1;
-}
-
 static int read_file(const char *path, char **out, size_t *len, char *errstr, size_t errstr_size) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -259,24 +253,24 @@ int rv__cmd_delete_records(int argc, char **argv) {
     }
     /* Everything about the file is checked before the broker is touched. */
     if (read_file(rv__args_str(&a, "offset-json-file"), &text, &len, errstr, sizeof errstr) < 0) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     root = rv__json_parse(text, len, errstr, sizeof errstr);
     if (!root) {
         char msg[1200];
         snprintf(msg, sizeof msg, "The input string is not a valid JSON: %s", errstr);
-        rc = fail(msg);
+        rc = rv__tool_fail(msg);
         goto out;
     }
     if (parse_offsets(root, &entries, &cnt, errstr, sizeof errstr) < 0) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     admin = rv__tool_admin_open(rv__args_str(&a, "bootstrap-server"),
                                 rv__args_str(&a, "command-config"), errstr, sizeof errstr);
     if (!admin) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     printf("Executing records delete operation\n");
@@ -289,7 +283,7 @@ int rv__cmd_delete_records(int argc, char **argv) {
     if (!low || !msgs) {
         free(low);
         free(msgs);
-        rc = fail("Out of memory");
+        rc = rv__tool_fail("Out of memory");
         goto out;
     }
     for (size_t i = 0; i < cnt; i++) {

@@ -4,6 +4,7 @@
 #include "tools/tool.h"
 
 #include <stdio.h>
+#include <strings.h>
 #include <string.h>
 
 #include "rivulet/conf.h"
@@ -79,4 +80,46 @@ int rv__tool_topic_validate(const char *name, char *errstr, size_t errstr_size) 
 
 int rv__tool_topic_has_collision_chars(const char *name) {
     return strchr(name, '.') != NULL || strchr(name, '_') != NULL;
+}
+
+int rv__tool_fail(const char *msg) {
+    fflush(stdout);
+    fprintf(stderr, "%s\n", msg);
+    return 1;
+}
+
+int rv__tool_split_kv(const char *arg, char *key, size_t ksz, char *val, size_t vsz) {
+    const char *eq = strchr(arg, '=');
+    size_t end = strlen(arg);
+    while (end > 0 && arg[end - 1] == '=')
+        end--; /* trailing empties dropped */
+    if (eq && (size_t)(eq - arg) < end && memchr(eq + 1, '=', end - (size_t)(eq - arg) - 1))
+        return -1;
+    if (!eq || (size_t)(eq - arg) >= end) {
+        snprintf(key, ksz, "%.*s", (int)end, arg);
+        val[0] = '\0';
+    } else {
+        snprintf(key, ksz, "%.*s", (int)(eq - arg), arg);
+        snprintf(val, vsz, "%.*s", (int)(end - (size_t)(eq - arg) - 1), eq + 1);
+    }
+    return 0;
+}
+
+bool rv__tool_is_true(const char *v) {
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    return n == 4 && strncasecmp(v, "true", 4) == 0;
+}
+
+int rv__tool_conf_put(rv_conf_t *conf, const char *name, const char *value, char *errstr,
+                      size_t errstr_size) {
+    errstr[0] = '\0';
+    if (rv_conf_set(conf, name, value, errstr, errstr_size) == RV_CONF_OK)
+        return 0;
+    if (!errstr[0])
+        snprintf(errstr, errstr_size, "Invalid value %.300s for configuration %.200s", value, name);
+    return -1;
 }

@@ -4,6 +4,7 @@
 #ifndef RV_TOOLS_TOOL_H
 #define RV_TOOLS_TOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "rivulet/rivulet.h"
@@ -42,5 +43,23 @@ int rv__tool_topic_validate(const char *name, char *errstr, size_t errstr_size);
 /** Kafka's Topic.hasCollisionChars: true when the name has a '.' or a '_'
  *  (the two collide in metric names, so Kafka's tool warns about either). */
 int rv__tool_topic_has_collision_chars(const char *name);
+
+/** Prints msg on stderr (after flushing stdout, so outputs interleave in
+ *  order) and returns 1, the tools' exit status for an error. */
+int rv__tool_fail(const char *msg);
+
+/** Kafka's CommandLineUtils.parseKeyValueArgs for one "key=value": Java's
+ *  split("=") drops trailing empty strings, so "a=" and "a" give an empty
+ *  value and more than one '=' inside is refused. Writes key and value
+ *  into the buffers; -1 when the argument does not parse. */
+int rv__tool_split_kv(const char *arg, char *key, size_t ksz, char *val, size_t vsz);
+
+/** Java's Boolean.parseBoolean on a trimmed value: "true" in any case. */
+bool rv__tool_is_true(const char *v);
+
+/** rv_conf_set() that always leaves a message in errstr on failure;
+ *  returns 0 or -1. */
+int rv__tool_conf_put(rv_conf_t *conf, const char *name, const char *value, char *errstr,
+                      size_t errstr_size);
 
 #endif

@@ -225,22 +225,6 @@ static int records_received(rv_records_t *rs, bool verbose, int64_t max, int64_t
     return 0;
 }
 
-static int fail(const char *msg) {
-    fflush(stdout);
-    fprintf(stderr, "%s\n", msg);
-    return 1;
-}
-
-static int conf_put(rv_conf_t *conf, const char *name, const char *value, char *errstr,
-                    size_t errstr_size) {
-    errstr[0] = '\0';
-    if (rv_conf_set(conf, name, value, errstr, errstr_size) == RV_CONF_OK)
-        return 0;
-    if (!errstr[0])
-        snprintf(errstr, errstr_size, "Invalid value %.300s for configuration %.200s", value, name);
-    return -1;
-}
-
 static rv_conf_t *build_conf(const rv__args_t *a, char *errstr, size_t errstr_size) {
     rv_conf_t *conf = rv_conf_new();
     if (!conf) {
@@ -261,20 +245,21 @@ static rv_conf_t *build_conf(const rv__args_t *a, char *errstr, size_t errstr_si
     char session[16];
     snprintf(session, sizeof session, "%d",
              rv__args_has(a, "session-timeout") ? rv__args_int(a, "session-timeout") : 30000);
-    if (conf_put(conf, "partition.assignment.strategy",
-                 strategy ? strategy : "org.apache.kafka.clients.consumer.RangeAssignor", errstr,
-                 errstr_size) < 0 ||
-        conf_put(conf, "group.id", rv__args_str(a, "group-id"), errstr, errstr_size) < 0 ||
+    if (rv__tool_conf_put(conf, "partition.assignment.strategy",
+                          strategy ? strategy : "org.apache.kafka.clients.consumer.RangeAssignor",
+                          errstr, errstr_size) < 0 ||
+        rv__tool_conf_put(conf, "group.id", rv__args_str(a, "group-id"), errstr, errstr_size) < 0 ||
         (rv__args_has(a, "group-instance-id") &&
-         conf_put(conf, "group.instance.id", rv__args_str(a, "group-instance-id"), errstr,
-                  errstr_size) < 0) ||
-        conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
-                 errstr_size) < 0 ||
-        conf_put(conf, "enable.auto.commit",
-                 rv__args_has(a, "enable-autocommit") ? "true" : "false", errstr,
-                 errstr_size) < 0 ||
-        conf_put(conf, "auto.offset.reset", reset ? reset : "earliest", errstr, errstr_size) < 0 ||
-        conf_put(conf, "session.timeout.ms", session, errstr, errstr_size) < 0)
+         rv__tool_conf_put(conf, "group.instance.id", rv__args_str(a, "group-instance-id"), errstr,
+                           errstr_size) < 0) ||
+        rv__tool_conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
+                          errstr_size) < 0 ||
+        rv__tool_conf_put(conf, "enable.auto.commit",
+                          rv__args_has(a, "enable-autocommit") ? "true" : "false", errstr,
+                          errstr_size) < 0 ||
+        rv__tool_conf_put(conf, "auto.offset.reset", reset ? reset : "earliest", errstr,
+                          errstr_size) < 0 ||
+        rv__tool_conf_put(conf, "session.timeout.ms", session, errstr, errstr_size) < 0)
         goto bad;
     return conf;
 bad:
@@ -332,14 +317,14 @@ int rv__cmd_verifiable_consumer(int argc, char **argv) {
     }
     rv_conf_t *conf = build_conf(&a, errstr, sizeof errstr);
     if (!conf) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     errstr[0] = '\0';
     c = rv_consumer_new(conf, errstr, sizeof errstr);
     if (!c) {
         rv_conf_destroy(conf);
-        rc = fail(errstr[0] ? errstr : "Failed to create the consumer");
+        rc = rv__tool_fail(errstr[0] ? errstr : "Failed to create the consumer");
         goto out;
     }
     signal(SIGINT, on_signal);
@@ -380,7 +365,7 @@ int rv__cmd_verifiable_consumer(int argc, char **argv) {
         rv_topic_partition_list_t *offsets = NULL;
         if (records_received(rs, verbose, max, &consumed, &offsets) < 0) {
             rv_records_destroy(rs);
-            rc = fail("Out of memory");
+            rc = rv__tool_fail("Out of memory");
             break;
         }
         rv_records_destroy(rs);

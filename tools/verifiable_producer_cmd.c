@@ -150,22 +150,6 @@ static void on_delivery(rv_producer_t *p, rv_err_t err, const char *errmsg, cons
     free(r);
 }
 
-static int fail(const char *msg) {
-    fflush(stdout);
-    fprintf(stderr, "%s\n", msg);
-    return 1;
-}
-
-static int conf_put(rv_conf_t *conf, const char *name, const char *value, char *errstr,
-                    size_t errstr_size) {
-    errstr[0] = '\0';
-    if (rv_conf_set(conf, name, value, errstr, errstr_size) == RV_CONF_OK)
-        return 0;
-    if (!errstr[0])
-        snprintf(errstr, errstr_size, "Invalid value %.300s for configuration %.200s", value, name);
-    return -1;
-}
-
 /* Kafka's VerifiableProducer properties: bootstrap, acks, retries=0, then
  * the config file on top. */
 static rv_conf_t *build_conf(const rv__args_t *a, char *errstr, size_t errstr_size) {
@@ -177,16 +161,16 @@ static rv_conf_t *build_conf(const rv__args_t *a, char *errstr, size_t errstr_si
         snprintf(errstr, errstr_size, "Out of memory");
         return NULL;
     }
-    if (conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
-                 errstr_size) < 0 ||
-        conf_put(conf, "acks", acks, errstr, errstr_size) < 0 ||
-        conf_put(conf, "retries", "0", errstr, errstr_size) < 0 ||
-        conf_put(conf, "client.id", "verifiable-producer", errstr, errstr_size) < 0)
+    if (rv__tool_conf_put(conf, "bootstrap.servers", rv__args_str(a, "bootstrap-server"), errstr,
+                          errstr_size) < 0 ||
+        rv__tool_conf_put(conf, "acks", acks, errstr, errstr_size) < 0 ||
+        rv__tool_conf_put(conf, "retries", "0", errstr, errstr_size) < 0 ||
+        rv__tool_conf_put(conf, "client.id", "verifiable-producer", errstr, errstr_size) < 0)
         goto bad;
     /* Kafka's producer drops idempotence by itself when retries is 0 and
      * the user did not ask for it; rivulet's wants it said. A config file
      * may still turn it on. */
-    if (conf_put(conf, "enable.idempotence", "false", errstr, errstr_size) < 0)
+    if (rv__tool_conf_put(conf, "enable.idempotence", "false", errstr, errstr_size) < 0)
         goto bad;
     const char *file = rv__args_str(a, "command-config");
     if (!file)
@@ -294,14 +278,14 @@ int rv__cmd_verifiable_producer(int argc, char **argv) {
     }
     rv_conf_t *conf = build_conf(&a, errstr, sizeof errstr);
     if (!conf) {
-        rc = fail(errstr);
+        rc = rv__tool_fail(errstr);
         goto out;
     }
     errstr[0] = '\0';
     p = rv_producer_new(conf, errstr, sizeof errstr);
     if (!p) {
         rv_conf_destroy(conf);
-        rc = fail(errstr[0] ? errstr : "Failed to create the producer");
+        rc = rv__tool_fail(errstr[0] ? errstr : "Failed to create the producer");
         goto out;
     }
     signal(SIGINT, on_signal);
@@ -317,7 +301,7 @@ int rv__cmd_verifiable_producer(int argc, char **argv) {
     for (int64_t i = 0; (max < 0 || i < max) && !stop_requested; i++) {
         vp_rec_t *r = calloc(1, sizeof *r);
         if (!r) {
-            rc = fail("Out of memory");
+            rc = rv__tool_fail("Out of memory");
             break;
         }
         r->vp = &vp;
