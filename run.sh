@@ -9,9 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the build and the tests need.
+# Debian packages the build and the tests need (the interop tests drive the
+# broker with kcat, kafka-python and confluent-kafka-python).
 PACKAGES=(build-essential cmake pkg-config librocksdb-dev libuv1-dev libmsgpack-dev
-          libcmocka-dev librdkafka-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev)
+          libcmocka-dev librdkafka-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
+          kcat python3-kafka python3-confluent-kafka)
 
 # Only for the fuzzers: clang and its libFuzzer runtime.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

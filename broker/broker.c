@@ -69,6 +69,11 @@ struct rv_broker_s {
     pthread_cond_t hk_cond;
     atomic_int stop;
 
+    /* Called after every append (rv__broker_set_append_hook). */
+    pthread_mutex_t hook_lock;
+    rv__broker_append_hook_t *hooks[RV__BROKER_MAX_APPEND_HOOKS];
+    void *hook_opaques[RV__BROKER_MAX_APPEND_HOOKS];
+
     rv_broker_t *next; /* under g_lock */
 };
 
@@ -200,6 +205,7 @@ static void broker_free(rv_broker_t *b) {
     if (b->lock_fd >= 0)
         close(b->lock_fd); /* releases the fcntl lock */
     pthread_mutex_destroy(&b->hk_lock);
+    pthread_mutex_destroy(&b->hook_lock);
     rv__pstates_destroy(b->pstates);
     free(b->dir);
     free(b->real);
@@ -248,6 +254,7 @@ rv_err_t rv_broker_open(rv_broker_t **out, const char *data_dir, char *errstr, s
     b->refcnt = 1;
     b->lock_fd = -1;
     pthread_mutex_init(&b->hk_lock, NULL);
+    pthread_mutex_init(&b->hook_lock, NULL);
     atomic_init(&b->stop, 0);
 
     if ((err = lock_folder(b, errstr, errstr_size)) ||
@@ -315,6 +322,38 @@ void rv_broker_close(rv_broker_t *broker) {
 
 /* ---- data path ---- */
 
+int rv__broker_add_append_hook(rv_broker_t *broker, rv__broker_append_hook_t *fn, void *opaque) {
+    int id = -1;
+    pthread_mutex_lock(&broker->hook_lock);
+    for (int i = 0; i < RV__BROKER_MAX_APPEND_HOOKS && id < 0; i++)
+        if (!broker->hooks[i]) {
+            broker->hooks[i] = fn;
+            broker->hook_opaques[i] = opaque;
+            id = i;
+        }
+    pthread_mutex_unlock(&broker->hook_lock);
+    return id;
+}
+
+void rv__broker_remove_append_hook(rv_broker_t *broker, int id) {
+    if (id < 0 || id >= RV__BROKER_MAX_APPEND_HOOKS)
+        return;
+    pthread_mutex_lock(&broker->hook_lock);
+    broker->hooks[id] = NULL;
+    broker->hook_opaques[id] = NULL;
+    pthread_mutex_unlock(&broker->hook_lock);
+}
+
+/* Tells the hooks that `topic` grew. The hook lock is held while they run,
+ * so a removed hook is never called afterwards; hooks must not block. */
+static void run_append_hooks(rv_broker_t *broker, const char *topic, int32_t partition) {
+    pthread_mutex_lock(&broker->hook_lock);
+    for (int i = 0; i < RV__BROKER_MAX_APPEND_HOOKS; i++)
+        if (broker->hooks[i])
+            broker->hooks[i](topic, partition, broker->hook_opaques[i]);
+    pthread_mutex_unlock(&broker->hook_lock);
+}
+
 rv_err_t rv_broker_produce(rv_broker_t *broker, const char *topic, int32_t partition,
                            const void *batches, size_t len, int acks, int64_t *base_offset,
                            char *errstr, size_t errstr_size) {
@@ -351,6 +390,8 @@ rv_err_t rv_broker_produce(rv_broker_t *broker, const char *topic, int32_t parti
     rv__topics_release(broker->topics, tp);
     if (!err && base_offset)
         *base_offset = info.base_offset;
+    if (!err)
+        run_append_hooks(broker, topic, partition);
     return err;
 }
 
@@ -371,6 +412,8 @@ rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t parti
     err = rv__pstates_append(broker->pstates, topic, partition, log, data, len, acks, info, errstr,
                              errstr_size);
     rv__topics_release(broker->topics, tp);
+    if (!err)
+        run_append_hooks(broker, topic, partition);
     return err;
 }
 

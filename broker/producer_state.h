@@ -125,6 +125,18 @@ rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t parti
 rv_err_t rv__broker_sync(rv_broker_t *broker, const char *topic, int32_t partition, int64_t offset,
                          char *errstr, size_t errstr_size);
 
+/* Called after every successful append to any partition of the broker,
+ * on the appending thread, with no broker lock held but the hook lock:
+ * must return quickly and must not call rv__broker_*_append_hook. */
+typedef void(rv__broker_append_hook_t)(const char *topic, int32_t partition, void *opaque);
+#define RV__BROKER_MAX_APPEND_HOOKS 8
+
+/** Registers an append hook (the network server wakes waiting Fetch
+ *  requests with it). Returns its id, or -1 when all slots are taken. */
+int rv__broker_add_append_hook(rv_broker_t *broker, rv__broker_append_hook_t *fn, void *opaque);
+/** Unregisters; once this returns the hook is never called again. */
+void rv__broker_remove_append_hook(rv_broker_t *broker, int id);
+
 /** rv__pstates_init_producer_id() on the broker's registry. */
 rv_err_t rv__broker_init_producer_id(rv_broker_t *broker, int64_t *producer_id, int16_t *epoch,
                                      char *errstr, size_t errstr_size);
