@@ -106,11 +106,15 @@ struct rv__kreq_s {
     /* RV__KAPI_PENDING: set by the runner; handlers call rv__kreq_complete */
     void (*on_complete)(rv__kreq_t *req);
     void *runner_opaque;
+    /* private to api.c */
+    uint8_t *frame; /* the request's own copy of the frame */
+    size_t body_pos;
 };
 
 /** Hands a pending request back to its runner once req->resp is filled.
  *  Exactly once per RV__KAPI_PENDING; any thread; must not be called with
- *  a lock held that the runner might take. */
+ *  a lock held that the runner might take. It may run before the handler
+ *  has returned RV__KAPI_PENDING: runners must accept both orders. */
 void rv__kreq_complete(rv__kreq_t *req);
 
 typedef rv__kapi_status_t(rv__kapi_fn)(rv__kreq_t *req);
@@ -134,9 +138,10 @@ void rv__kapi_foreach(void (*fn)(const rv__kapi_def_t *def, void *opaque), void 
 
 /** Parses a request frame (without its 4-byte size) into a fresh request:
  *  header v1, or v2 (a tag section after client_id) for ApiVersions v3+.
- *  Returns NULL when the header is malformed (close the connection).
- *  Caller owns the result; free with rv__kreq_free(). The frame is
- *  borrowed and must outlive the request (req->body points into it). */
+ *  Returns NULL when the header is malformed (close the connection) or
+ *  memory runs out. The frame is copied (req->body points into the copy);
+ *  `ctx` and `client_host` are borrowed and must outlive the request.
+ *  Caller owns the result; free with rv__kreq_free(). */
 rv__kreq_t *rv__kreq_parse(const rv__kctx_t *ctx, const uint8_t *frame, size_t len,
                            const char *client_host);
 void rv__kreq_free(rv__kreq_t *req);
