@@ -1,7 +1,7 @@
 /* broker/group_coordinator.c: the consumer-group coordinator
  * (broker/group_coordinator.h): Kafka's classic group protocol (JoinGroup,
  * SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, ListGroups,
- * DescribeGroups, DeleteGroups) with the semantics of Kafka's
+ * DescribeGroups, DeleteGroups, OffsetDelete) with the semantics of Kafka's
  * GroupCoordinator. Committed offsets and group metadata are persisted by
  * broker/offsets.c; the assignors run in the clients (client/assignor.c).
  *
@@ -1483,5 +1483,98 @@ rv_err_t rv__group_delete(rv__group_coordinator_t *gc, const char *group_id, cha
     group_free(g);
     if (!err)
         rv__log_info(FAC, "Deleted group %s", group_id);
+    return err;
+}
+
+/* ---- OffsetDelete ---- */
+
+/* Whether a ConsumerProtocolSubscription (the protocol metadata of a
+ * "consumer" group member) lists `topic`: 1 yes, 0 no, -1 when the bytes
+ * do not parse. Every version (0-3) starts with an int16 version and the
+ * topics as an array of strings; nothing after them matters here. This is
+ * a second, smaller decoder beside the clients' (client/assignor.h)
+ * because broker/ does not include client/. */
+static int subscription_has_topic(const void *meta, size_t len, const char *topic) {
+    rv__slice_t s;
+    uint16_t version;
+    uint32_t n;
+    rv__slice_init(&s, meta, len);
+    if (rv__slice_be16(&s, &version) || (int16_t)version < 0 || rv__slice_be32(&s, &n) ||
+        (int32_t)n < 0)
+        return -1;
+    size_t tlen = strlen(topic);
+    int found = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t l;
+        const uint8_t *p;
+        if (rv__slice_be16(&s, &l) || (int16_t)l < 0 || rv__slice_bytes(&s, l, &p))
+            return -1;
+        if (l == tlen && !memcmp(p, topic, tlen))
+            found = 1;
+    }
+    return found;
+}
+
+/* Kafka's GroupMetadata.isSubscribedToTopic: when the subscriptions are
+ * not known (no generation yet, a member without the chosen protocol,
+ * metadata that does not parse) the answer is yes, to be safe. Called
+ * with gc->lock held. */
+static bool group_subscribes(const group_t *g, const char *topic) {
+    if (!g->protocol)
+        return true;
+    for (const member_t *m = g->members; m; m = m->next) {
+        const proto_t *p = member_proto(m, g->protocol);
+        if (!p || subscription_has_topic(p->meta, p->meta_len, topic))
+            return true;
+    }
+    return false;
+}
+
+rv_err_t rv__group_delete_offsets(rv__group_coordinator_t *gc, const char *group_id,
+                                  rv__group_offset_t *offsets, size_t offset_cnt, char *errstr,
+                                  size_t errstr_size) {
+    if (!group_id || !*group_id) {
+        rv__errstr_set(errstr, errstr_size, "The group id is empty");
+        return RV_ERR_INVALID_GROUP_ID;
+    }
+    rv_err_t err = RV_ERR_NO_ERROR;
+    pthread_mutex_lock(&gc->lock);
+    group_t *g = group_find(gc, group_id);
+    if (!g || g->state == DEAD) {
+        rv__errstr_set(errstr, errstr_size, "Group %s does not exist", group_id);
+        err = RV_ERR_GROUP_ID_NOT_FOUND;
+    } else if (g->state != EMPTY &&
+               (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0)) {
+        /* Members of another protocol: their subscriptions are unknown. */
+        rv__errstr_set(errstr, errstr_size, "Group %s is not empty", group_id);
+        err = RV_ERR_NON_EMPTY_GROUP;
+    }
+    for (size_t i = 0; !err && i < offset_cnt; i++) {
+        if (offsets[i].err)
+            continue;
+        if (!offsets[i].topic || !*offsets[i].topic)
+            offsets[i].err = RV_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        else if (g->state != EMPTY && group_subscribes(g, offsets[i].topic))
+            offsets[i].err = RV_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
+    }
+    /* The tombstones are written under gc->lock (lock order gc->lock, then
+     * the store's), as DeleteGroups does, so no member can subscribe to a
+     * topic between the check and the write. */
+    if (!err) {
+        err = rv__offsets_delete_offsets(gc->offsets, group_id, offsets, offset_cnt, rv__now_ms(),
+                                         errstr, errstr_size);
+        if (err) {
+            rv__log_warn(FAC, "Offset delete of group %s failed: %s", group_id,
+                         errstr ? errstr : "");
+            /* As for commits: a storage failure is retriable. */
+            if (err != RV_ERR__NOMEM)
+                err = RV_ERR_COORDINATOR_NOT_AVAILABLE;
+        }
+    }
+    pthread_mutex_unlock(&gc->lock);
+    if (err)
+        for (size_t i = 0; i < offset_cnt; i++)
+            if (!offsets[i].err)
+                offsets[i].err = err;
     return err;
 }

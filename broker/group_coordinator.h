@@ -6,13 +6,16 @@
  * SyncGroup, rv__group_heartbeat = Heartbeat, rv__group_leave = LeaveGroup,
  * rv__group_commit_offsets = OffsetCommit, rv__group_fetch_offsets =
  * OffsetFetch, rv__group_list = ListGroups, rv__group_describe =
- * DescribeGroups, rv__group_delete = DeleteGroups. Errors are Kafka's codes
- * (rivulet/error.h) with Kafka's meaning; the embedded consumer
- * (client/consumer.c) calls the same functions.
+ * DescribeGroups, rv__group_delete = DeleteGroups, rv__group_delete_offsets
+ * = OffsetDelete. Errors are Kafka's codes (rivulet/error.h) with Kafka's
+ * meaning; the embedded consumer (client/consumer.c) calls the same
+ * functions.
  *
- * The coordinator never reads subscription or assignment bytes: the group
- * leader's client computes the assignment (client/assignor.h) and hands it
- * back through rv__group_sync, exactly as on the wire.
+ * The coordinator never interprets subscription or assignment bytes to
+ * run the protocol: the group leader's client computes the assignment
+ * (client/assignor.h) and hands it back through rv__group_sync, exactly as
+ * on the wire. Only OffsetDelete reads the topic lists of "consumer"
+ * subscriptions, as Kafka's coordinator does.
  *
  * Completion model: JoinGroup and SyncGroup wait for the other members, so
  * rv__group_join and rv__group_sync never block; they take a completion
@@ -342,5 +345,24 @@ void rv__group_description_clear(rv__group_description_t *d);
  *  GROUP_ID_NOT_FOUND when unknown, INVALID_GROUP_ID for an empty id. */
 rv_err_t rv__group_delete(rv__group_coordinator_t *gc, const char *group_id, char *errstr,
                           size_t errstr_size);
+
+/* ---- OffsetDelete ---- */
+
+/** Deletes committed offsets of a group (OffsetDelete; tombstones on
+ *  __consumer_offsets). Only the topic and partition of each entry are
+ *  read; entries whose `err` is set already (a partition the caller found
+ *  missing) are skipped, the others get theirs: GROUP_SUBSCRIBED_TO_TOPIC
+ *  when the group has members and is a "consumer" group one of whose
+ *  members subscribes to the topic (or whose subscriptions cannot be
+ *  read yet: the group has no generation, or a member's metadata does
+ *  not parse), else NONE, whether or not an offset was committed. The
+ *  return value is the request-level error: GROUP_ID_NOT_FOUND for an
+ *  unknown group, NON_EMPTY_GROUP for a group with members of another
+ *  protocol type, INVALID_GROUP_ID for an empty id, or a storage failure
+ *  (then no partition was deleted). Arguments borrowed; only the `err`
+ *  fields are written. */
+rv_err_t rv__group_delete_offsets(rv__group_coordinator_t *gc, const char *group_id,
+                                  rv__group_offset_t *offsets, size_t offset_cnt, char *errstr,
+                                  size_t errstr_size);
 
 #endif

@@ -753,6 +753,48 @@ rv_err_t rv__offsets_delete_group(rv__offsets_t *o, const char *group, int64_t n
     return err;
 }
 
+rv_err_t rv__offsets_delete_offsets(rv__offsets_t *o, const char *group,
+                                    const rv__group_offset_t *offsets, size_t cnt, int64_t now_ms,
+                                    char *errstr, size_t errstr_size) {
+    rv__buf_t *keys = calloc(cnt ? cnt : 1, sizeof *keys);
+    rv__buf_t *values = calloc(cnt ? cnt : 1, sizeof *values);
+    bool *tomb = calloc(cnt ? cnt : 1, sizeof *tomb);
+    size_t n = 0;
+    bool locked = keys && values && tomb;
+    rv_err_t err = locked ? RV_ERR_NO_ERROR : RV_ERR__NOMEM;
+    if (locked)
+        pthread_mutex_lock(&o->lock);
+    const ogroup_t *g = locked ? group_find(o, group) : NULL;
+    /* Only offsets that exist get a tombstone (Kafka's removeOffsets);
+     * the others are already gone. */
+    for (size_t i = 0; g && !err && i < cnt; i++) {
+        bool found;
+        if (offsets[i].err || !offsets[i].topic)
+            continue;
+        (void)ofs_pos(g, offsets[i].topic, offsets[i].partition, &found);
+        if (!found)
+            continue;
+        tomb[n] = true;
+        err =
+            rv__offset_commit_key_encode(&keys[n++], group, offsets[i].topic, offsets[i].partition);
+    }
+    if (!err && n)
+        err = write_records(o, group, keys, values, tomb, n, now_ms, errstr, errstr_size);
+    for (size_t i = 0; n && !err && i < cnt; i++)
+        if (!offsets[i].err && offsets[i].topic)
+            cache_set(o, group, offsets[i].topic, offsets[i].partition, true, -1, -1, NULL, now_ms);
+    if (locked)
+        pthread_mutex_unlock(&o->lock);
+    if (err == RV_ERR__NOMEM)
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
+    for (size_t i = 0; keys && i < n; i++)
+        rv__buf_free(&keys[i]);
+    free(keys);
+    free(values);
+    free(tomb);
+    return err;
+}
+
 /* ---- reads ---- */
 
 static rv_err_t committed_fill(rv__group_committed_t *c, const char *topic, int32_t partition,

@@ -108,6 +108,14 @@ rv_err_t rv__offsets_store_group(rv__offsets_t *o, const char *group, const rv__
 rv_err_t rv__offsets_delete_group(rv__offsets_t *o, const char *group, int64_t now_ms, char *errstr,
                                   size_t errstr_size);
 
+/** Writes a tombstone for each entry's committed offset that exists (one
+ *  batch, fsync'd) and drops it from the cache (OffsetDelete). Only the
+ *  topic and partition of each entry are read; entries whose `err` is set
+ *  are skipped. Arguments borrowed. */
+rv_err_t rv__offsets_delete_offsets(rv__offsets_t *o, const char *group,
+                                    const rv__group_offset_t *offsets, size_t cnt, int64_t now_ms,
+                                    char *errstr, size_t errstr_size);
+
 /** As rv__group_fetch_offsets (group_coordinator.h). */
 rv_err_t rv__offsets_fetch(rv__offsets_t *o, const char *group, const rv__group_tp_t *tps,
                            size_t tp_cnt, rv__group_committed_t **out, size_t *out_cnt);
