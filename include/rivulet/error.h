@@ -83,6 +83,7 @@ RV_BEGIN_DECLS
     X(INVALID_PARTITIONS, 37, "Number of partitions is below 1")                                 \
     X(INVALID_REPLICATION_FACTOR, 38,                                                            \
       "Replication factor is below 1 or larger than the number of available brokers")            \
+    X(INVALID_REPLICA_ASSIGNMENT, 39, "Replica assignment is invalid")                           \
     X(INVALID_CONFIG, 40, "Configuration is invalid")                                            \
     X(INVALID_REQUEST, 42, "This most likely occurs because of a request being malformed")       \
     X(POLICY_VIOLATION, 44, "Request parameters do not satisfy the configured policy")           \
