@@ -5,10 +5,11 @@
  * table chosen from bootstrap.servers when the client is made:
  * "embedded:DIR" shares the process's broker on DIR (rv_broker_open() is
  * reference-counted) and calls the topic registry (broker/topics.h)
- * directly; a host:port list will select the kafka backend (librdkafka),
- * which fills the same self-contained description and config-list objects
- * from its responses. Those objects are plain copies, so they stay valid
- * after the admin client or the topic is gone. Consumer groups go to the
+ * directly; a host:port list selects the kafka backend (librdkafka,
+ * client/kafka_admin.c), which fills the same self-contained description
+ * and config-list objects from its responses through the builders below.
+ * Those objects are plain copies, so they stay valid after the admin
+ * client or the topic is gone. Consumer groups go to the
  * broker's group coordinator (broker/group_coordinator.h): descriptions
  * decode each member's ConsumerProtocolAssignment into a partition list.
  */
@@ -23,6 +24,8 @@
 #include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "client/assignor.h"
+#include "client/kafka_admin.h"
+#include "client/kafka_conf.h"
 #include "common/errstr.h"
 #include "rivulet/broker.h"
 
@@ -93,6 +96,7 @@ struct rv_admin_s {
     const rv__admin_backend_t *be;
     rv_conf_t *conf;
     rv_broker_t *broker; /* embedded backend: a reference on the shared broker */
+    rv__kadmin_t *kafka; /* kafka backend */
 };
 
 void rv_strv_free(char **v, size_t n) {
@@ -194,6 +198,39 @@ static rv_config_list_t *config_list_build(char **names, char **values, size_t c
     return l;
 }
 
+/* Builders for the kafka backend (client/kafka_admin.h). */
+
+rv_config_list_t *rv__config_list_new(void) {
+    return calloc(1, sizeof(rv_config_list_t));
+}
+
+rv_err_t rv__config_list_add(rv_config_list_t *l, const char *name, const char *value,
+                             bool is_default) {
+    /* Grow by doubling: cnt is a power of two whenever the array is full. */
+    if (!(l->cnt & (l->cnt - 1))) {
+        rv__config_entry_t *v = realloc(l->v, (l->cnt ? l->cnt * 2 : 1) * sizeof *v);
+        if (!v)
+            return RV_ERR__NOMEM;
+        l->v = v;
+    }
+    rv__config_entry_t *e = &l->v[l->cnt];
+    e->name = strdup(name);
+    e->value = value ? strdup(value) : NULL;
+    e->is_default = is_default;
+    if (!e->name || (value && !e->value)) {
+        free(e->name);
+        free(e->value);
+        return RV_ERR__NOMEM;
+    }
+    l->cnt++;
+    return RV_ERR_NO_ERROR;
+}
+
+void rv__config_list_sort(rv_config_list_t *l) {
+    if (l->cnt)
+        qsort(l->v, l->cnt, sizeof *l->v, entry_cmp);
+}
+
 /* ---- topic descriptions ---- */
 
 void rv_topic_description_destroy(rv_topic_description_t *d) {
@@ -230,6 +267,40 @@ int64_t rv_topic_description_end_offset(const rv_topic_description_t *d, int32_t
 }
 const rv_config_list_t *rv_topic_description_configs(const rv_topic_description_t *d) {
     return d->configs;
+}
+
+rv_topic_description_t *rv__topic_description_new(const char *name, const char *id,
+                                                  int32_t partition_cnt, int16_t rf) {
+    size_t n = partition_cnt > 0 ? (size_t)partition_cnt : 1;
+    rv_topic_description_t *d = calloc(1, sizeof *d);
+    if (!d || !(d->name = strdup(name)) || !(d->leaders = malloc(n * sizeof *d->leaders)) ||
+        !(d->log_start_offsets = malloc(n * sizeof *d->log_start_offsets)) ||
+        !(d->end_offsets = malloc(n * sizeof *d->end_offsets))) {
+        rv_topic_description_destroy(d);
+        return NULL;
+    }
+    snprintf(d->id, sizeof d->id, "%s", id);
+    d->partition_cnt = partition_cnt > 0 ? partition_cnt : 0;
+    d->replication_factor = rf;
+    for (size_t i = 0; i < n; i++) {
+        d->leaders[i] = -1;
+        d->log_start_offsets[i] = d->end_offsets[i] = -1;
+    }
+    return d;
+}
+
+void rv__topic_description_set_partition(rv_topic_description_t *d, int32_t i, int32_t leader,
+                                         int64_t log_start_offset, int64_t end_offset) {
+    if (i < 0 || i >= d->partition_cnt)
+        return;
+    d->leaders[i] = leader;
+    d->log_start_offsets[i] = log_start_offset;
+    d->end_offsets[i] = end_offset;
+}
+
+void rv__topic_description_set_configs(rv_topic_description_t *d, rv_config_list_t *configs) {
+    rv_config_list_destroy(d->configs);
+    d->configs = configs;
 }
 
 /* ---- the embedded backend ---- */
@@ -396,6 +467,41 @@ const char *rv_group_description_member_instance_id(const rv_group_description_t
 const rv_topic_partition_list_t *
 rv_group_description_member_assignment(const rv_group_description_t *d, size_t i) {
     return i < d->member_cnt ? d->members[i].assignment : NULL;
+}
+
+rv_group_description_t *rv__group_description_new(const char *group_id, const char *state,
+                                                  const char *assignor, int32_t coordinator,
+                                                  size_t member_cap) {
+    rv_group_description_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->coordinator = coordinator;
+    d->group_id = strdup(group_id ? group_id : "");
+    d->state = strdup(state ? state : "");
+    d->assignor = strdup(assignor ? assignor : "");
+    d->members = calloc(member_cap ? member_cap : 1, sizeof *d->members);
+    if (!d->group_id || !d->state || !d->assignor || !d->members) {
+        rv_group_description_destroy(d);
+        return NULL;
+    }
+    return d;
+}
+
+rv_err_t rv__group_description_add_member(rv_group_description_t *d, const char *member_id,
+                                          const char *client_id, const char *host,
+                                          const char *instance_id,
+                                          rv_topic_partition_list_t *assignment) {
+    /* The caller sized the array with member_cap; the slot is zeroed. */
+    rv__group_member_t *m = &d->members[d->member_cnt++];
+    m->member_id = strdup(member_id ? member_id : "");
+    m->client_id = strdup(client_id ? client_id : "");
+    m->host = strdup(host ? host : "");
+    m->instance_id = instance_id ? strdup(instance_id) : NULL;
+    m->assignment = assignment;
+    if (!m->member_id || !m->client_id || !m->host || !m->assignment ||
+        (instance_id && !m->instance_id))
+        return RV_ERR__NOMEM;
+    return RV_ERR_NO_ERROR;
 }
 
 static rv__group_coordinator_t *emb_groups(rv_admin_t *a) {
@@ -601,6 +707,105 @@ static const rv__admin_backend_t embedded_backend = {
     emb_delete_group,
 };
 
+/* ---- the kafka backend: client/kafka_admin.c through its header ---- */
+
+static rv_err_t kaf_create_topic(rv_admin_t *a, const char *topic, int32_t partitions, int16_t rf,
+                                 const char *const *names, const char *const *values, size_t cnt,
+                                 char *errstr, size_t errstr_size) {
+    return rv__kadmin_create_topic(a->kafka, topic, partitions, rf, names, values, cnt, errstr,
+                                   errstr_size);
+}
+
+static rv_err_t kaf_delete_topic(rv_admin_t *a, const char *topic, char *errstr,
+                                 size_t errstr_size) {
+    return rv__kadmin_delete_topic(a->kafka, topic, errstr, errstr_size);
+}
+
+static rv_err_t kaf_list_topics(rv_admin_t *a, bool include_internal, char ***names, size_t *cnt,
+                                char *errstr, size_t errstr_size) {
+    return rv__kadmin_list_topics(a->kafka, include_internal, names, cnt, errstr, errstr_size);
+}
+
+static rv_err_t kaf_describe_topic(rv_admin_t *a, const char *topic, rv_topic_description_t **out,
+                                   char *errstr, size_t errstr_size) {
+    return rv__kadmin_describe_topic(a->kafka, topic, out, errstr, errstr_size);
+}
+
+static rv_err_t kaf_create_partitions(rv_admin_t *a, const char *topic, int32_t total, char *errstr,
+                                      size_t errstr_size) {
+    return rv__kadmin_create_partitions(a->kafka, topic, total, errstr, errstr_size);
+}
+
+static rv_err_t kaf_describe_configs(rv_admin_t *a, const char *topic, rv_config_list_t **out,
+                                     char *errstr, size_t errstr_size) {
+    return rv__kadmin_describe_configs(a->kafka, topic, out, errstr, errstr_size);
+}
+
+static rv_err_t kaf_alter_configs(rv_admin_t *a, const char *topic, const char *const *set_names,
+                                  const char *const *set_values, size_t set_cnt,
+                                  const char *const *del_names, size_t del_cnt, char *errstr,
+                                  size_t errstr_size) {
+    return rv__kadmin_alter_configs(a->kafka, topic, set_names, set_values, set_cnt, del_names,
+                                    del_cnt, errstr, errstr_size);
+}
+
+static rv_err_t kaf_delete_records(rv_admin_t *a, const char *topic, int32_t partition,
+                                   int64_t offset, int64_t *low_watermark, char *errstr,
+                                   size_t errstr_size) {
+    return rv__kadmin_delete_records(a->kafka, topic, partition, offset, low_watermark, errstr,
+                                     errstr_size);
+}
+
+static void kaf_destroy(rv_admin_t *a) {
+    rv__kadmin_destroy(a->kafka);
+    a->kafka = NULL;
+}
+
+static rv_err_t kaf_list_groups(rv_admin_t *a, char ***groups, char ***states, size_t *cnt,
+                                char *errstr, size_t errstr_size) {
+    return rv__kadmin_list_groups(a->kafka, groups, states, cnt, errstr, errstr_size);
+}
+
+static rv_err_t kaf_describe_group(rv_admin_t *a, const char *group, rv_group_description_t **out,
+                                   char *errstr, size_t errstr_size) {
+    return rv__kadmin_describe_group(a->kafka, group, out, errstr, errstr_size);
+}
+
+static rv_err_t kaf_list_group_offsets(rv_admin_t *a, const char *group,
+                                       rv_topic_partition_list_t **out, char *errstr,
+                                       size_t errstr_size) {
+    return rv__kadmin_list_group_offsets(a->kafka, group, out, errstr, errstr_size);
+}
+
+static rv_err_t kaf_alter_group_offsets(rv_admin_t *a, const char *group,
+                                        rv_topic_partition_list_t *offsets, char *errstr,
+                                        size_t errstr_size) {
+    return rv__kadmin_alter_group_offsets(a->kafka, group, offsets, errstr, errstr_size);
+}
+
+static rv_err_t kaf_delete_group(rv_admin_t *a, const char *group, char *errstr,
+                                 size_t errstr_size) {
+    return rv__kadmin_delete_group(a->kafka, group, errstr, errstr_size);
+}
+
+static const rv__admin_backend_t kafka_backend = {
+    "kafka",
+    kaf_create_topic,
+    kaf_delete_topic,
+    kaf_list_topics,
+    kaf_describe_topic,
+    kaf_create_partitions,
+    kaf_describe_configs,
+    kaf_alter_configs,
+    kaf_delete_records,
+    kaf_destroy,
+    kaf_list_groups,
+    kaf_describe_group,
+    kaf_list_group_offsets,
+    kaf_alter_group_offsets,
+    kaf_delete_group,
+};
+
 /* ---- the public API ---- */
 
 rv_admin_t *rv_admin_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
@@ -612,13 +817,19 @@ rv_admin_t *rv_admin_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
             "host:port list for a Kafka cluster");
         return NULL;
     }
-    if (strncmp(bs, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
-        rv__errstr_set(
-            errstr, errstr_size,
-            "bootstrap.servers=%s: the kafka backend (host:port) is not available in this "
-            "build yet; use embedded:DIR",
-            bs);
-        return NULL;
+    if (rv__kafka_is_remote(bs)) {
+        rv_admin_t *a = calloc(1, sizeof *a);
+        if (!a) {
+            rv__errstr_set(errstr, errstr_size, "Out of memory");
+            return NULL;
+        }
+        if (!(a->kafka = rv__kadmin_new(conf, errstr, errstr_size))) {
+            free(a);
+            return NULL;
+        }
+        a->be = &kafka_backend;
+        a->conf = conf;
+        return a;
     }
     const char *dir = bs + strlen(EMBEDDED_PREFIX);
     if (!*dir) {

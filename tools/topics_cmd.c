@@ -500,7 +500,8 @@ static void print_description(const rv_topic_description_t *d, const rv__args_t 
             printf("%d", leader);
         else
             printf("none");
-        printf("\tReplicas: %d\tIsr: ", BROKER_ID);
+        /* The one replica is the leader (node 1 on a network broker). */
+        printf("\tReplicas: %d\tIsr: ", leader >= 0 ? leader : BROKER_ID);
         if (leader >= 0)
             printf("%d", leader);
         printf("\tLogStartOffset: %lld\tEndOffset: %lld\n",

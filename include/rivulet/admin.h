@@ -2,8 +2,15 @@
  *
  * The admin client is backend-neutral, chosen by bootstrap.servers:
  * "embedded:DIR" opens the in-process broker on data folder DIR; a
- * host:port list will use the kafka backend. Calls are synchronous and wait
- * at most request.timeout.ms (default 30000).
+ * host:port list uses the kafka backend (librdkafka), which talks to
+ * `rivulet broker` or any Kafka cluster. Calls are synchronous and wait at
+ * most request.timeout.ms (default 30000) per request they make (a kafka
+ * describe of a topic makes several: Metadata, ListOffsets per partition,
+ * DescribeConfigs).
+ *
+ * Where the kafka backend differs (librdkafka 2.0.2 has no
+ * IncrementalAlterConfigs, and Metadata v4 no topic ids), the function
+ * says so below; see also docs/TOOLS.md, "A network broker".
  *
  * Errors are Kafka's codes with a message in errstr:
  * TOPIC_ALREADY_EXISTS, UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION,
@@ -31,7 +38,9 @@ typedef struct rv_config_list_s rv_config_list_t;
 /** Creates an admin client from `conf` (needs bootstrap.servers). Takes
  *  ownership of conf on success only. NULL with a message in errstr on
  *  failure (bad bootstrap.servers, data folder locked by another process,
- *  a host:port list before the kafka backend exists). */
+ *  a value librdkafka refuses). With a host:port list nothing is connected
+ *  yet, as with Kafka's AdminClient: an unreachable broker shows in the
+ *  first call (a timeout or transport error). */
 RV_EXTERN rv_admin_t *rv_admin_new(rv_conf_t *conf, char *errstr, size_t errstr_size);
 
 /** Closes the client. NULL does nothing. */
@@ -82,7 +91,11 @@ RV_EXTERN rv_err_t rv_admin_describe_configs(rv_admin_t *admin, const char *topi
 /** Incremental alter, as kafka-configs --add-config / --delete-config:
  *  sets set_cnt name/value pairs and reverts del_cnt names to their
  *  defaults, atomically (all or nothing; every name and value is checked
- *  first). Takes effect on the live logs. All arguments borrowed. */
+ *  first). Takes effect on the live logs. All arguments borrowed.
+ *  Kafka backend: librdkafka 2.0.2 has only the replacing AlterConfigs, so
+ *  the call reads the topic's overrides (DescribeConfigs), applies the
+ *  change and sends the whole set; the replacement is atomic, but an alter
+ *  by another client between the two requests can be undone. */
 RV_EXTERN rv_err_t rv_admin_alter_configs(rv_admin_t *admin, const char *topic,
                                           const char *const *set_names,
                                           const char *const *set_values, size_t set_cnt,
@@ -101,7 +114,9 @@ RV_EXTERN rv_err_t rv_admin_delete_records(rv_admin_t *admin, const char *topic,
  * destroyed. */
 RV_EXTERN void rv_topic_description_destroy(rv_topic_description_t *d);
 RV_EXTERN const char *rv_topic_description_name(const rv_topic_description_t *d);
-/** Kafka's topic id printed as Kafka does (URL-safe base64, 22 chars). */
+/** Kafka's topic id printed as Kafka does (URL-safe base64, 22 chars).
+ *  The kafka backend reads Metadata v4, which has no ids: it reports
+ *  Kafka's zero id, "AAAAAAAAAAAAAAAAAAAAAA". */
 RV_EXTERN const char *rv_topic_description_id(const rv_topic_description_t *d);
 RV_EXTERN int32_t rv_topic_description_partition_count(const rv_topic_description_t *d);
 RV_EXTERN int16_t rv_topic_description_replication_factor(const rv_topic_description_t *d);
@@ -146,7 +161,9 @@ RV_EXTERN rv_err_t rv_admin_describe_group(rv_admin_t *admin, const char *group,
 /** The group's committed offsets, one entry per partition it has committed,
  *  sorted by topic and partition (offset and metadata set). An unknown
  *  group gives an empty list. Caller owns *out; free with
- *  rv_topic_partition_list_destroy(). */
+ *  rv_topic_partition_list_destroy(). Kafka backend: only partitions of
+ *  topics that exist are listed (it asks for every partition by name, as
+ *  librdkafka 2.0.2 cannot ask for "all" below OffsetFetch v6). */
 RV_EXTERN rv_err_t rv_admin_list_group_offsets(rv_admin_t *admin, const char *group,
                                                rv_topic_partition_list_t **out, char *errstr,
                                                size_t errstr_size);
