@@ -145,11 +145,47 @@ fail:
 rv_err_t rv__kafka_err(rd_kafka_resp_err_t err) {
     if (err >= 0)
         return (rv_err_t)err; /* Kafka's own codes, the same numbers */
-    switch ((int)err) {
-#define RV__KNOWN(name, num, desc) case num:
-        RV_ERRORS(RV__KNOWN)
-#undef RV__KNOWN
-        return (rv_err_t)err;
+    /* Local codes: only those that mean the same thing on both sides (some
+     * of rivulet's numbers name other conditions in librdkafka). */
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__BAD_MSG:
+        return RV_ERR__BAD_MSG;
+    case RD_KAFKA_RESP_ERR__STATE:
+        return RV_ERR__STATE;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        return RV_ERR__INVALID_ARG;
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+        return RV_ERR__TIMED_OUT;
+    case RD_KAFKA_RESP_ERR__NOENT:
+        return RV_ERR__NOENT;
+    case RD_KAFKA_RESP_ERR__DESTROY:
+        return RV_ERR__DESTROY;
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+        return RV_ERR__MSG_TIMED_OUT;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+        return RV_ERR__QUEUE_FULL;
+    case RD_KAFKA_RESP_ERR__KEY_SERIALIZATION:
+    case RD_KAFKA_RESP_ERR__VALUE_SERIALIZATION:
+        return RV_ERR__SERIALIZATION;
+    case RD_KAFKA_RESP_ERR__KEY_DESERIALIZATION:
+    case RD_KAFKA_RESP_ERR__VALUE_DESERIALIZATION:
+        return RV_ERR__DESERIALIZATION;
+    case RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED:
+        return RV_ERR__MAX_POLL_EXCEEDED;
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+        return RV_ERR__NO_OFFSET;
+    case RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED:
+    case RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE:
+        return RV_ERR__NOT_IMPLEMENTED;
+    case RD_KAFKA_RESP_ERR__PARTIAL:
+        return RV_ERR__PARTIAL;
+    case RD_KAFKA_RESP_ERR__BAD_COMPRESSION:
+        return RV_ERR__BAD_MSG;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        return RV_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+        return RV_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     default:
         return RV_ERR__FAIL;
     }

@@ -35,9 +35,10 @@ bool rv__kafka_is_remote(const char *bootstrap_servers);
 rd_kafka_conf_t *rv__kafka_conf_new(const rv_conf_t *conf, rv__kafka_role_t role, char *errstr,
                                     size_t errstr_size);
 
-/** rivulet's code for a librdkafka error: Kafka's codes and the local
- *  codes rivulet shares with librdkafka keep their number; any other
- *  local code becomes RV_ERR__FAIL. */
+/** rivulet's code for a librdkafka error: Kafka's codes keep their
+ *  number; librdkafka's local codes map to the rivulet code of the same
+ *  meaning (unknown topic or partition to UNKNOWN_TOPIC_OR_PARTITION), any
+ *  other to RV_ERR__FAIL. */
 rv_err_t rv__kafka_err(rd_kafka_resp_err_t err);
 
 #endif

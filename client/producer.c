@@ -2,7 +2,11 @@
  * embedded backend, which appends batches straight to the in-process
  * broker (rv__broker_append, broker/producer_state.h). Partition choice is
  * in client/partitioner.c; batches are RecordBatch v2 built with
- * common/record_batch.h, compressed there through common/codec.h.
+ * common/record_batch.h, compressed there through common/codec.h. For a
+ * host:port bootstrap.servers the producer checks the configuration and
+ * each record here and hands everything else to the kafka backend
+ * (client/kafka_producer.c, librdkafka); `kafka` is then set and none of
+ * the embedded state below is used.
  *
  * DESIGN
  *
@@ -63,6 +67,8 @@
 
 #include "broker/producer_state.h"
 #include "broker/topics.h"
+#include "client/kafka_conf.h"
+#include "client/kafka_producer.h"
 #include "client/producer_internal.h"
 #include "common/buf.h"
 #include "common/clock.h"
@@ -125,6 +131,7 @@ struct ptopic_s {
 struct rv_producer_s {
     rv_conf_t *conf;
     rv_broker_t *broker;
+    rv__kproducer_t *kafka; /* the kafka backend; NULL: embedded */
 
     int acks;
     int64_t batch_size, linger_ms, buffer_memory, max_block_ms, delivery_timeout_ms;
@@ -583,6 +590,8 @@ static int serve(rv_producer_t *p, int64_t deadline_ms, bool wait) {
 int rv_producer_poll(rv_producer_t *p, int timeout_ms) {
     if (!p)
         return 0;
+    if (p->kafka)
+        return rv__kproducer_poll(p->kafka, timeout_ms);
     pthread_mutex_lock(&p->lock);
     int64_t deadline = timeout_ms < 0 ? -1 : rv__mono_ms() + timeout_ms;
     int n = serve(p, deadline, timeout_ms != 0);
@@ -593,6 +602,8 @@ int rv_producer_poll(rv_producer_t *p, int timeout_ms) {
 rv_err_t rv_producer_flush(rv_producer_t *p, int timeout_ms) {
     if (!p)
         return RV_ERR__INVALID_ARG;
+    if (p->kafka)
+        return rv__kproducer_flush(p->kafka, timeout_ms);
     int64_t deadline = timeout_ms < 0 ? -1 : rv__mono_ms() + timeout_ms;
     rv_err_t err = RV_ERR_NO_ERROR;
     pthread_mutex_lock(&p->lock);
@@ -617,6 +628,8 @@ rv_err_t rv_producer_flush(rv_producer_t *p, int timeout_ms) {
 size_t rv_producer_in_flight(rv_producer_t *p) {
     if (!p)
         return 0;
+    if (p->kafka)
+        return rv__kproducer_in_flight(p->kafka);
     pthread_mutex_lock(&p->lock);
     size_t n = p->in_flight;
     pthread_mutex_unlock(&p->lock);
@@ -700,8 +713,10 @@ static int32_t choose_partition(rv_producer_t *p, ptopic_t *t, const rv_producer
     return t->sticky;
 }
 
-rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_delivery_cb_t *cb,
-                          void *opaque, char *errstr, size_t errstr_size) {
+/* The checks every send makes before either backend takes the record;
+ * *size gets the record's estimated size. */
+static rv_err_t send_check(const rv_producer_t *p, const rv_producer_record_t *r, size_t *size,
+                           char *errstr, size_t errstr_size) {
     if (!p) {
         rv__errstr_set(errstr, errstr_size, "No producer");
         return RV_ERR__INVALID_ARG;
@@ -709,21 +724,32 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
     rv_err_t err = record_check(r, errstr, errstr_size);
     if (err)
         return err;
-    size_t size = record_size(r);
-    if ((int64_t)size > p->max_request_size) {
+    *size = record_size(r);
+    if ((int64_t)*size > p->max_request_size) {
         rv__errstr_set(errstr, errstr_size,
                        "The message is %zu bytes when serialized which is larger than %" PRId64
                        ", which is the value of the max.request.size configuration.",
-                       size, p->max_request_size);
+                       *size, p->max_request_size);
         return RV_ERR_MESSAGE_TOO_LARGE;
     }
-    if ((int64_t)size > p->buffer_memory) {
+    if ((int64_t)*size > p->buffer_memory) {
         rv__errstr_set(errstr, errstr_size,
                        "The message is %zu bytes when serialized which is larger than the total "
                        "memory buffer you have configured with the buffer.memory configuration.",
-                       size);
+                       *size);
         return RV_ERR_MESSAGE_TOO_LARGE;
     }
+    return RV_ERR_NO_ERROR;
+}
+
+rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_delivery_cb_t *cb,
+                          void *opaque, char *errstr, size_t errstr_size) {
+    size_t size = 0;
+    rv_err_t err = send_check(p, r, &size, errstr, errstr_size);
+    if (err)
+        return err;
+    if (p->kafka)
+        return rv__kproducer_send(p->kafka, r, cb, opaque, errstr, errstr_size);
     /* One clock reading per send serves the timestamp and the metadata age. */
     int64_t now = rv__now_ms();
     int64_t ts = r->timestamp >= 0 ? r->timestamp : now;
@@ -872,6 +898,14 @@ static void sync_cb(rv_producer_t *p, rv_err_t err, const char *errmsg, const ch
 rv_err_t rv_producer_send_sync(rv_producer_t *p, const rv_producer_record_t *r, int32_t *partition,
                                int64_t *offset, int64_t *timestamp, char *errstr,
                                size_t errstr_size) {
+    if (p && p->kafka) {
+        /* The checks of rv_producer_send(), then the backend's own wait. */
+        size_t size;
+        rv_err_t err = send_check(p, r, &size, errstr, errstr_size);
+        return err ? err
+                   : rv__kproducer_send_sync(p->kafka, r, partition, offset, timestamp, errstr,
+                                             errstr_size);
+    }
     sync_res_t res;
     memset(&res, 0, sizeof res);
     atomic_init(&res.done, 0);
@@ -978,6 +1012,25 @@ static rv_err_t codec_check(int codec, char *errstr, size_t errstr_size) {
     return err;
 }
 
+/* A producer on the kafka backend: the same configuration checks as the
+ * embedded one (parse_conf), then librdkafka. */
+static rv_producer_t *kafka_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
+    rv_producer_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
+        return NULL;
+    }
+    p->producer_id = -1;
+    p->epoch = -1;
+    if (parse_conf(p, conf, errstr, errstr_size) ||
+        !(p->kafka = rv__kproducer_new(p, conf, p->idempotent, errstr, errstr_size))) {
+        free(p);
+        return NULL;
+    }
+    p->conf = conf;
+    return p;
+}
+
 rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
     const char *bs = conf ? rv_conf_get(conf, "bootstrap.servers") : NULL;
     if (!bs || !*bs) {
@@ -986,13 +1039,8 @@ rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
                        "or a host:port list for a Kafka cluster");
         return NULL;
     }
-    if (strncmp(bs, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
-        rv__errstr_set(errstr, errstr_size,
-                       "bootstrap.servers=%s: the kafka backend (host:port) is not available in "
-                       "this build yet; use embedded:DIR",
-                       bs);
-        return NULL;
-    }
+    if (rv__kafka_is_remote(bs))
+        return kafka_producer_new(conf, errstr, errstr_size);
     const char *dir = bs + strlen(EMBEDDED_PREFIX);
     if (!*dir) {
         rv__errstr_set(errstr, errstr_size, "bootstrap.servers=%s: embedded: needs a data folder",
@@ -1044,6 +1092,10 @@ rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
 void rv_producer_set_partitioner(rv_producer_t *p, rv_partitioner_cb_t *cb, void *opaque) {
     if (!p)
         return;
+    if (p->kafka) {
+        rv__kproducer_set_partitioner(p->kafka, cb, opaque);
+        return;
+    }
     pthread_mutex_lock(&p->lock);
     p->partitioner = cb;
     p->partitioner_opaque = opaque;
@@ -1053,6 +1105,8 @@ void rv_producer_set_partitioner(rv_producer_t *p, rv_partitioner_cb_t *cb, void
 rv_err_t rv_producer_close(rv_producer_t *p, int timeout_ms) {
     if (!p)
         return RV_ERR__INVALID_ARG;
+    if (p->kafka)
+        return rv__kproducer_close(p->kafka, timeout_ms);
     pthread_mutex_lock(&p->lock);
     bool closed = p->closed;
     pthread_mutex_unlock(&p->lock);
@@ -1094,6 +1148,12 @@ rv_err_t rv_producer_close(rv_producer_t *p, int timeout_ms) {
 void rv_producer_destroy(rv_producer_t *p) {
     if (!p)
         return;
+    if (p->kafka) {
+        rv__kproducer_destroy(p->kafka);
+        rv_conf_destroy(p->conf);
+        free(p);
+        return;
+    }
     rv_producer_close(p, 0);
     for (ptopic_t *t = p->topics, *nx; t; t = nx) {
         nx = t->next;
@@ -1114,6 +1174,10 @@ void rv_producer_destroy(rv_producer_t *p) {
 /* ---- test hooks ---- */
 
 void rv__producer_pause_sender(rv_producer_t *p, bool paused) {
+    if (p->kafka) {
+        rv__kproducer_pause(p->kafka, paused);
+        return;
+    }
     pthread_mutex_lock(&p->lock);
     p->paused = paused;
     pthread_cond_broadcast(&p->sender_cv);
@@ -1121,6 +1185,12 @@ void rv__producer_pause_sender(rv_producer_t *p, bool paused) {
 }
 
 int64_t rv__producer_id(rv_producer_t *p, int16_t *epoch) {
+    if (p->kafka) {
+        /* librdkafka keeps its producer id to itself. */
+        if (epoch)
+            *epoch = -1;
+        return -1;
+    }
     pthread_mutex_lock(&p->lock);
     int64_t pid = p->idempotent ? p->producer_id : -1;
     if (epoch)

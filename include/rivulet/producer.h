@@ -1,8 +1,9 @@
 /* rivulet/producer.h: the producer.
  *
  * Backend-neutral, chosen by bootstrap.servers: "embedded:DIR" appends to
- * the in-process broker on data folder DIR; a host:port list will use the
- * kafka backend (librdkafka). The model is Kafka's:
+ * the in-process broker on data folder DIR; a host:port list uses the
+ * kafka backend (librdkafka) to reach `rivulet broker` or any Kafka
+ * cluster. The model is Kafka's:
  *
  *  - rv_producer_send() copies the record into a per-partition batch and
  *    returns at once. It waits only when buffer.memory is used up, and then
@@ -34,6 +35,17 @@
  * RV_ERR__MSG_TIMED_OUT (not delivered within delivery.timeout.ms),
  * OUT_OF_ORDER_SEQUENCE_NUMBER, RV_ERR__DESTROY (the producer was closed
  * before the record was sent), and the broker's errors.
+ *
+ * Kafka backend (librdkafka): the same calls, callbacks and codes, with
+ * these differences (docs/PRODUCER.md has the details): a record to a
+ * topic the cluster does not know fails after up to about a second of
+ * metadata look-ups rather than at once; the sticky choice for null keys
+ * moves on after batch.size bytes, linger.ms, or a flush, as an estimate
+ * of "a batch was sent"; a record timestamp of 0 is read as "now";
+ * max.request.size cannot be below 1000 and buffer.memory counts whole
+ * KiB; with acks=0 the report comes when the request is written, before
+ * the broker has the record; records close fails while in flight may
+ * still have been written.
  *
  * Thread-safety: rv_producer_send(), rv_producer_send_sync(),
  * rv_producer_poll() and rv_producer_flush() may be called from several
@@ -89,7 +101,10 @@ typedef void rv_delivery_cb_t(rv_producer_t *producer, rv_err_t err, const char 
  *  sent without one. key/value are the serialized bytes (NULL with -1 when
  *  null), borrowed for the call. A result outside the range fails the
  *  record with UNKNOWN_TOPIC_OR_PARTITION. Runs on the thread calling
- *  rv_producer_send(), possibly several at once. */
+ *  rv_producer_send(), possibly several at once. Kafka backend: for records
+ *  sent before the producer knows the topic's partitions (the first ones
+ *  to a topic) it runs later on a librdkafka thread, as librdkafka's
+ *  partitioner callbacks do; it must not call back into the producer. */
 typedef int32_t rv_partitioner_cb_t(const char *topic, const void *key, int32_t key_len,
                                     const void *value, int32_t value_len, int32_t partition_cnt,
                                     void *opaque);
