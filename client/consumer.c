@@ -53,7 +53,12 @@
  * Commits. rv__group_commit_offsets is synchronous (it returns once the
  * offsets are on disk), so commit_async commits at once and queues the
  * result; its callback runs in the next poll, commit_sync or close, in
- * call order, as the API promises for every backend. */
+ * call order, as the API promises for every backend.
+ *
+ * The kafka backend (bootstrap.servers a host:port list) lives in
+ * client/kafka_consumer.c: rv_consumer_new() creates it and every public
+ * function below forwards to it when `kc` is set, before touching any of
+ * the embedded state. */
 #include "rivulet/consumer.h"
 
 #include <pthread.h>
@@ -69,6 +74,8 @@
 #include "client/assignor.h"
 #include "client/consumer_internal.h"
 #include "client/consumer_records.h"
+#include "client/kafka_conf.h"
+#include "client/kafka_consumer.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/errstr.h"
@@ -306,6 +313,7 @@ typedef enum { RESET_LATEST, RESET_EARLIEST, RESET_NONE } reset_t;
 
 struct rv_consumer_s {
     rv_conf_t *conf;
+    rv__kconsumer_t *kc; /* the kafka backend, or NULL: embedded */
     rv_broker_t *broker;
     rv__topics_t *topics;
     rv__group_coordinator_t *gc;
@@ -370,6 +378,8 @@ static void clear_err(rv_consumer_t *c) {
 }
 
 const char *rv_consumer_last_error(const rv_consumer_t *c) {
+    if (c && c->kc)
+        return rv__kconsumer_last_error(c->kc);
     return c ? c->errmsg : "";
 }
 
@@ -709,12 +719,18 @@ rv_consumer_t *rv_consumer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
         rv__errstr_set(errstr, errstr_size, "bootstrap.servers is not set");
         return NULL;
     }
-    if (strncmp(bs, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX)) != 0) {
-        rv__errstr_set(errstr, errstr_size,
-                       "bootstrap.servers=%s needs the kafka backend, which this build does "
-                       "not have yet; use embedded:DIR",
-                       bs);
-        return NULL;
+    if (rv__kafka_is_remote(bs)) {
+        rv_consumer_t *kcons = calloc(1, sizeof(*kcons));
+        if (!kcons) {
+            rv__errstr_set(errstr, errstr_size, "out of memory");
+            return NULL;
+        }
+        if (!(kcons->kc = rv__kconsumer_new(kcons, conf, errstr, errstr_size))) {
+            free(kcons);
+            return NULL;
+        }
+        kcons->conf = conf;
+        return kcons;
     }
     const char *dir = bs + strlen(EMBEDDED_PREFIX);
     if (!*dir) {
@@ -1421,6 +1437,8 @@ static void leave_group(rv_consumer_t *c, bool revoke) {
 
 rv_err_t rv_consumer_subscribe(rv_consumer_t *c, const char *const *topics, size_t topic_cnt,
                                const rv_rebalance_listener_t *listener) {
+    if (c->kc)
+        return rv__kconsumer_subscribe(c->kc, topics, topic_cnt, listener);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
@@ -1472,6 +1490,8 @@ rv_err_t rv_consumer_subscribe(rv_consumer_t *c, const char *const *topics, size
 }
 
 rv_err_t rv_consumer_unsubscribe(rv_consumer_t *c) {
+    if (c->kc)
+        return rv__kconsumer_unsubscribe(c->kc);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
@@ -1485,6 +1505,8 @@ rv_err_t rv_consumer_unsubscribe(rv_consumer_t *c) {
 }
 
 rv_err_t rv_consumer_subscription(rv_consumer_t *c, char ***topics, size_t *cnt) {
+    if (c->kc)
+        return rv__kconsumer_subscription(c->kc, topics, cnt);
     *topics = NULL;
     *cnt = 0;
     if (!c->sub_cnt)
@@ -1503,6 +1525,8 @@ rv_err_t rv_consumer_subscription(rv_consumer_t *c, char ***topics, size_t *cnt)
 }
 
 rv_err_t rv_consumer_assign(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
+    if (c->kc)
+        return rv__kconsumer_assign(c->kc, partitions);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
@@ -1534,6 +1558,8 @@ rv_err_t rv_consumer_assign(rv_consumer_t *c, const rv_topic_partition_list_t *p
 }
 
 rv_err_t rv_consumer_assignment(rv_consumer_t *c, rv_topic_partition_list_t **out) {
+    if (c->kc)
+        return rv__kconsumer_assignment(c->kc, out);
     *out = parts_to_list(c);
     return *out ? RV_ERR_NO_ERROR : RV_ERR__NOMEM;
 }
@@ -1729,6 +1755,8 @@ static rv_err_t fill(rv_consumer_t *c, rv_records_t *rs) {
 }
 
 rv_err_t rv_consumer_poll(rv_consumer_t *c, int timeout_ms, rv_records_t **out) {
+    if (c->kc)
+        return rv__kconsumer_poll(c->kc, timeout_ms, out);
     *out = NULL;
     clear_err(c);
     if (c->closed)
@@ -1785,6 +1813,10 @@ rv_err_t rv_consumer_poll(rv_consumer_t *c, int timeout_ms, rv_records_t **out) 
 }
 
 void rv_consumer_wakeup(rv_consumer_t *c) {
+    if (c && c->kc) {
+        rv__kconsumer_wakeup(c->kc);
+        return;
+    }
     if (!c || !c->sh)
         return;
     pthread_mutex_lock(&c->sh->lock);
@@ -1796,6 +1828,8 @@ void rv_consumer_wakeup(rv_consumer_t *c) {
 /* ---- positions ---- */
 
 rv_err_t rv_consumer_seek(rv_consumer_t *c, const char *topic, int32_t partition, int64_t offset) {
+    if (c->kc)
+        return rv__kconsumer_seek(c->kc, topic, partition, offset);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
@@ -1834,14 +1868,20 @@ static rv_err_t seek_all(rv_consumer_t *c, const rv_topic_partition_list_t *l, i
 
 rv_err_t rv_consumer_seek_to_beginning(rv_consumer_t *c,
                                        const rv_topic_partition_list_t *partitions) {
+    if (c->kc)
+        return rv__kconsumer_seek_all(c->kc, partitions, RV_OFFSET_BEGINNING);
     return seek_all(c, partitions, RV_OFFSET_BEGINNING);
 }
 
 rv_err_t rv_consumer_seek_to_end(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
+    if (c->kc)
+        return rv__kconsumer_seek_all(c->kc, partitions, RV_OFFSET_END);
     return seek_all(c, partitions, RV_OFFSET_END);
 }
 
 rv_err_t rv_consumer_position(rv_consumer_t *c, rv_topic_partition_list_t *partitions) {
+    if (c->kc)
+        return rv__kconsumer_position(c->kc, partitions);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
@@ -1859,6 +1899,8 @@ rv_err_t rv_consumer_position(rv_consumer_t *c, rv_topic_partition_list_t *parti
 
 rv_err_t rv_consumer_committed(rv_consumer_t *c, rv_topic_partition_list_t *partitions,
                                int timeout_ms) {
+    if (c->kc)
+        return rv__kconsumer_committed(c->kc, partitions, timeout_ms);
     (void)timeout_ms; /* the embedded coordinator answers at once */
     clear_err(c);
     if (c->closed)
@@ -1885,10 +1927,14 @@ static rv_err_t set_paused(rv_consumer_t *c, const rv_topic_partition_list_t *l,
 }
 
 rv_err_t rv_consumer_pause(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
+    if (c->kc)
+        return rv__kconsumer_set_paused(c->kc, partitions, 1);
     return set_paused(c, partitions, true);
 }
 
 rv_err_t rv_consumer_resume(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
+    if (c->kc)
+        return rv__kconsumer_set_paused(c->kc, partitions, 0);
     return set_paused(c, partitions, false);
 }
 
@@ -1896,6 +1942,8 @@ rv_err_t rv_consumer_resume(rv_consumer_t *c, const rv_topic_partition_list_t *p
 
 rv_err_t rv_consumer_commit_sync(rv_consumer_t *c, const rv_topic_partition_list_t *offsets,
                                  char *errstr, size_t errstr_size) {
+    if (c->kc)
+        return rv__kconsumer_commit_sync(c->kc, offsets, errstr, errstr_size);
     clear_err(c);
     if (c->closed) {
         rv__errstr_set(errstr, errstr_size, "consumer is closed");
@@ -1910,6 +1958,8 @@ rv_err_t rv_consumer_commit_sync(rv_consumer_t *c, const rv_topic_partition_list
 
 rv_err_t rv_consumer_commit_async(rv_consumer_t *c, const rv_topic_partition_list_t *offsets,
                                   rv_commit_cb_t *cb, void *opaque) {
+    if (c->kc)
+        return rv__kconsumer_commit_async(c->kc, offsets, cb, opaque);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
@@ -1938,10 +1988,14 @@ rv_err_t rv_consumer_commit_async(rv_consumer_t *c, const rv_topic_partition_lis
 /* ---- group information ---- */
 
 const char *rv_consumer_member_id(const rv_consumer_t *c) {
+    if (c->kc)
+        return rv__kconsumer_member_id(c->kc);
     return c->member_id;
 }
 
 int32_t rv_consumer_generation(const rv_consumer_t *c) {
+    if (c->kc)
+        return rv__kconsumer_generation(c->kc);
     return c->generation;
 }
 
@@ -1961,6 +2015,8 @@ static void stop_heartbeat(rv_consumer_t *c) {
 rv_err_t rv_consumer_close(rv_consumer_t *c) {
     if (!c)
         return RV_ERR__INVALID_ARG;
+    if (c->kc)
+        return rv__kconsumer_close(c->kc);
     if (c->closed)
         return RV_ERR_NO_ERROR;
     rv_err_t err = RV_ERR_NO_ERROR;
@@ -1989,6 +2045,12 @@ rv_err_t rv_consumer_close(rv_consumer_t *c) {
 void rv_consumer_destroy(rv_consumer_t *c) {
     if (!c)
         return;
+    if (c->kc) {
+        rv__kconsumer_destroy(c->kc);
+        rv_conf_destroy(c->conf);
+        free(c);
+        return;
+    }
     if (c->sh && c->broker && !c->closed)
         rv_consumer_close(c);
     stop_heartbeat(c);
@@ -2020,6 +2082,10 @@ void rv_consumer_destroy(rv_consumer_t *c) {
 /* ---- internals for tests ---- */
 
 void rv__consumer_simulate_crash(rv_consumer_t *c) {
+    if (c->kc) {
+        rv__kconsumer_simulate_crash(c->kc);
+        return;
+    }
     pthread_mutex_lock(&c->sh->lock);
     c->sh->hb_frozen = true;
     pthread_mutex_unlock(&c->sh->lock);

@@ -31,7 +31,7 @@ static const struct {
     {"bootstrap.servers", "bootstrap.servers", P | C | A},
     {"client.id", "client.id", P | C | A},
     {"metadata.max.age.ms", "metadata.max.age.ms", P | C | A},
-    {"retry.backoff.ms", "retry.backoff.ms", P | C | A},
+    {"retry.backoff.ms", "retry.backoff.ms", P}, /* a producer property in librdkafka */
     {"acks", "acks", P},
     {"batch.size", "batch.size", P},
     {"linger.ms", "linger.ms", P},
@@ -77,6 +77,10 @@ static const char *assignor_name(const char *s, size_t n) {
 
 /* Writes the librdkafka value of `name` = `value` into out. */
 static void translate(const char *name, const char *value, char *out, size_t out_size) {
+    if (!strcmp(name, "auto.offset.reset") && !strcmp(value, "none")) {
+        snprintf(out, out_size, "error"); /* librdkafka's name for Java's none */
+        return;
+    }
     if (!strcmp(name, "partition.assignment.strategy")) {
         size_t o = 0;
         out[0] = '\0';

@@ -4,11 +4,11 @@
  * (rv_consumer_assign) or that a consumer group hands it
  * (rv_consumer_subscribe, needs group.id). The backend is chosen by
  * bootstrap.servers: "embedded:DIR" reads the in-process broker's logs
- * directly; a host:port list will use librdkafka (a later release). The API
- * is poll-driven so both backends implement it the same way: rebalance
- * listener callbacks and commit_async callbacks run only inside
- * rv_consumer_poll() (and inside commit_sync / close, which serve pending
- * callbacks too), on the thread that calls it.
+ * directly; a host:port list uses librdkafka (docs/CONSUMER.md section 9
+ * lists where it differs). The API is poll-driven so both backends
+ * implement it the same way: rebalance listener callbacks and commit_async
+ * callbacks run only inside rv_consumer_poll() (and inside commit_sync /
+ * close, which serve pending callbacks too), on the thread that calls it.
  *
  * Configuration (Kafka's names and defaults): group.id, auto.offset.reset
  * (latest | earliest | none), enable.auto.commit (true),
@@ -102,8 +102,8 @@ RV_EXTERN void rv_topic_partition_set_err(rv_topic_partition_t *tp, rv_err_t err
 /** Creates a consumer from `conf` (needs bootstrap.servers; group.id for
  *  subscribe and commits). Takes ownership of conf on success only. NULL
  *  with a message in errstr on failure (bad or missing configuration, data
- *  folder locked by another process, a host:port list before the kafka
- *  backend exists). Caller owns the result; free with
+ *  folder locked by another process, a value librdkafka refuses). Caller
+ *  owns the result; free with
  *  rv_consumer_destroy() (after rv_consumer_close()). */
 RV_EXTERN rv_consumer_t *rv_consumer_new(rv_conf_t *conf, char *errstr, size_t errstr_size);
 
