@@ -4,8 +4,9 @@
 #
 #   bench/bench_clients.sh [RECORDS] [BUILD_DIR] [PEERS_DIR]
 #
-# Runs bench_produce (one producer thread, acks=1 and acks=all) and
-# bench_consume (one group member) on RECORDS (default 10 M) 100-byte
+# Runs bench_produce (one producer thread, acks=1 and acks=all),
+# bench_consume (one group member) and bench_net (a librdkafka producer and
+# consumer over loopback TCP) on RECORDS (default 10 M) 100-byte
 # records. When PEERS_DIR (default ../shared/peers beside this checkout)
 # holds redis_streams.sh and redis-server, redis-benchmark and hiredis are
 # installed (apt-get install redis-server redis-tools libhiredis-dev), it
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 records=${1:-10000000}
 build=${2:-build}
 peers=${3:-../shared/peers}
-for b in bench_produce bench_consume; do
+for b in bench_produce bench_consume bench_net; do
     if [ ! -x "$build/bin/$b" ]; then
         echo "bench_clients: $build/bin/$b not found; build first (./run.sh build)" >&2
         exit 2
@@ -25,6 +26,8 @@ echo "== rivulet producer ($records records)"
 "$build/bin/bench_produce" --records "$records"
 echo "== rivulet consumer ($records records)"
 "$build/bin/bench_consume" --records "$records"
+echo "== rivulet over TCP: librdkafka client -> Kafka-protocol server ($records records)"
+"$build/bin/bench_net" --records "$records"
 if [ -f "$peers/redis_streams.sh" ] && command -v redis-server >/dev/null &&
     command -v redis-benchmark >/dev/null && [ -f /usr/include/hiredis/hiredis.h ]; then
     echo "== Redis Streams, same machine, same run (peers/redis_streams.sh)"

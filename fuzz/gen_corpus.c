@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/kafka/api.h"
+#include "broker/kafka/proto.h"
 #include "broker/log/log.h"
 #include "broker/topics.h"
 #include "common/fileio.h"
@@ -270,6 +272,148 @@ static void topic_meta_seeds(void) {
     rv__buf_free(&in);
 }
 
+/* ---- fuzz_kafka_request: one request frame each (no size prefix) ---- */
+
+static void req_header(rv__kw_t *w, int16_t key, int16_t version) {
+    rv__kw_init(w);
+    rv__kw_i16(w, key);
+    rv__kw_i16(w, version);
+    rv__kw_i32(w, 7);
+    rv__kw_str(w, "fuzz");
+}
+
+static void req_seed(rv__kw_t *w, const char *name) {
+    seed("fuzz_kafka_request", name, w->b.data, w->b.len);
+    rv__kw_free(w);
+}
+
+/* An array of one topic with one partition (int32 index), as most
+ * partition-level requests start. */
+static void one_topic(rv__kw_t *w, const char *topic, int32_t partition) {
+    rv__kw_i32(w, 1);
+    rv__kw_str(w, topic);
+    rv__kw_i32(w, 1);
+    rv__kw_i32(w, partition);
+}
+
+static void kafka_request_seeds(void) {
+    rv__kw_t w;
+    for (int16_t v = 0; v <= 3; v++) {
+        char name[32];
+        req_header(&w, RV__KAPI_API_VERSIONS, v);
+        if (v == 3) {
+            rv__kw_uvarint(&w, 0); /* header tags */
+            rv__kw_uvarint(&w, 5); /* compact "fuzz" */
+            rv__kw_raw(&w, "fuzz", 4);
+            rv__kw_uvarint(&w, 2);
+            rv__kw_raw(&w, "1", 1);
+            rv__kw_uvarint(&w, 0);
+        }
+        snprintf(name, sizeof name, "api_versions_v%d", v);
+        req_seed(&w, name);
+    }
+    req_header(&w, RV__KAPI_METADATA, 0);
+    rv__kw_i32(&w, 0);
+    req_seed(&w, "metadata_v0_all");
+    req_header(&w, RV__KAPI_METADATA, 4);
+    rv__kw_i32(&w, 1);
+    rv__kw_str(&w, "t");
+    rv__kw_bool(&w, true);
+    req_seed(&w, "metadata_v4_autocreate");
+
+    rv__buf_t batch = RV__BUF_INIT;
+    rvf_make_batch(&batch, 3, 1700000000000);
+    for (int16_t v = 3; v <= 7; v += 4) {
+        req_header(&w, RV__KAPI_PRODUCE, v);
+        rv__kw_str(&w, NULL); /* transactional id */
+        rv__kw_i16(&w, 1);
+        rv__kw_i32(&w, 1000);
+        rv__kw_i32(&w, 1);
+        rv__kw_str(&w, "t");
+        rv__kw_i32(&w, 1);
+        rv__kw_i32(&w, 0);
+        rv__kw_bytes(&w, batch.data, batch.len);
+        req_seed(&w, v == 3 ? "produce_v3" : "produce_v7");
+    }
+    rv__buf_free(&batch);
+
+    req_header(&w, RV__KAPI_FETCH, 11);
+    rv__kw_i32(&w, -1); /* replica */
+    rv__kw_i32(&w, 0);  /* max wait */
+    rv__kw_i32(&w, 1);  /* min bytes */
+    rv__kw_i32(&w, 1 << 20);
+    rv__kw_i8(&w, 0);   /* isolation */
+    rv__kw_i32(&w, 0);  /* session id */
+    rv__kw_i32(&w, -1); /* session epoch */
+    one_topic(&w, "t", 0);
+    rv__kw_i32(&w, -1); /* current leader epoch */
+    rv__kw_i64(&w, 0);  /* fetch offset */
+    rv__kw_i64(&w, -1); /* log start offset */
+    rv__kw_i32(&w, 1 << 20);
+    rv__kw_i32(&w, 0);  /* forgotten topics */
+    rv__kw_str(&w, ""); /* rack */
+    req_seed(&w, "fetch_v11");
+
+    req_header(&w, RV__KAPI_LIST_OFFSETS, 1);
+    rv__kw_i32(&w, -1);
+    one_topic(&w, "t", 0);
+    rv__kw_i64(&w, -2);
+    req_seed(&w, "list_offsets_v1");
+
+    req_header(&w, RV__KAPI_OFFSET_COMMIT, 2);
+    rv__kw_str(&w, "g");
+    rv__kw_i32(&w, -1);
+    rv__kw_str(&w, "");
+    rv__kw_i64(&w, -1);
+    one_topic(&w, "t", 0);
+    rv__kw_i64(&w, 1);
+    rv__kw_str(&w, "m");
+    req_seed(&w, "offset_commit_v2");
+
+    req_header(&w, RV__KAPI_OFFSET_FETCH, 3);
+    rv__kw_str(&w, "g");
+    rv__kw_i32(&w, -1);
+    req_seed(&w, "offset_fetch_v3_all");
+
+    req_header(&w, RV__KAPI_FIND_COORDINATOR, 1);
+    rv__kw_str(&w, "g");
+    rv__kw_i8(&w, 0);
+    req_seed(&w, "find_coordinator_v1");
+
+    req_header(&w, RV__KAPI_HEARTBEAT, 1);
+    rv__kw_str(&w, "g");
+    rv__kw_i32(&w, 1);
+    rv__kw_str(&w, "m");
+    req_seed(&w, "heartbeat_v1");
+
+    req_header(&w, RV__KAPI_LIST_GROUPS, 2);
+    req_seed(&w, "list_groups_v2");
+
+    req_header(&w, RV__KAPI_DESCRIBE_GROUPS, 2);
+    rv__kw_i32(&w, 1);
+    rv__kw_str(&w, "g");
+    req_seed(&w, "describe_groups_v2");
+
+    req_header(&w, RV__KAPI_DESCRIBE_CONFIGS, 1);
+    rv__kw_i32(&w, 1);
+    rv__kw_i8(&w, 2);
+    rv__kw_str(&w, "t");
+    rv__kw_i32(&w, -1);
+    rv__kw_bool(&w, true);
+    req_seed(&w, "describe_configs_v1");
+
+    req_header(&w, RV__KAPI_DELETE_RECORDS, 1);
+    one_topic(&w, "t", 0);
+    rv__kw_i64(&w, 1);
+    rv__kw_i32(&w, 1000);
+    req_seed(&w, "delete_records_v1");
+
+    req_header(&w, RV__KAPI_INIT_PRODUCER_ID, 0);
+    rv__kw_str(&w, NULL);
+    rv__kw_i32(&w, 60000);
+    req_seed(&w, "init_producer_id_v0");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -282,5 +426,6 @@ int main(int argc, char **argv) {
     config_seeds();
     json_seeds();
     topic_meta_seeds();
+    kafka_request_seeds();
     return 0;
 }

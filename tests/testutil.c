@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,103 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "broker/kafka/server.h"
 #include "common/fileio.h"
 #include "common/record_batch.h"
+#include "rivulet/broker.h"
+
+/* Data folders rvt_bootstrap() was asked for, with their servers. */
+typedef struct rvt_srv_s {
+    char *dir;
+    rv_broker_t *broker; /* NULL for the embedded backend */
+    rv__kserver_t *server;
+    char bs[4200];
+    struct rvt_srv_s *next;
+} rvt_srv_t;
+
+static pthread_mutex_t g_srv_lock = PTHREAD_MUTEX_INITIALIZER;
+static rvt_srv_t *g_srvs;
+static int g_atexit_done;
+
+static void srv_free(rvt_srv_t *e) {
+    rv__kserver_stop(e->server);
+    rv_broker_close(e->broker);
+    free(e->dir);
+    free(e);
+}
+
+int rvt_kafka_backend(void) {
+    const char *b = getenv("RVT_BACKEND");
+    return b && !strcmp(b, "kafka");
+}
+
+void rvt_bootstrap_cleanup(void) {
+    pthread_mutex_lock(&g_srv_lock);
+    rvt_srv_t *list = g_srvs;
+    g_srvs = NULL;
+    pthread_mutex_unlock(&g_srv_lock);
+    while (list) {
+        rvt_srv_t *e = list;
+        list = e->next;
+        srv_free(e);
+    }
+}
+
+/* Stops the servers of `dir` (before the folder is removed). */
+static void bootstrap_forget(const char *dir) {
+    pthread_mutex_lock(&g_srv_lock);
+    rvt_srv_t *found = NULL;
+    for (rvt_srv_t **pp = &g_srvs; *pp;) {
+        if (!strcmp((*pp)->dir, dir)) {
+            rvt_srv_t *e = *pp;
+            *pp = e->next;
+            e->next = found;
+            found = e;
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    pthread_mutex_unlock(&g_srv_lock);
+    while (found) {
+        rvt_srv_t *e = found;
+        found = e->next;
+        srv_free(e);
+    }
+}
+
+const char *rvt_bootstrap(const char *dir) {
+    pthread_mutex_lock(&g_srv_lock);
+    for (rvt_srv_t *e = g_srvs; e; e = e->next)
+        if (!strcmp(e->dir, dir)) {
+            pthread_mutex_unlock(&g_srv_lock);
+            return e->bs;
+        }
+    rvt_srv_t *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->dir = strdup(dir);
+    assert_non_null(e->dir);
+    if (rvt_kafka_backend()) {
+        char errstr[512];
+        if (rv_broker_open(&e->broker, dir, errstr, sizeof errstr))
+            fail_msg("rv_broker_open %s: %s", dir, errstr);
+        rv__kserver_config_t cfg;
+        rv__kserver_config_default(&cfg);
+        cfg.listen_port = 0;
+        if (rv__kserver_start(&e->server, e->broker, &cfg, errstr, sizeof errstr))
+            fail_msg("rv__kserver_start: %s", errstr);
+        snprintf(e->bs, sizeof e->bs, "127.0.0.1:%d", rv__kserver_port(e->server));
+    } else {
+        snprintf(e->bs, sizeof e->bs, "embedded:%s", dir);
+    }
+    e->next = g_srvs;
+    g_srvs = e;
+    if (!g_atexit_done) {
+        g_atexit_done = 1;
+        atexit(rvt_bootstrap_cleanup);
+    }
+    pthread_mutex_unlock(&g_srv_lock);
+    return e->bs;
+}
 
 char *rvt_tmpdir(void) {
     const char *base = getenv("TMPDIR");
@@ -23,8 +119,10 @@ char *rvt_tmpdir(void) {
 }
 
 void rvt_rmtree(const char *path) {
-    if (path)
-        rv__io_rmtree(path);
+    if (!path)
+        return;
+    bootstrap_forget(path);
+    rv__io_rmtree(path);
 }
 
 void rvt_make_batch(rv__buf_t *out, int n, const char *key_prefix, size_t value_size, int64_t ts0) {

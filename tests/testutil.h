@@ -13,7 +13,8 @@
 #include "common/buf.h"
 
 /** A new empty folder under $TMPDIR (or /tmp). Caller frees the string and
- *  removes the folder with rvt_rmtree(). Fails the test on error. */
+ *  removes the folder with rvt_rmtree(), which first stops a server that
+ *  rvt_bootstrap() started on it. Fails the test on error. */
 char *rvt_tmpdir(void);
 void rvt_rmtree(const char *path);
 
@@ -46,6 +47,18 @@ int rvt_cli_fx_teardown(void **state);
 /** Fails the test unless s starts with prefix / contains needle. */
 void rvt_assert_prefix(const char *s, const char *prefix);
 void rvt_assert_contains(const char *s, const char *needle);
+
+/** The bootstrap.servers that reaches the data folder `dir`: "embedded:DIR"
+ *  normally; with RVT_BACKEND=kafka in the environment, opens the broker on
+ *  DIR, starts a Kafka protocol server for it on 127.0.0.1 (a port the OS
+ *  picks; once per DIR per process) and returns "127.0.0.1:PORT".
+ *  Borrowed: valid until rvt_bootstrap_cleanup() or rvt_rmtree(dir).
+ *  Servers still running at exit are stopped then. */
+const char *rvt_bootstrap(const char *dir);
+/** Stops every server rvt_bootstrap() started and closes their brokers. */
+void rvt_bootstrap_cleanup(void);
+/** True when RVT_BACKEND=kafka (the tests run over the network). */
+int rvt_kafka_backend(void);
 
 /** Writes a whole file (test setup). */
 void rvt_write_file(const char *path, const void *p, size_t n);

@@ -17,6 +17,8 @@ typedef struct command_s {
 } command_t;
 
 static const command_t commands[] = {
+    {"broker", rv__cmd_broker,
+     "Run a broker that serves the Kafka protocol (kafka-server-start.sh)."},
     {"topics", rv__cmd_topics, "Create, delete, describe, or change a topic (kafka-topics.sh)."},
     {"configs", rv__cmd_configs, "Describe or change topic configs (kafka-configs.sh)."},
     {"delete-records", rv__cmd_delete_records,

@@ -14,6 +14,7 @@
 
 /* Subcommands: argv excludes the program and subcommand names. Each returns
  * the process exit status. */
+int rv__cmd_broker(int argc, char **argv);
 int rv__cmd_topics(int argc, char **argv);
 int rv__cmd_configs(int argc, char **argv);
 int rv__cmd_delete_records(int argc, char **argv);

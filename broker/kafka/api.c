@@ -176,7 +176,9 @@ rv__kapi_status_t rv__kapi_run(rv__kreq_t *req) {
         return RV__KAPI_CLOSE;
     }
     if (st == RV__KAPI_CLOSE)
-        rv__log_info("KAFKA", "Closing connection from %s (client %s): malformed %s v%d request",
+        rv__log_info("KAFKA",
+                     "Closing connection from %s (client %s) after a %s v%d request it could "
+                     "not answer (malformed, or a failed produce with acks=0)",
                      req->client_host ? req->client_host : "?", req->client_id, def->name,
                      (int)req->api_version);
     return st;

@@ -86,6 +86,8 @@ RV_BEGIN_DECLS
     X(INVALID_REPLICA_ASSIGNMENT, 39, "Replica assignment is invalid")                           \
     X(INVALID_CONFIG, 40, "Configuration is invalid")                                            \
     X(INVALID_REQUEST, 42, "This most likely occurs because of a request being malformed")       \
+    X(UNSUPPORTED_FOR_MESSAGE_FORMAT, 43,                                                        \
+      "The message format version on the broker does not support the request")                   \
     X(POLICY_VIOLATION, 44, "Request parameters do not satisfy the configured policy")           \
     X(OUT_OF_ORDER_SEQUENCE_NUMBER, 45, "The broker received an out of order sequence number")   \
     X(DUPLICATE_SEQUENCE_NUMBER, 46, "The broker received a duplicate sequence number")          \
