@@ -5,7 +5,9 @@
  * (bootstrap.servers=embedded:DIR shares it). Records written by kcat are
  * read by the embedded consumer, and records written by the embedded
  * producer are read by kcat, byte for byte: keys (and null keys), values,
- * headers, timestamps and offsets. */
+ * headers, timestamps and offsets. And one consumer group has an embedded
+ * member and a network member (rivulet's kafka backend, librdkafka) at
+ * once: the coordinator is the same, so they split the partitions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,10 +236,93 @@ static void test_embedded_to_kcat(void **state) {
     }
 }
 
+static rv_consumer_t *group_member(const char *bootstrap) {
+    char errstr[512];
+    rv_conf_t *conf = rv_conf_new();
+    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "group.id", "mixed-group", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
+    rv_consumer_t *c = rv_consumer_new(conf, errstr, sizeof errstr);
+    assert_non_null(c);
+    const char *topics[] = {"mixed"};
+    assert_int_equal(rv_consumer_subscribe(c, topics, 1, NULL), 0);
+    return c;
+}
+
+/* Partitions a member holds, as a bit set. */
+static unsigned held(rv_consumer_t *c) {
+    rv_topic_partition_list_t *l = NULL;
+    assert_int_equal(rv_consumer_assignment(c, &l), 0);
+    unsigned bits = 0;
+    for (size_t i = 0; i < rv_topic_partition_list_count(l); i++)
+        bits |= 1u << rv_topic_partition_partition(rv_topic_partition_list_get(l, i));
+    rv_topic_partition_list_destroy(l);
+    return bits;
+}
+
+static void test_mixed_group(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    rv_admin_t *a = rv_admin_new(embedded_conf(fx), errstr, sizeof errstr);
+    assert_non_null(a);
+    assert_int_equal(rv_admin_create_topic(a, "mixed", 4, 1, NULL, NULL, 0, errstr, sizeof errstr),
+                     0);
+    rv_producer_t *p = rv_producer_new(embedded_conf(fx), errstr, sizeof errstr);
+    assert_non_null(p);
+    for (int i = 0; i < 40; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "m%d", i);
+        rv_producer_record_t rec = RV_PRODUCER_RECORD_INIT;
+        rec.topic = "mixed";
+        rec.partition = i % 4;
+        rec.value = v;
+        rec.value_len = (int32_t)strlen(v);
+        assert_int_equal(rv_producer_send_sync(p, &rec, NULL, NULL, NULL, errstr, sizeof errstr),
+                         0);
+    }
+    rv_producer_destroy(p);
+
+    rv_consumer_t *local = group_member(fx->ebs);
+    rv_consumer_t *remote = group_member(fx->bs);
+    int seen[40] = {0};
+    int total = 0;
+    unsigned hl = 0, hr = 0;
+    /* Both poll until every record was read and the group settled with
+     * both members holding partitions. */
+    for (int round = 0; round < 300 && !(total >= 40 && hl && hr && (hl | hr) == 0xf); round++) {
+        rv_consumer_t *cs[2] = {local, remote};
+        for (int k = 0; k < 2; k++) {
+            rv_records_t *rs = NULL;
+            assert_int_equal(rv_consumer_poll(cs[k], 50, &rs), 0);
+            for (size_t i = 0; rs && i < rv_records_count(rs); i++) {
+                int32_t len;
+                const char *v = rv_record_value(rv_records_get(rs, i), &len);
+                int n = atoi(v + 1);
+                assert_true(n >= 0 && n < 40);
+                if (!seen[n]++)
+                    total++;
+            }
+            rv_records_destroy(rs);
+        }
+        hl = held(local);
+        hr = held(remote);
+    }
+    assert_int_equal(total, 40);
+    assert_true(hl != 0 && hr != 0);
+    assert_int_equal(hl & hr, 0);
+    assert_int_equal(hl | hr, 0xf);
+    assert_int_equal(rv_consumer_close(remote), 0);
+    assert_int_equal(rv_consumer_close(local), 0);
+    rv_consumer_destroy(remote);
+    rv_consumer_destroy(local);
+    rv_admin_destroy(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kcat_to_embedded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_embedded_to_kcat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mixed_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
