@@ -32,7 +32,7 @@ static const rv__opt_t broker_opts[] = {
      "listen address."},
     {"config", RV__OPT_STRING, false, "server.properties",
      "A properties file of broker settings: auto.create.topics.enable, num.partitions, "
-     "node.id, socket.request.max.bytes, group.initial.rebalance.delay.ms, "
+     "node.id, socket.request.max.bytes, fetch.max.bytes, group.initial.rebalance.delay.ms, "
      "group.min.session.timeout.ms, group.max.session.timeout.ms."},
     {"data-dir", RV__OPT_STRING, false, "folder",
      "REQUIRED: The data folder (Kafka's log.dirs); created when missing."},
@@ -47,6 +47,7 @@ typedef struct settings_s {
     int32_t num_partitions;
     int32_t node_id;
     int32_t max_request_bytes;
+    int32_t fetch_max_bytes;
     int32_t initial_rebalance_delay_ms;
     int32_t min_session_timeout_ms;
     int32_t max_session_timeout_ms;
@@ -62,6 +63,7 @@ static const int_prop_t int_props[] = {
     {"num.partitions", offsetof(settings_t, num_partitions), 1},
     {"node.id", offsetof(settings_t, node_id), 0},
     {"socket.request.max.bytes", offsetof(settings_t, max_request_bytes), 1},
+    {"fetch.max.bytes", offsetof(settings_t, fetch_max_bytes), 0},
     {"group.initial.rebalance.delay.ms", offsetof(settings_t, initial_rebalance_delay_ms), 0},
     {"group.min.session.timeout.ms", offsetof(settings_t, min_session_timeout_ms), 0},
     {"group.max.session.timeout.ms", offsetof(settings_t, max_session_timeout_ms), 0},
@@ -101,8 +103,9 @@ static int apply_setting(settings_t *st, const char *key, const char *val, char 
     }
     snprintf(errstr, errstr_size,
              "Unknown broker property '%s' (known: auto.create.topics.enable, num.partitions, "
-             "node.id, socket.request.max.bytes, group.initial.rebalance.delay.ms, "
-             "group.min.session.timeout.ms, group.max.session.timeout.ms)",
+             "node.id, socket.request.max.bytes, fetch.max.bytes, "
+             "group.initial.rebalance.delay.ms, group.min.session.timeout.ms, "
+             "group.max.session.timeout.ms)",
              key);
     return -1;
 }
@@ -218,7 +221,7 @@ int rv__cmd_broker(int argc, char **argv) {
         rc = 1;
         goto out;
     }
-    settings_t st = {true, 1, 1, 104857600, 3000, 6000, 1800000};
+    settings_t st = {true, 1, 1, 104857600, 57671680, 3000, 6000, 1800000};
     const char *cfg_path = rv__args_str(&a, "config");
     if (cfg_path && load_properties(&st, cfg_path, errstr, sizeof errstr)) {
         rc = rv__tool_fail(errstr);
@@ -296,6 +299,7 @@ int rv__cmd_broker(int argc, char **argv) {
     kc.auto_create_topics = st.auto_create;
     kc.num_partitions = st.num_partitions;
     kc.max_request_bytes = st.max_request_bytes;
+    kc.fetch_max_bytes = st.fetch_max_bytes;
     kc.cluster_id = cluster_id;
     err = rv__kserver_start(&server, broker, &kc, errstr, sizeof errstr);
     if (err) {

@@ -62,7 +62,7 @@ rv__kreq_t *rv__kreq_parse(const rv__kctx_t *ctx, const uint8_t *frame, size_t l
     req->client_host = client_host;
     req->received_ms = rv__mono_ms();
     rv__kw_init(&req->resp);
-    rv__kr_init(&req->body, req->frame, len, &req->arena);
+    rv__kr_init(&req->body, req->frame, len, &req->hdr_arena);
     req->api_key = rv__kr_i16(&req->body);
     req->api_version = rv__kr_i16(&req->body);
     req->correlation_id = rv__kr_i32(&req->body);
@@ -78,6 +78,7 @@ rv__kreq_t *rv__kreq_parse(const rv__kctx_t *ctx, const uint8_t *frame, size_t l
     }
     req->client_id = client_id ? client_id : "";
     req->body_pos = req->body.s.pos;
+    req->body.arena = &req->arena;
     return req;
 }
 
@@ -86,6 +87,7 @@ void rv__kreq_free(rv__kreq_t *req) {
         return;
     rv__kw_free(&req->resp);
     rv__karena_free(&req->arena);
+    rv__karena_free(&req->hdr_arena);
     free(req->frame);
     free(req);
 }
@@ -144,6 +146,7 @@ static rv__kapi_status_t handle_api_versions(rv__kreq_t *req) {
 /* ---- running handlers ---- */
 
 rv__kapi_status_t rv__kapi_run(rv__kreq_t *req) {
+    rv__karena_free(&req->arena);
     req->body.s.pos = req->body_pos;
     req->body.err = false;
     req->resp.b.len = 0;

@@ -84,6 +84,9 @@ typedef struct rv__kctx_s {
     const char *cluster_id;
     bool auto_create_topics; /* auto.create.topics.enable (Kafka: true) */
     int32_t num_partitions;  /* num.partitions for auto-created topics (Kafka: 1) */
+    /* fetch.max.bytes: the most a Fetch response carries whatever the
+     * client asks (Kafka: 57671680); <= 0 means that default. */
+    int32_t fetch_max_bytes;
 } rv__kctx_t;
 
 typedef struct rv__kreq_s rv__kreq_t;
@@ -93,12 +96,17 @@ struct rv__kreq_s {
     int16_t api_key;
     int16_t api_version;
     int32_t correlation_id;
-    const char *client_id;   /* "" when null; in arena */
+    const char *client_id;   /* "" when null; in hdr_arena */
     const char *client_host; /* "/127.0.0.1", as Kafka shows members */
     const rv__kctx_t *ctx;
-    rv__kr_t body;      /* positioned after the header */
-    rv__kw_t resp;      /* the response body, after the correlation id */
-    rv__karena_t arena; /* freed with the request */
+    rv__kr_t body; /* positioned after the header */
+    rv__kw_t resp; /* the response body, after the correlation id */
+    /* Handlers' scratch (and the body's strings): emptied before every
+     * run, so a Fetch re-run after RV__KAPI_WAIT does not pile up copies. */
+    rv__karena_t arena;
+    /* What lives as long as the request: client_id, and the client's
+     * address the server copies in. */
+    rv__karena_t hdr_arena;
     /* RV__KAPI_WAIT */
     int64_t received_ms; /* rv__mono_ms() when the request arrived */
     int32_t wait_ms;     /* set by the handler with RV__KAPI_WAIT */
@@ -150,8 +158,8 @@ void rv__kreq_free(rv__kreq_t *req);
  *  ApiVersions with an unsupported version by UNSUPPORTED_VERSION (a v0
  *  body, as Kafka), returns RV__KAPI_CLOSE (logged) for an unknown API key
  *  or another unadvertised version, a body the handler found malformed,
- *  or out of memory. Rewinds body and empties resp first, so a runner may
- *  call it again after RV__KAPI_WAIT. */
+ *  or out of memory. Rewinds body, empties resp and the scratch arena
+ *  first, so a runner may call it again after RV__KAPI_WAIT. */
 rv__kapi_status_t rv__kapi_run(rv__kreq_t *req);
 
 /** Runs one request frame to completion on the calling thread, waiting for

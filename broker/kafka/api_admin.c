@@ -97,6 +97,45 @@ static void *arena_array(rv__kreq_t *req, size_t n, size_t size) {
     return p;
 }
 
+typedef struct name_ref_s {
+    const char *name;
+    int32_t index;
+} name_ref_t;
+
+static int name_ref_cmp(const void *a, const void *b) {
+    const name_ref_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Finds repeated names among names[0..n) in O(n log n) (a request may
+ * name hundreds of thousands of topics): first[i] is true for the first
+ * occurrence of each name, count[i] (when not NULL) how often names[i]
+ * occurs. Returns the number of distinct names, -1 when out of memory. */
+static int32_t find_repeats(rv__kreq_t *req, const char *const *names, int32_t n, bool *first,
+                            int32_t *count) {
+    name_ref_t *refs = arena_array(req, (size_t)n, sizeof *refs);
+    if (!refs)
+        return -1;
+    for (int32_t i = 0; i < n; i++)
+        refs[i] = (name_ref_t){names[i], i};
+    qsort(refs, (size_t)n, sizeof *refs, name_ref_cmp);
+    int32_t distinct = 0;
+    for (int32_t i = 0; i < n;) {
+        int32_t j = i;
+        while (j < n && !strcmp(refs[j].name, refs[i].name))
+            j++;
+        for (int32_t k = i; k < j; k++) {
+            first[refs[k].index] = k == i;
+            if (count)
+                count[refs[k].index] = j - i;
+        }
+        distinct++;
+        i = j;
+    }
+    return distinct;
+}
+
 static bool is_internal_topic(const char *name) {
     return !strcmp(name, "__consumer_offsets") || !strcmp(name, "__transaction_state");
 }
@@ -315,6 +354,15 @@ static rv__kapi_status_t handle_create_topics(rv__kreq_t *req) {
     bool validate_only = v >= 1 ? rv__kr_bool(r) : false;
     if (r->err)
         return RV__KAPI_CLOSE;
+    const char **names = arena_array(req, (size_t)n, sizeof *names);
+    bool *first = arena_array(req, (size_t)n, sizeof *first);
+    int32_t *dups = arena_array(req, (size_t)n, sizeof *dups);
+    if (!names || !first || !dups)
+        return RV__KAPI_CLOSE;
+    for (int32_t i = 0; i < n; i++)
+        names[i] = tps[i].name;
+    if (find_repeats(req, names, n, first, dups) < 0)
+        return RV__KAPI_CLOSE;
 
     rv__kw_t *w = &req->resp;
     if (v >= 2)
@@ -324,10 +372,7 @@ static rv__kapi_status_t handle_create_topics(rv__kreq_t *req) {
         const ct_topic_t *tp = &tps[i];
         char errstr[ERRSTR_SIZE] = "";
         rv_err_t err = RV_ERR_NO_ERROR;
-        int dups = 0;
-        for (int32_t j = 0; j < n; j++)
-            dups += !strcmp(tps[j].name, tp->name);
-        if (dups > 1) {
+        if (dups[i] > 1) {
             rv__errstr_set(errstr, sizeof errstr, "Found multiple entries for this topic.");
             err = RV_ERR_INVALID_REQUEST;
         } else {
@@ -360,16 +405,10 @@ static rv__kapi_status_t handle_delete_topics(rv__kreq_t *req) {
         return RV__KAPI_CLOSE;
 
     /* One result per distinct name: Kafka's results are keyed by name. */
-    int32_t distinct = 0;
     bool *first = arena_array(req, (size_t)n, sizeof *first);
-    if (!first)
+    int32_t distinct = first ? find_repeats(req, names, n, first, NULL) : -1;
+    if (distinct < 0)
         return RV__KAPI_CLOSE;
-    for (int32_t i = 0; i < n; i++) {
-        first[i] = true;
-        for (int32_t j = 0; j < i && first[i]; j++)
-            first[i] = strcmp(names[i], names[j]) != 0;
-        distinct += first[i];
-    }
 
     rv__kw_t *w = &req->resp;
     if (req->api_version >= 1)
@@ -484,15 +523,14 @@ static rv__kapi_status_t handle_create_partitions(rv__kreq_t *req) {
         return RV__KAPI_CLOSE;
 
     bool *first = arena_array(req, (size_t)n, sizeof *first);
-    if (!first)
+    const char **names = arena_array(req, (size_t)n, sizeof *names);
+    if (!first || !names)
         return RV__KAPI_CLOSE;
-    int32_t distinct = 0;
-    for (int32_t i = 0; i < n; i++) {
-        first[i] = true;
-        for (int32_t j = 0; j < i && first[i]; j++)
-            first[i] = strcmp(tps[i].name, tps[j].name) != 0;
-        distinct += first[i];
-    }
+    for (int32_t i = 0; i < n; i++)
+        names[i] = tps[i].name;
+    int32_t distinct = find_repeats(req, names, n, first, NULL);
+    if (distinct < 0)
+        return RV__KAPI_CLOSE;
 
     rv__kw_t *w = &req->resp;
     rv__kw_i32(w, 0); /* throttle_time_ms */

@@ -198,6 +198,11 @@ static rv_err_t produce_one(rv__kreq_t *req, const char *topic, const produce_pa
      * the broker will not take. */
     if (pp->len > 16 && pp->records[16] != 2)
         return RV_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    /* Kafka takes exactly one batch per partition from Produce v3 on
+     * (magic 2); the idempotence checks rely on it. */
+    if (req->api_version >= 3 && pp->len >= 12 &&
+        (uint64_t)rv__be32(pp->records + 8) + 12 < (uint64_t)pp->len)
+        return RV_ERR_INVALID_RECORD;
     /* The broker rewrites base offsets in place; the request stays intact
      * (a retry of the handler must see the original bytes). */
     uint8_t *copy = malloc(pp->len);
@@ -329,6 +334,11 @@ static rv__kapi_status_t handle_fetch(rv__kreq_t *req) {
     int32_t max_wait_ms = rv__kr_i32(r);
     int32_t min_bytes = rv__kr_i32(r);
     int32_t max_bytes = rv__kr_i32(r);
+    /* The broker's fetch.max.bytes bounds what one response holds (and so
+     * the memory a client can make the broker fill), as in Kafka. */
+    int32_t cap = req->ctx->fetch_max_bytes > 0 ? req->ctx->fetch_max_bytes : 57671680;
+    if (max_bytes > cap)
+        max_bytes = cap;
     int8_t isolation = rv__kr_i8(r);
     if (v >= 7) {
         (void)rv__kr_i32(r); /* session_id: no fetch sessions (KIP-227), always full */

@@ -481,7 +481,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         rv__kreq_t *req = rv__kreq_parse(&s->ctx, c->in.data + pos + 4, (size_t)size, c->host);
         /* The request may outlive the connection (an orphaned PENDING
          * one): it keeps its own copy of the client's address. */
-        const char *host = req ? rv__karena_strndup(&req->arena, c->host, strlen(c->host)) : NULL;
+        const char *host =
+            req ? rv__karena_strndup(&req->hdr_arena, c->host, strlen(c->host)) : NULL;
         job_t *job = host ? calloc(1, sizeof *job) : NULL;
         if (!job) {
             conn_close(c, req ? "out of memory" : "malformed request header");
@@ -682,6 +683,7 @@ void rv__kserver_config_default(rv__kserver_config_t *cfg) {
     cfg->auto_create_topics = true;
     cfg->num_partitions = 1;
     cfg->max_request_bytes = 104857600;
+    cfg->fetch_max_bytes = 57671680;
 }
 
 static bool is_wildcard(const char *host) {
@@ -803,6 +805,7 @@ rv_err_t rv__kserver_start(rv__kserver_t **out, rv_broker_t *broker,
     s->ctx.cluster_id = s->cluster_id;
     s->ctx.auto_create_topics = cfg->auto_create_topics;
     s->ctx.num_partitions = cfg->num_partitions;
+    s->ctx.fetch_max_bytes = cfg->fetch_max_bytes;
     snprintf(s->address, sizeof s->address, strchr(adv, ':') ? "[%s]:%d" : "%s:%d", adv,
              (int)s->ctx.advertised_port);
 

@@ -29,6 +29,7 @@ typedef struct rv__kserver_config_s {
     bool auto_create_topics;     /* auto.create.topics.enable; default true */
     int32_t num_partitions;      /* num.partitions; default 1 */
     int32_t max_request_bytes;   /* socket.request.max.bytes; default 104857600 */
+    int32_t fetch_max_bytes;     /* fetch.max.bytes: largest Fetch response; default 57671680 */
     /* The cluster id Metadata returns. NULL = RV__KSERVER_DEFAULT_CLUSTER_ID;
      * `rivulet broker` passes the one stored in the data folder
      * (rv__kserver_cluster_id()). */
