@@ -9,9 +9,12 @@
 #include "consumer.h"
 #include "error.h"
 #include "log.h"
+#include "processor.h"
 #include "producer.h"
 #include "record.h"
 #include "serde.h"
+#include "store.h"
+#include "topology.h"
 
 #define RV_VERSION_STR "0.1.0"
 

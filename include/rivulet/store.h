@@ -1,0 +1,246 @@
+/* rivulet/store.h: key-value state stores and the builders that describe
+ * them, as Kafka Streams' KeyValueStore and Stores.
+ *
+ * A store maps byte-string keys to byte-string values; serdes sit above, in
+ * the processors and the DSL. Keys are ordered byte-wise (lexicographic
+ * unsigned bytes, shorter first on a common prefix), as RocksDB's default
+ * comparator and Kafka's Bytes comparator order them, so range() and all()
+ * give the same order whatever the store kind.
+ *
+ * A store builder (rv_store_builder_t) describes a store that the runtime
+ * creates once per task: its name, its kind (RocksDB, in-memory or
+ * user-supplied), and whether it is logged to a changelog topic and cached.
+ * A processor reaches the task's opened store through its context.
+ *
+ * Threads: a store, its iterators and a builder are not thread-safe; a store
+ * belongs to the stream thread that runs its task. */
+#ifndef RIVULET_STORE_H
+#define RIVULET_STORE_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "error.h"
+
+RV_BEGIN_DECLS
+
+typedef struct rv_kv_store_s rv_kv_store_t;
+typedef struct rv_kv_iter_s rv_kv_iter_t;
+typedef struct rv_store_builder_s rv_store_builder_t;
+
+/** A byte string returned to the caller. `data` is NULL when there is no
+ *  value; an empty value has a non-NULL `data` and `len` 0. */
+typedef struct rv_bytes_s {
+    void *data;
+    size_t len;
+} rv_bytes_t;
+
+/** Frees b->data (allocated by the store with malloc()) and zeroes *b.
+ *  NULL or an empty rv_bytes_t does nothing. */
+RV_EXTERN void rv_bytes_free(rv_bytes_t *b);
+
+/** One entry for rv_kv_store_put_all(): borrowed key and value; a NULL value
+ *  deletes the key. */
+typedef struct rv_kv_entry_s {
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} rv_kv_entry_t;
+
+/* ---- Reading and writing ---- */
+
+/** Looks up `key`; out must not be NULL. RV_ERR_NO_ERROR with *out filled
+ *  (caller owns out->data; free with rv_bytes_free()), RV_ERR__NOENT when
+ *  the key has no value (*out zeroed), or another error (RV_ERR__IO,
+ *  RV_ERR__NOMEM). */
+RV_EXTERN rv_err_t rv_kv_store_get(rv_bytes_t *out, rv_kv_store_t *store, const void *key,
+                                   size_t key_len);
+
+/** Sets `key` to `value` (both copied). A NULL value deletes the key, as
+ *  Kafka's put(key, null). */
+RV_EXTERN rv_err_t rv_kv_store_put(rv_kv_store_t *store, const void *key, size_t key_len,
+                                   const void *value, size_t value_len);
+
+/** Puts `value` only when `key` has no value. *existing (when not NULL)
+ *  receives the value already there, which the caller owns (free with
+ *  rv_bytes_free()), or is zeroed when the put happened. */
+RV_EXTERN rv_err_t rv_kv_store_put_if_absent(rv_bytes_t *existing, rv_kv_store_t *store,
+                                             const void *key, size_t key_len, const void *value,
+                                             size_t value_len);
+
+/** Deletes `key`. *old (when not NULL) receives the value it had, which the
+ *  caller owns (free with rv_bytes_free()), or is zeroed when it had none. */
+RV_EXTERN rv_err_t rv_kv_store_delete(rv_bytes_t *old, rv_kv_store_t *store, const void *key,
+                                      size_t key_len);
+
+/** Applies `cnt` puts in order (a NULL value deletes); RocksDB stores write
+ *  them as one batch. Entries are borrowed for the call. */
+RV_EXTERN rv_err_t rv_kv_store_put_all(rv_kv_store_t *store, const rv_kv_entry_t *entries,
+                                       size_t cnt);
+
+/* ---- Iterators ----
+ *
+ * An iterator stays valid while the store is written meanwhile. RocksDB and
+ * cached stores iterate over a point-in-time view taken when the iterator
+ * was created (a RocksDB iterator pins its snapshot). The in-memory store
+ * does as Kafka's InMemoryKeyValueStore: the set of keys is copied when the
+ * iterator is created, values are read as each key is reached, and keys
+ * deleted meanwhile are skipped. Destroying a store closes its open
+ * iterators: their next() then returns RV_ERR__STATE, and they still have to
+ * be destroyed. */
+
+/** Keys from `from` to `to`, both inclusive, ascending; a NULL bound is
+ *  open. from > to gives an empty iterator (as Kafka, which also logs a
+ *  warning). Caller owns *out; free with rv_kv_iter_destroy(). */
+RV_EXTERN rv_err_t rv_kv_store_range(rv_kv_iter_t **out, rv_kv_store_t *store, const void *from,
+                                     size_t from_len, const void *to, size_t to_len);
+/** As rv_kv_store_range(), descending (from `to` down to `from`). */
+RV_EXTERN rv_err_t rv_kv_store_reverse_range(rv_kv_iter_t **out, rv_kv_store_t *store,
+                                             const void *from, size_t from_len, const void *to,
+                                             size_t to_len);
+/** Every entry, ascending / descending. Caller owns *out; free with
+ *  rv_kv_iter_destroy(). */
+RV_EXTERN rv_err_t rv_kv_store_all(rv_kv_iter_t **out, rv_kv_store_t *store);
+RV_EXTERN rv_err_t rv_kv_store_reverse_all(rv_kv_iter_t **out, rv_kv_store_t *store);
+
+/** Moves to the next entry: 1 when there is one, 0 at the end, or a negative
+ *  rv_err_t (sticky). */
+RV_EXTERN int rv_kv_iter_next(rv_kv_iter_t *it);
+/** The current entry's key / value. Borrowed: valid until the next call of
+ *  rv_kv_iter_next() or rv_kv_iter_destroy(). */
+RV_EXTERN const void *rv_kv_iter_key(const rv_kv_iter_t *it, size_t *len);
+RV_EXTERN const void *rv_kv_iter_value(const rv_kv_iter_t *it, size_t *len);
+RV_EXTERN void rv_kv_iter_destroy(rv_kv_iter_t *it);
+
+/* ---- The store itself ---- */
+
+/** An estimate of the number of entries (RocksDB's "rocksdb.estimate-num-keys",
+ *  exact for the in-memory store), or -1 on error. */
+RV_EXTERN int64_t rv_kv_store_approximate_num_entries(rv_kv_store_t *store);
+
+/** Makes what was written durable in the store's own files (RocksDB
+ *  memtables to SST files; a cache flushes its dirty entries first). The
+ *  runtime calls it at every commit, before writing the checkpoint. */
+RV_EXTERN rv_err_t rv_kv_store_flush(rv_kv_store_t *store);
+
+/** The store's name. Borrowed: valid until the store is destroyed. */
+RV_EXTERN const char *rv_kv_store_name(const rv_kv_store_t *store);
+/** 1 when the store keeps its data on disk across restarts (RocksDB). */
+RV_EXTERN int rv_kv_store_persistent(const rv_kv_store_t *store);
+
+/** Closes the store (Kafka's close()): closes its open iterators and frees
+ *  it. NULL does nothing. */
+RV_EXTERN void rv_kv_store_destroy(rv_kv_store_t *store);
+
+/* ---- User-supplied stores ---- */
+
+#define RV_KV_STORE_OPS_VERSION 1
+
+/** The operations of a user-supplied store. Every operation receives the
+ *  opaque given to rv_kv_store_new_custom(). Keys and values passed in are
+ *  borrowed for the call. Optional operations may be NULL. */
+typedef struct rv_kv_store_ops_s {
+    int version; /* RV_KV_STORE_OPS_VERSION */
+    /** 1 when the store survives a restart on disk. */
+    int persistent;
+    /** Required. Fills *out with a value allocated with malloc() (the store
+     *  hands it to its caller), or returns RV_ERR__NOENT. */
+    rv_err_t (*get)(void *opaque, rv_bytes_t *out, const void *key, size_t key_len);
+    /** Required. A NULL value deletes the key. */
+    rv_err_t (*put)(void *opaque, const void *key, size_t key_len, const void *value,
+                    size_t value_len);
+    /** Optional: applies entries in order; NULL makes the store call put()
+     *  for each. */
+    rv_err_t (*put_all)(void *opaque, const rv_kv_entry_t *entries, size_t cnt);
+    /** Required. Opens an iterator over [from, to] (NULL = open bound),
+     *  descending when `reverse`, and stores its state in *iter. */
+    rv_err_t (*iter_open)(void *opaque, void **iter, const void *from, size_t from_len,
+                          const void *to, size_t to_len, int reverse);
+    /** Required. 1 with the entry in *key and *value (borrowed until the next
+     *  call on that iterator), 0 at the end, or a negative rv_err_t. */
+    int (*iter_next)(void *iter, const void **key, size_t *key_len, const void **value,
+                     size_t *value_len);
+    /** Required. Frees the iterator state. */
+    void (*iter_close)(void *iter);
+    /** Optional: NULL counts the entries with a full scan. */
+    int64_t (*approximate_num_entries)(void *opaque);
+    /** Optional: NULL means there is nothing to flush. */
+    rv_err_t (*flush)(void *opaque);
+    /** Optional: called once when the store is destroyed, after its
+     *  iterators were closed; frees the opaque. */
+    void (*close)(void *opaque);
+} rv_kv_store_ops_t;
+
+/** A store whose operations are `ops` on `opaque`. `ops` is borrowed: it
+ *  must outlive the store (a static const struct is the usual choice); name
+ *  is copied. Takes ownership of opaque on success (ops->close frees it).
+ *  Caller owns *out; free with rv_kv_store_destroy(). RV_ERR__INVALID_ARG
+ *  when a required operation is missing or the version is unknown. */
+RV_EXTERN rv_err_t rv_kv_store_new_custom(rv_kv_store_t **out, const rv_kv_store_ops_t *ops,
+                                          void *opaque, const char *name);
+
+/* ---- Store builders (Kafka's Stores) ---- */
+
+/** Opens a user-supplied store for one task: `task_dir` is the task's state
+ *  folder (state.dir/<application.id>/<task id>), where a persistent store
+ *  keeps its files. Fills *out (ownership passes to the caller) or returns
+ *  an error with a message in errstr. */
+typedef rv_err_t (*rv_store_open_fn)(rv_kv_store_t **out, const char *name, const char *task_dir,
+                                     void *opaque, char *errstr, size_t errstr_size);
+
+/** A builder of a RocksDB key-value store (Stores.persistentKeyValueStore),
+ *  kept in <task dir>/rocksdb/<name>. Logging enabled, caching disabled.
+ *  Caller owns the builder; free with rv_store_builder_destroy(); NULL when
+ *  out of memory or name is NULL or empty. */
+RV_EXTERN rv_store_builder_t *rv_store_builder_persistent_kv(const char *name);
+/** A builder of an in-memory key-value store (Stores.inMemoryKeyValueStore).
+ *  Ownership as rv_store_builder_persistent_kv(). */
+RV_EXTERN rv_store_builder_t *rv_store_builder_in_memory_kv(const char *name);
+/** A builder of a user-supplied store, opened by open_fn(opaque). `opaque`
+ *  is borrowed: it must outlive the builder and every store opened from it.
+ *  Ownership as rv_store_builder_persistent_kv(). */
+RV_EXTERN rv_store_builder_t *rv_store_builder_custom(const char *name, rv_store_open_fn open_fn,
+                                                      void *opaque);
+RV_EXTERN void rv_store_builder_destroy(rv_store_builder_t *b);
+
+/** Logs every change to the compacted topic
+ *  <application.id>-<name>-changelog, created with the `cnt` topic configs
+ *  given as name/value pairs (configs[2*i], configs[2*i+1]); they replace
+ *  earlier ones and are copied. The default for every builder. */
+RV_EXTERN rv_err_t rv_store_builder_with_logging_enabled(rv_store_builder_t *b,
+                                                         const char *const *configs, size_t cnt);
+/** No changelog: the store is not restored when its task moves. */
+RV_EXTERN void rv_store_builder_with_logging_disabled(rv_store_builder_t *b);
+/** Puts the record cache (cache.max.bytes.buffering) in front of the store,
+ *  so repeated updates of a key between commits collapse. Builders start
+ *  with caching disabled, as Kafka's Stores; the DSL enables it. */
+RV_EXTERN void rv_store_builder_with_caching_enabled(rv_store_builder_t *b);
+RV_EXTERN void rv_store_builder_with_caching_disabled(rv_store_builder_t *b);
+
+/** Opens the bare store `b` describes (StoreBuilder.build()), without the
+ *  changelog and cache the runtime adds: a RocksDB store in
+ *  <dir>/rocksdb/<name>, an in-memory store, or the custom store's
+ *  open_fn(dir). For using a store outside a topology (tools, tests); the
+ *  runtime opens each task's stores itself, under the task's folder.
+ *  Caller owns *out; free with rv_kv_store_destroy(). On error errstr says
+ *  what failed (RV_ERR__LOCKED: the RocksDB folder is open elsewhere). */
+RV_EXTERN rv_err_t rv_store_builder_build(rv_kv_store_t **out, const rv_store_builder_t *b,
+                                          const char *dir, char *errstr, size_t errstr_size);
+
+/** Borrowed: valid until the builder is destroyed. */
+RV_EXTERN const char *rv_store_builder_name(const rv_store_builder_t *b);
+RV_EXTERN int rv_store_builder_logging_enabled(const rv_store_builder_t *b);
+RV_EXTERN int rv_store_builder_caching_enabled(const rv_store_builder_t *b);
+/** 1 for a RocksDB builder, 0 for in-memory, -1 for a custom one (known
+ *  only once opened). */
+RV_EXTERN int rv_store_builder_persistent(const rv_store_builder_t *b);
+/** The changelog topic configs as name/value pairs: *cnt pairs at
+ *  [2*i], [2*i+1]. Borrowed: valid until the builder changes or is
+ *  destroyed. */
+RV_EXTERN const char *const *rv_store_builder_logging_config(const rv_store_builder_t *b,
+                                                             size_t *cnt);
+
+RV_END_DECLS
+
+#endif

@@ -1,0 +1,223 @@
+/* state/checkpoint.c: reading and writing Kafka Streams' OffsetCheckpoint
+ * files (state/checkpoint.h).
+ *
+ * DESIGN
+ * The format is Kafka's, byte for byte, so a state folder means the same to
+ * both:
+ *
+ *     0                         version line
+ *     2                         number of entries
+ *     app-store-changelog 0 42  "topic partition offset", one per line
+ *     app-store-changelog 1 7
+ *
+ * Fields are separated by whitespace; lines end with "\n". A file is
+ * replaced atomically (rv__io_write_file_atomic: temp file, fsync, rename,
+ * folder fsync), so a crash leaves either the old or the new checkpoint,
+ * never a torn one; a file that is torn anyway (another writer, a disk
+ * error) is reported as RV_ERR__BAD_MSG and the runtime then restores from
+ * scratch, as Kafka does when it cannot read a checkpoint. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/errstr.h"
+#include "common/fileio.h"
+#include "common/logger.h"
+#include "state/checkpoint.h"
+
+#define CHECKPOINT_VERSION 0
+
+void rv__checkpoint_free(rv__checkpoint_entry_t *entries, size_t cnt) {
+    if (!entries)
+        return;
+    for (size_t i = 0; i < cnt; i++)
+        free(entries[i].topic);
+    free(entries);
+}
+
+static int topic_ok(const char *t) {
+    if (!t || !*t)
+        return 0;
+    for (; *t; t++)
+        if (isspace((unsigned char)*t))
+            return 0;
+    return 1;
+}
+
+rv_err_t rv__checkpoint_write(const char *path, const rv__checkpoint_entry_t *entries, size_t cnt,
+                              char *errstr, size_t errstr_size) {
+    if (cnt == 0) {
+        /* Kafka skips writing an empty checkpoint and deletes the old one. */
+        if (unlink(path) != 0 && errno != ENOENT) {
+            rv__errstr_set(errstr, errstr_size, "cannot delete checkpoint %s: %s", path,
+                           strerror(errno));
+            return RV_ERR__IO;
+        }
+        return RV_ERR_NO_ERROR;
+    }
+    rv__buf_t b = RV__BUF_INIT;
+    rv_err_t err = rv__buf_printf(&b, "%d\n%zu\n", CHECKPOINT_VERSION, cnt);
+    for (size_t i = 0; !err && i < cnt; i++) {
+        if (!topic_ok(entries[i].topic) || entries[i].partition < 0 || entries[i].offset < 0) {
+            rv__errstr_set(errstr, errstr_size,
+                           "invalid checkpoint entry %s %" PRId32 " %" PRId64 " for %s",
+                           entries[i].topic ? entries[i].topic : "(null)", entries[i].partition,
+                           entries[i].offset, path);
+            rv__buf_free(&b);
+            return RV_ERR__INVALID_ARG;
+        }
+        err = rv__buf_printf(&b, "%s %" PRId32 " %" PRId64 "\n", entries[i].topic,
+                             entries[i].partition, entries[i].offset);
+    }
+    if (!err)
+        err = rv__io_write_file_atomic(path, b.data, b.len, errstr, errstr_size);
+    rv__buf_free(&b);
+    return err;
+}
+
+/* Splits the next line off *p (NUL-terminating it in place); NULL at the
+ * end of the text. */
+static char *next_line(char **p) {
+    char *s = *p;
+    if (!s || !*s)
+        return NULL;
+    char *nl = strchr(s, '\n');
+    if (nl) {
+        *nl = '\0';
+        *p = nl + 1;
+    } else {
+        *p = s + strlen(s);
+    }
+    return s;
+}
+
+static int parse_i64(const char *s, int64_t *out) {
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_int_line(const char *line, int64_t *out) {
+    char buf[32];
+    if (!line)
+        return -1;
+    size_t n = strlen(line);
+    while (n && isspace((unsigned char)line[n - 1]))
+        n--;
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, line, n);
+    buf[n] = '\0';
+    return parse_i64(buf, out);
+}
+
+rv_err_t rv__checkpoint_read(const char *path, rv__checkpoint_entry_t **out, size_t *cnt,
+                             char *errstr, size_t errstr_size) {
+    *out = NULL;
+    *cnt = 0;
+    rv__buf_t b = RV__BUF_INIT;
+    rv_err_t err = rv__io_read_file(path, &b, errstr, errstr_size);
+    if (err == RV_ERR__NOENT) {
+        rv__buf_free(&b);
+        return RV_ERR_NO_ERROR;
+    }
+    if (err) {
+        rv__buf_free(&b);
+        return err;
+    }
+    if (rv__buf_put_u8(&b, 0)) {
+        rv__buf_free(&b);
+        return RV_ERR__NOMEM;
+    }
+    if (memchr(b.data, '\0', b.len - 1)) {
+        rv__errstr_set(errstr, errstr_size, "malformed checkpoint %s: NUL byte", path);
+        rv__buf_free(&b);
+        return RV_ERR__BAD_MSG;
+    }
+    char *p = (char *)b.data;
+    int64_t version, expected;
+    rv__checkpoint_entry_t *ents = NULL;
+    size_t n = 0, found = 0;
+    if (parse_int_line(next_line(&p), &version)) {
+        rv__errstr_set(errstr, errstr_size, "malformed checkpoint %s: no version line", path);
+        err = RV_ERR__BAD_MSG;
+        goto fail;
+    }
+    if (version != CHECKPOINT_VERSION) {
+        rv__errstr_set(errstr, errstr_size, "Unknown offset checkpoint version: %" PRId64 " in %s",
+                       version, path);
+        err = RV_ERR__BAD_MSG;
+        goto fail;
+    }
+    if (parse_int_line(next_line(&p), &expected) || expected < 0 || expected > (1 << 24)) {
+        rv__errstr_set(errstr, errstr_size, "malformed checkpoint %s: bad entry count", path);
+        err = RV_ERR__BAD_MSG;
+        goto fail;
+    }
+    ents = calloc((size_t)expected + 1, sizeof(*ents));
+    if (!ents) {
+        err = RV_ERR__NOMEM;
+        goto fail;
+    }
+    char *line;
+    while ((line = next_line(&p))) {
+        char *save = NULL;
+        char *f[4];
+        int nf = 0;
+        for (char *tok = strtok_r(line, " \t\r\f\v", &save); tok && nf < 4;
+             tok = strtok_r(NULL, " \t\r\f\v", &save))
+            f[nf++] = tok;
+        if (nf == 0 && !*p)
+            break; /* a trailing empty line */
+        int64_t part, off;
+        if (nf != 3 || parse_i64(f[1], &part) || parse_i64(f[2], &off) || part < 0 ||
+            part > INT32_MAX) {
+            rv__errstr_set(errstr, errstr_size, "Malformed line in offset checkpoint file %s",
+                           path);
+            err = RV_ERR__BAD_MSG;
+            goto fail;
+        }
+        found++;
+        if (found > (size_t)expected)
+            continue; /* reported below */
+        if (off < 0) {
+            rv__log_warn("CHECKPOINT",
+                         "Read offset=%" PRId64 " from checkpoint file %s for %s-%" PRId64
+                         "; skipping it",
+                         off, path, f[0], part);
+            continue;
+        }
+        ents[n].topic = strdup(f[0]);
+        if (!ents[n].topic) {
+            err = RV_ERR__NOMEM;
+            goto fail;
+        }
+        ents[n].partition = (int32_t)part;
+        ents[n].offset = off;
+        n++;
+    }
+    if (found != (size_t)expected) {
+        rv__errstr_set(errstr, errstr_size, "Expected %" PRId64 " entries but found %zu in %s",
+                       expected, found, path);
+        err = RV_ERR__BAD_MSG;
+        goto fail;
+    }
+    rv__buf_free(&b);
+    *out = ents;
+    *cnt = n;
+    return RV_ERR_NO_ERROR;
+fail:
+    rv__checkpoint_free(ents, n);
+    rv__buf_free(&b);
+    return err;
+}
