@@ -29,12 +29,37 @@ static const char *const producer_acks[] = {"all", "-1", "0", "1", NULL};
 static const char *const producer_compression_types[] = {"none", "gzip", "snappy",
                                                          "lz4",  "zstd", NULL};
 
+/* Streams enums (runtime/task.c). */
+static const char *const streams_serdes[] = {"bytes", "string", "int32", "int64", "double", NULL};
+static const char *const streams_deser_handlers[] = {
+    "org.apache.kafka.streams.errors.LogAndFailExceptionHandler",
+    "org.apache.kafka.streams.errors.LogAndContinueExceptionHandler", "LogAndFailExceptionHandler",
+    "LogAndContinueExceptionHandler", NULL};
+static const char *const streams_prod_handlers[] = {
+    "org.apache.kafka.streams.errors.DefaultProductionExceptionHandler",
+    "DefaultProductionExceptionHandler", NULL};
+static const char *const streams_extractors[] = {
+    "org.apache.kafka.streams.processor.FailOnInvalidTimestamp",
+    "org.apache.kafka.streams.processor.LogAndSkipOnInvalidTimestamp",
+    "org.apache.kafka.streams.processor.UsePartitionTimeOnInvalidTimestamp",
+    "org.apache.kafka.streams.processor.WallclockTimestampExtractor",
+    "FailOnInvalidTimestamp",
+    "LogAndSkipOnInvalidTimestamp",
+    "UsePartitionTimeOnInvalidTimestamp",
+    "WallclockTimestampExtractor",
+    NULL};
+static const char *const streams_guarantees[] = {"at_least_once", "exactly_once_v2", NULL};
+
 const rv__prop_t rv__conf_props[] = {
     {"acks", RV__PROP_ENUM, "all", NORANGE, producer_acks,
      "The number of acknowledgments the producer requires before a send is complete: 0 (do not "
      "wait for the broker's answer; the delivery report has offset -1), 1 (the record is written "
      "to the log), all or -1 (the record is durable: on the embedded broker, fsync'd with group "
      "commit)."},
+    {"application.id", RV__PROP_STRING, NULL, NORANGE, NULL,
+     "An identifier for the stream processing application. Must be unique within the cluster. "
+     "It is used as the consumer group id, the prefix of internal topic names (changelog and "
+     "repartition topics) and the name of the application's folder in state.dir."},
     {"auto.commit.interval.ms", RV__PROP_INT, "5000", 0, NOMAX, NULL,
      "The frequency in milliseconds that the consumer offsets are auto-committed when "
      "enable.auto.commit is true."},
@@ -53,6 +78,10 @@ const rv__prop_t rv__conf_props[] = {
     {"buffer.memory", RV__PROP_LONG, "33554432", 0, NOMAX, NULL,
      "The total bytes of memory the producer may use to buffer records waiting to be sent; when "
      "it is used up, send blocks for up to max.block.ms and then fails."},
+    {"cache.max.bytes.buffering", RV__PROP_LONG, "10485760", 0, NOMAX, NULL,
+     "Maximum number of memory bytes to be used for buffering across all threads: the record "
+     "cache of the stores that enable caching, which collapses repeated updates of a key "
+     "between commits. A task shares its part evenly among its cached stores."},
     {"check.crcs", RV__PROP_BOOLEAN, "true", NORANGE, NULL,
      "Check the CRC32C of the record batches consumed, to detect on-the-wire or on-disk "
      "corruption. This adds some overhead, so it may be disabled in cases seeking extreme "
@@ -60,9 +89,32 @@ const rv__prop_t rv__conf_props[] = {
     {"client.id", RV__PROP_STRING, "rivulet", NORANGE, NULL,
      "An id string passed to the server with requests, to trace their source in logs and "
      "quotas."},
+    {"commit.interval.ms", RV__PROP_LONG, "30000", 0, NOMAX, NULL,
+     "The frequency in milliseconds with which to commit processing progress: flush the "
+     "caches, stores and producer, commit the input offsets and write checkpoints."},
     {"compression.type", RV__PROP_ENUM, "none", NORANGE, producer_compression_types,
      "The compression of the batches the producer writes: none, gzip, snappy, lz4 or zstd "
      "(framed as Kafka's clients frame them)."},
+    {"default.deserialization.exception.handler", RV__PROP_ENUM,
+     "org.apache.kafka.streams.errors.LogAndFailExceptionHandler", NORANGE, streams_deser_handlers,
+     "What a task does with an input record that does not deserialize: LogAndFailExceptionHandler "
+     "fails the task; LogAndContinueExceptionHandler logs a warning and skips the record."},
+    {"default.key.serde", RV__PROP_ENUM, NULL, NORANGE, streams_serdes,
+     "Default serde for keys of sources and sinks that name none: bytes, string, int32, int64 "
+     "or double (rivulet/serde.h). With no default, every source and sink must name its own."},
+    {"default.production.exception.handler", RV__PROP_ENUM,
+     "org.apache.kafka.streams.errors.DefaultProductionExceptionHandler", NORANGE,
+     streams_prod_handlers,
+     "What a task does when a record it writes cannot be sent: the default handler fails the "
+     "task."},
+    {"default.timestamp.extractor", RV__PROP_ENUM,
+     "org.apache.kafka.streams.processor.FailOnInvalidTimestamp", NORANGE, streams_extractors,
+     "Default timestamp extractor of sources that name none: FailOnInvalidTimestamp (the "
+     "record's timestamp; a negative one fails the task), LogAndSkipOnInvalidTimestamp, "
+     "UsePartitionTimeOnInvalidTimestamp or WallclockTimestampExtractor."},
+    {"default.value.serde", RV__PROP_ENUM, NULL, NORANGE, streams_serdes,
+     "Default serde for values of sources and sinks that name none: bytes, string, int32, int64 "
+     "or double. With no default, every source and sink must name its own."},
     {"delivery.timeout.ms", RV__PROP_INT, "120000", 0, NOMAX, NULL,
      "An upper bound on the time to report success or failure after send returns, including "
      "linger.ms and retries. Must be at least linger.ms + request.timeout.ms."},
@@ -109,11 +161,16 @@ const rv__prop_t rv__conf_props[] = {
     {"metadata.max.age.ms", RV__PROP_LONG, "300000", 0, NOMAX, NULL,
      "The period after which the client refreshes its metadata (partition counts) even without "
      "a change, to see new partitions."},
+    {"num.stream.threads", RV__PROP_INT, "1", 1, NOMAX, NULL,
+     "The number of threads to execute stream processing."},
     {"partition.assignment.strategy", RV__PROP_LIST, "range", NORANGE, assignment_strategies,
      "The assignors the consumer supports, in order of preference, that the group leader uses "
      "to divide partitions among the members: range, roundrobin or cooperative-sticky (Kafka's "
      "class names such as org.apache.kafka.clients.consumer.RangeAssignor are accepted too). "
      "All members must share one."},
+    {"processing.guarantee", RV__PROP_ENUM, "at_least_once", NORANGE, streams_guarantees,
+     "The processing guarantee of a stream application: at_least_once. exactly_once_v2 is "
+     "refused for now (it needs transactions)."},
     {"request.timeout.ms", RV__PROP_INT, "30000", 0, NOMAX, NULL,
      "How long the client waits for the response of a request before it retries or fails it."},
     {"retries", RV__PROP_INT, "2147483647", 0, NOMAX, NULL,
@@ -124,5 +181,8 @@ const rv__prop_t rv__conf_props[] = {
     {"session.timeout.ms", RV__PROP_INT, "45000", 1, NOMAX, NULL,
      "The timeout used to detect consumer failures: a member that sends no heartbeat for this "
      "long is removed from the group and a rebalance starts."},
+    {"state.dir", RV__PROP_STRING, "/tmp/kafka-streams", NORANGE, NULL,
+     "Directory location for state stores: each application keeps its tasks' stores and "
+     "checkpoints in <state.dir>/<application.id>/<task id>."},
     {NULL, RV__PROP_STRING, NULL, NORANGE, NULL, NULL},
 };

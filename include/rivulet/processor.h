@@ -28,9 +28,14 @@
  * processors downstream and the serializer of the sink agree. A null key or
  * value is NULL with length -1.
  *
- * The context (rv_processor_context_t) is only declared here: it belongs to
- * the runtime, which documents its functions (forward, state stores,
- * punctuators, record metadata, commit) in their own header.
+ * The context (rv_processor_context_t) is what a processor works through,
+ * as Kafka's api.ProcessorContext: forward records to its children, reach
+ * the state stores connected to it, schedule punctuators, read the current
+ * record's metadata, timestamp and headers, the task id, the application id,
+ * stream time and system time, and request a commit. The runtime owns it;
+ * each processor instance of a task has its own, valid from init() until
+ * close() returns. Every context function is called on the stream thread
+ * that runs the task (from init, process, a punctuator or close).
  *
  * Thread-safety: a processor instance is used by one stream thread at a
  * time; a supplier's get() may be called from several stream threads at
@@ -40,7 +45,9 @@
 
 #include "common.h"
 #include "error.h"
+#include "conf.h"
 #include "record.h"
+#include "store.h"
 
 RV_BEGIN_DECLS
 
@@ -158,6 +165,116 @@ RV_EXTERN rv_err_t rv_timestamp_extractor_use_partition_time_on_invalid(int64_t 
 RV_EXTERN rv_err_t rv_timestamp_extractor_wallclock(int64_t *out, const rv_record_t *record,
                                                     int64_t partition_time, void *opaque,
                                                     char *errstr, size_t errstr_size);
+
+/* ---- The processor context (Kafka's api.ProcessorContext) ---- */
+
+/** Forwards `record` to every child of the processor, one after the other
+ *  in the order they were added; each child runs (and forwards further)
+ *  before forward returns, depth-first, as Kafka does. `record` is
+ *  borrowed for the call. Returns the first child's error (the task then
+ *  fails), RV_ERR__STATE when called outside a callback of the task. */
+RV_EXTERN rv_err_t rv_processor_context_forward(rv_processor_context_t *ctx,
+                                                const rv_processor_record_t *record);
+
+/** Forwards `record` to the child named `child` only. RV_ERR__INVALID_ARG
+ *  when the processor has no such child; rv_processor_context_last_error()
+ *  then says "Unknown downstream node: X either does not exist or is not
+ *  connected to this processor." */
+RV_EXTERN rv_err_t rv_processor_context_forward_to(rv_processor_context_t *ctx,
+                                                   const rv_processor_record_t *record,
+                                                   const char *child);
+
+/** The task's store `name`, which must be connected to this processor
+ *  (rv_topology_add_state_store() or
+ *  rv_topology_connect_processor_and_state_stores()). Borrowed: valid until
+ *  the processor's close() returns; the processor must not destroy it. NULL
+ *  when the store is unknown or not connected (the last error says which,
+ *  in Kafka's words: "Processor X has no access to StateStore S as the
+ *  store is not connected to the processor. ..."). */
+RV_EXTERN rv_kv_store_t *rv_processor_context_get_state_store(rv_processor_context_t *ctx,
+                                                              const char *name);
+
+/** What drives a punctuator (Kafka's PunctuationType). */
+typedef enum rv_punctuation_type_e {
+    /** Stream time: the schedule is aligned to 0 and fires when processing
+     *  a record moves stream time to or past the next due time, with the
+     *  current stream time; missed intervals collapse into one call. */
+    RV_PUNCTUATION_TYPE_STREAM_TIME = 0,
+    /** Wall-clock time: first due at now + interval, then on that grid;
+     *  fires with the current system time; missed intervals are skipped. */
+    RV_PUNCTUATION_TYPE_WALL_CLOCK_TIME = 1
+} rv_punctuation_type_t;
+
+/** A scheduled punctuator (Kafka's Cancellable). Owned by the task. */
+typedef struct rv_cancellable_s rv_cancellable_t;
+
+/** A punctuator (Kafka's Punctuator.punctuate(timestamp)). `timestamp` is
+ *  the current stream time or system time. Inside a punctuator there is no
+ *  current record: rv_processor_context_record_metadata() returns 0, the
+ *  record timestamp is `timestamp` and there are no headers. A non-zero
+ *  return fails the task. */
+typedef rv_err_t rv_punctuator_cb_t(rv_processor_context_t *ctx, int64_t timestamp, void *opaque);
+
+/** Schedules punctuator(ctx, time, opaque) every interval_ms milliseconds
+ *  of `type` time (Kafka's schedule(Duration, PunctuationType,
+ *  Punctuator)). Legal from init, process, punctuators. *out (may be NULL)
+ *  receives the handle: borrowed, valid until the task closes.
+ *  RV_ERR__INVALID_ARG when interval_ms < 1 ("The minimum supported
+ *  scheduling interval is 1 millisecond."). */
+RV_EXTERN rv_err_t rv_processor_context_schedule(rv_cancellable_t **out,
+                                                 rv_processor_context_t *ctx, int64_t interval_ms,
+                                                 rv_punctuation_type_t type,
+                                                 rv_punctuator_cb_t *punctuator, void *opaque);
+
+/** Cancels a punctuator: it never fires again, also when cancelled from its
+ *  own call. Cancelling twice, or NULL, does nothing. */
+RV_EXTERN void rv_cancellable_cancel(rv_cancellable_t *c);
+
+/** The metadata of the input record being processed (Kafka's
+ *  recordMetadata()): returns 1 and fills the non-NULL out-parameters
+ *  (*topic borrowed until the record is processed), or returns 0 when
+ *  there is none (in init, a punctuator or close). */
+RV_EXTERN int rv_processor_context_record_metadata(const rv_processor_context_t *ctx,
+                                                   const char **topic, int32_t *partition,
+                                                   int64_t *offset);
+
+/** The timestamp of the record being processed (as forwarded to this
+ *  processor), or the punctuation time inside a punctuator; -1 in init. */
+RV_EXTERN int64_t rv_processor_context_timestamp(const rv_processor_context_t *ctx);
+
+/** The headers of the record being processed (as forwarded to this
+ *  processor): *cnt of them. Borrowed: valid until the record is
+ *  processed. NULL with *cnt 0 when none. */
+RV_EXTERN const rv_header_t *rv_processor_context_headers(const rv_processor_context_t *ctx,
+                                                          size_t *cnt);
+
+/** The task id, "<sub-topology>_<partition>" ("0_1"). Borrowed: valid
+ *  until close() returns. */
+RV_EXTERN const char *rv_processor_context_task_id(const rv_processor_context_t *ctx);
+
+/** The application.id. Borrowed: valid until close() returns. */
+RV_EXTERN const char *rv_processor_context_application_id(const rv_processor_context_t *ctx);
+
+/** The app's configuration (Kafka's appConfigs()). Borrowed: valid until
+ *  close() returns. */
+RV_EXTERN const rv_conf_t *rv_processor_context_app_configs(const rv_processor_context_t *ctx);
+
+/** The task's stream time: the highest timestamp processed so far, never
+ *  going back; -1 before the first record (Kafka's
+ *  currentStreamTimeMs()). */
+RV_EXTERN int64_t rv_processor_context_current_stream_time_ms(const rv_processor_context_t *ctx);
+
+/** The current system time in milliseconds (Kafka's currentSystemTimeMs()):
+ *  the wall clock, or the test driver's mocked clock. */
+RV_EXTERN int64_t rv_processor_context_current_system_time_ms(const rv_processor_context_t *ctx);
+
+/** Asks the runtime to commit the task as soon as possible (Kafka's
+ *  commit(): a request, not a commit now). */
+RV_EXTERN void rv_processor_context_commit(rv_processor_context_t *ctx);
+
+/** The message of the last context call of this task that failed, "" when
+ *  none. Borrowed: valid until the next context call. */
+RV_EXTERN const char *rv_processor_context_last_error(const rv_processor_context_t *ctx);
 
 RV_END_DECLS
 

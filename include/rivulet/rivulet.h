@@ -14,6 +14,7 @@
 #include "record.h"
 #include "serde.h"
 #include "store.h"
+#include "test_driver.h"
 #include "topology.h"
 
 #define RV_VERSION_STR "0.1.0"

@@ -1,0 +1,1103 @@
+/* runtime/task.c: a stream task, one sub-topology running on one partition
+ * number, as Kafka Streams' StreamTask: its processors, its stores, its
+ * input queues, stream time, punctuation and commit. The processor context
+ * the processors see is runtime/context.c; runtime/task.h says how an
+ * owner (stream thread or test driver) drives a task.
+ *
+ * DESIGN
+ *
+ * Nodes. The task keeps the sub-topology's nodes in the topology's add
+ * order, which is a topological order (parents are added first). Each
+ * processor node holds one processor instance from its supplier and its own
+ * context. A record runs depth-first: a source forwards to its children,
+ * and forward() calls each child's process() synchronously, so a record
+ * has left the whole sub-topology when rv__task_process() returns. A sink
+ * serializes key and value with its serializers (for its topic), picks the
+ * partition with its stream partitioner when it has one, and hands the
+ * bytes to the record collector.
+ *
+ * Stores. Each store of the sub-topology is opened through its builder in
+ * the task folder (state.dir/<application.id>/<task id>, locked by the task
+ * while open), then stacked as state/store_internal.h describes: changelog
+ * wrapper when logged (each change becomes a record of
+ * "<application.id>-<store>-changelog", partition = the task's partition,
+ * with the timestamp of the record being processed, or stream time for
+ * what a cache flush writes at commit), cache wrapper when cached. The cache has no flush listener:
+ * for a Processor API store a cache flush only writes through (and so logs), as Kafka's caching
+ * store does when the store has no TimestampedCacheFlushListener; the DSL adds forwarding on top. A
+ * task's cache budget is cache.max.bytes.buffering shared evenly by its cached stores.
+ *
+ * A global store's sub-topology runs as the task "global": it owns the
+ * global stores (never logged: their topic is their changelog) and runs
+ * their source and processor; the other tasks' processors reach those
+ * stores through the owner's global_store lookup.
+ *
+ * Queues and picking. One queue per input partition, in the order the
+ * partitions were first seen. A record is deserialized and its timestamp
+ * extracted when it is added (Kafka does it when the record reaches the
+ * head of its queue; with no records skipped in between that is the same).
+ * rv__task_process() takes the head with the smallest timestamp among the
+ * non-empty queues, the earliest queue on a tie (Kafka's PartitionGroup).
+ * An empty queue does not block picking: that is max.task.idle.ms = 0 as
+ * far as the task can tell; waiting for a partition that still has lag on
+ * the broker is the owner's decision (it knows the fetch positions), so it
+ * should add what it fetched for all partitions before processing.
+ *
+ * Stream time is the highest timestamp of the records processed so far; it
+ * never goes back, so a record older than stream time is processed with
+ * its own timestamp but leaves stream time unchanged.
+ *
+ * Punctuation follows Kafka's PunctuationQueue and PunctuationSchedule: a
+ * stream-time schedule starts due at 0 and a wall-clock one at now +
+ * interval. Firing at time T runs every schedule due at or before T,
+ * earliest first, each once, with T; the next due time is due + interval,
+ * or when T already passed that, due + (missed intervals + 1) * interval,
+ * so missed intervals collapse into the one call. A schedule cancelled
+ * (also from its own punctuator) is never run again.
+ *
+ * Commit: flush caches and stores, flush the collector, checkpoint the
+ * changelog offsets of the persistent logged stores (the collector knows
+ * the offset of the last record it sent to each changelog partition), and
+ * return the next input offset of each partition for the owner to commit.
+ *
+ * Failure: an error from a processor, punctuator, serializer, extractor,
+ * deserializer under LogAndFail, or the collector fails the task; its
+ * message stays in rv__task_last_error() and every later call refuses. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/consumer_records.h"
+#include "common/config.h"
+#include "common/errstr.h"
+#include "common/logger.h"
+#include "common/record_batch.h"
+#include "runtime/task.h"
+#include "state/checkpoint.h"
+#include "state/store_internal.h"
+
+#define FAC "TASK"
+
+/* Kafka's StateManagerUtil.OFFSET_DELTA_THRESHOLD_FOR_CHECKPOINT. */
+#define CHECKPOINT_DELTA 10000
+
+/* ---- Failing ---- */
+
+/* Records why the task failed (the first reason wins) and copies it to the
+ * caller's errstr. */
+static rv_err_t task_fail(rv__task_t *t, rv_err_t err, char *errstr, size_t errstr_size,
+                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static rv_err_t task_fail(rv__task_t *t, rv_err_t err, char *errstr, size_t errstr_size,
+                          const char *fmt, ...) {
+    if (!t->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(t->err, sizeof t->err, fmt, ap);
+        va_end(ap);
+        t->failed = true;
+        rv__log_err(FAC, "stream-task [%s] failed: %s", t->id, t->err);
+    }
+    rv__errstr_set(errstr, errstr_size, "%s", t->err);
+    return err ? err : RV_ERR__FAIL;
+}
+
+static rv_err_t refuse(const rv__task_t *t, char *errstr, size_t errstr_size) {
+    if (t->failed)
+        rv__errstr_set(errstr, errstr_size, "Task %s failed earlier: %s", t->id, t->err);
+    else
+        rv__errstr_set(errstr, errstr_size, "Task %s is closed", t->id);
+    return RV_ERR__STATE;
+}
+
+/* ---- Configuration ---- */
+
+/* A built-in serde by its default.key.serde / default.value.serde name. */
+static const rv_serde_t *serde_by_name(const char *name) {
+    if (!name)
+        return NULL;
+    if (!strcmp(name, "bytes"))
+        return rv_serde_bytes();
+    if (!strcmp(name, "string"))
+        return rv_serde_string();
+    if (!strcmp(name, "int32"))
+        return rv_serde_int32();
+    if (!strcmp(name, "int64"))
+        return rv_serde_int64();
+    if (!strcmp(name, "double"))
+        return rv_serde_double();
+    return NULL;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static rv_timestamp_extractor_cb_t *extractor_by_name(const char *name) {
+    if (!name || ends_with(name, "FailOnInvalidTimestamp"))
+        return rv_timestamp_extractor_fail_on_invalid;
+    if (ends_with(name, "LogAndSkipOnInvalidTimestamp"))
+        return rv_timestamp_extractor_log_and_skip_on_invalid;
+    if (ends_with(name, "UsePartitionTimeOnInvalidTimestamp"))
+        return rv_timestamp_extractor_use_partition_time_on_invalid;
+    if (ends_with(name, "WallclockTimestampExtractor"))
+        return rv_timestamp_extractor_wallclock;
+    return NULL;
+}
+
+/* Fills the serdes and extractor of source and sink nodes from their
+ * options, falling back to the app's defaults; Kafka's message when a
+ * serde is neither given nor configured. */
+static rv_err_t resolve_node(rv__task_t *t, rv__task_node_t *n, char *errstr, size_t errstr_size) {
+    const rv_serde_t *dk = serde_by_name(rv_conf_get(t->conf, "default.key.serde"));
+    const rv_serde_t *dv = serde_by_name(rv_conf_get(t->conf, "default.value.serde"));
+    const rv__tnode_t *tn = n->tn;
+    if (tn->kind == RV__TNODE_SOURCE) {
+        n->key_serde = tn->source.key_deserializer ? tn->source.key_deserializer : dk;
+        n->value_serde = tn->source.value_deserializer ? tn->source.value_deserializer : dv;
+        n->extractor = tn->source.timestamp_extractor;
+        n->extractor_opaque = tn->source.timestamp_extractor_opaque;
+        if (!n->extractor) {
+            const char *name = rv_conf_get(t->conf, "default.timestamp.extractor");
+            n->extractor = extractor_by_name(name);
+            if (!n->extractor) {
+                rv__errstr_set(errstr, errstr_size, "Unknown default.timestamp.extractor %s", name);
+                return RV_ERR__INVALID_ARG;
+            }
+        }
+    } else if (tn->kind == RV__TNODE_SINK) {
+        n->key_serde = tn->sink.key_serializer ? tn->sink.key_serializer : dk;
+        n->value_serde = tn->sink.value_serializer ? tn->sink.value_serializer : dv;
+    } else {
+        return 0;
+    }
+    if (!n->key_serde) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Failed to configure key serde of node %s: Please specify a key serde or "
+                       "set one through StreamsConfig#DEFAULT_KEY_SERDE_CLASS_CONFIG "
+                       "(default.key.serde)",
+                       tn->name);
+        return RV_ERR__INVALID_ARG;
+    }
+    if (!n->value_serde) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Failed to configure value serde of node %s: Please specify a value serde "
+                       "or set one through StreamsConfig#DEFAULT_VALUE_SERDE_CLASS_CONFIG "
+                       "(default.value.serde)",
+                       tn->name);
+        return RV_ERR__INVALID_ARG;
+    }
+    return 0;
+}
+
+/* ---- Stores ---- */
+
+/* The changelog callback's opaque: the task and which of its stores. */
+typedef struct store_slot_s {
+    rv__task_t *task;
+    size_t idx;
+} store_slot_t;
+
+static rv_err_t on_change(const void *key, size_t key_len, const void *value, size_t value_len,
+                          void *opaque) {
+    store_slot_t *slot = opaque;
+    rv__task_t *t = slot->task;
+    rv__task_store_t *s = &t->stores[slot->idx];
+    char msg[512];
+    int64_t ts = t->rc.timestamp >= 0 ? t->rc.timestamp : t->stream_time;
+    rv_err_t err =
+        t->coll.send(t->coll.opaque, s->changelog, t->partition, key, (int32_t)key_len, value,
+                     value ? (int32_t)value_len : -1, ts < 0 ? 0 : ts, NULL, 0, msg, sizeof msg);
+    if (err)
+        return task_fail(t, err, NULL, 0, "Error sending changelog record of store %s to %s: %s",
+                         s->ts->name, s->changelog, msg);
+    return 0;
+}
+
+static rv_err_t open_stores(rv__task_t *t, store_slot_t *slots, char *errstr, size_t errstr_size) {
+    size_t cached = 0;
+    for (size_t i = 0; i < t->st->store_cnt; i++)
+        if (rv_store_builder_caching_enabled(
+                rv__topology_store(t->topo, t->st->stores[i])->builder))
+            cached++;
+    int64_t budget = rv__conf_get_int64(t->conf, "cache.max.bytes.buffering", 10485760);
+    size_t per_store = cached ? (size_t)budget / cached : 0;
+
+    for (size_t i = 0; i < t->st->store_cnt; i++) {
+        const rv__tstore_t *ts = rv__topology_store(t->topo, t->st->stores[i]);
+        rv__task_store_t *s = &t->stores[i];
+        s->ts = ts;
+        s->ckpt_offset = -1;
+        rv_kv_store_t *st = NULL;
+        rv_err_t err = rv__store_builder_open(ts->builder, t->task_dir, &st, errstr, errstr_size);
+        if (err)
+            return err;
+        s->persistent = rv_kv_store_persistent(st) != 0;
+        if (rv_store_builder_logging_enabled(ts->builder)) {
+            size_t n = strlen(t->app_id) + strlen(ts->name) + sizeof "--changelog";
+            s->changelog = malloc(n);
+            if (!s->changelog) {
+                rv_kv_store_destroy(st);
+                return RV_ERR__NOMEM;
+            }
+            snprintf(s->changelog, n, "%s-%s-changelog", t->app_id, ts->name);
+            slots[i].task = t;
+            slots[i].idx = i;
+            rv_kv_store_t *w = NULL;
+            err = rv__changelog_wrap(&w, st, on_change, &slots[i]);
+            if (err) {
+                rv_kv_store_destroy(st);
+                rv__errstr_set(errstr, errstr_size, "Cannot wrap store %s: %s", ts->name,
+                               rv_err_str(err));
+                return err;
+            }
+            st = w;
+        }
+        if (rv_store_builder_caching_enabled(ts->builder)) {
+            rv_kv_store_t *w = NULL;
+            err = rv__cache_wrap(&w, st, per_store, NULL, NULL);
+            if (err) {
+                rv_kv_store_destroy(st);
+                rv__errstr_set(errstr, errstr_size, "Cannot wrap store %s: %s", ts->name,
+                               rv_err_str(err));
+                return err;
+            }
+            st = w;
+            s->cached = true;
+        }
+        s->store = st;
+    }
+    return 0;
+}
+
+/* ---- Creation ---- */
+
+static void free_queues(rv__task_t *t);
+
+/* Frees everything; processors not closed yet are closed before the
+ * stores, as in rv__task_close(). */
+static void task_free(rv__task_t *t) {
+    for (size_t i = 0; i < t->node_cnt; i++) {
+        rv__task_node_t *n = &t->nodes[i];
+        if (n->got && n->proc.close)
+            n->proc.close(n->proc.state);
+        free(n->children);
+    }
+    for (size_t i = 0; i < t->store_cnt; i++) {
+        rv_kv_store_destroy(t->stores[i].store);
+        free(t->stores[i].changelog);
+    }
+    if (t->locked)
+        rv__state_dir_unlock_task(t->sd, t->id, t);
+    for (size_t i = 0; i < t->punct_cnt; i++)
+        free(t->puncts[i]);
+    free(t->puncts);
+    free_queues(t);
+    free(t->offsets);
+    free(t->stores);
+    free(t->nodes);
+    free(t->node_map);
+    free(t->task_dir);
+    free(t->store_slots);
+    free(t);
+}
+
+rv_err_t rv__task_new(rv__task_t **out, const rv__task_opts_t *o, char *errstr,
+                      size_t errstr_size) {
+    *out = NULL;
+    if (!o->topology || !rv__topology_is_built(o->topology) || o->subtopology < 0 ||
+        (size_t)o->subtopology >= rv__topology_subtopology_count(o->topology)) {
+        rv__errstr_set(errstr, errstr_size, "The topology is not built or has no sub-topology %d",
+                       o->subtopology);
+        return RV_ERR__INVALID_ARG;
+    }
+    const rv__subtopology_t *st = rv__topology_subtopology(o->topology, (size_t)o->subtopology);
+    const char *app_id = rv_conf_get(o->conf, "application.id");
+    if (!app_id || !*app_id) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Missing required configuration \"application.id\" which has no default "
+                       "value.");
+        return RV_ERR__INVALID_ARG;
+    }
+    const char *pg = rv_conf_get(o->conf, "processing.guarantee");
+    if (pg && strcmp(pg, "at_least_once")) {
+        rv__errstr_set(errstr, errstr_size,
+                       "processing.guarantee=%s is not supported: rivulet runs at_least_once "
+                       "only (exactly-once needs transactions, not available yet)",
+                       pg);
+        return RV_ERR__INVALID_ARG;
+    }
+    if (!o->collector.send || !o->collector.flush || !o->collector.last_offset) {
+        rv__errstr_set(errstr, errstr_size, "The record collector lacks a function");
+        return RV_ERR__INVALID_ARG;
+    }
+    if (st->store_cnt && !o->state_dir) {
+        rv__errstr_set(errstr, errstr_size, "Sub-topology %d has stores but no state directory",
+                       st->id);
+        return RV_ERR__INVALID_ARG;
+    }
+
+    rv__task_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return RV_ERR__NOMEM;
+    t->topo = o->topology;
+    t->st = st;
+    t->partition = o->partition;
+    if (st->global)
+        snprintf(t->id, sizeof t->id, "global");
+    else
+        snprintf(t->id, sizeof t->id, "%d_%" PRId32, st->id, o->partition);
+    t->conf = o->conf;
+    t->app_id = app_id;
+    t->sd = o->state_dir;
+    t->coll = o->collector;
+    t->clock = o->clock;
+    t->clock_opaque = o->clock_opaque;
+    t->global_store = o->global_store;
+    t->global_store_opaque = o->global_store_opaque;
+    t->stream_time = -1;
+    t->rc.timestamp = -1;
+    t->rc.partition = -1;
+    t->rc.offset = -1;
+    const char *deh = rv_conf_get(o->conf, "default.deserialization.exception.handler");
+    t->deser_continue = deh && ends_with(deh, "LogAndContinueExceptionHandler");
+
+    size_t total = rv__topology_node_count(o->topology);
+    t->node_map = malloc((total ? total : 1) * sizeof *t->node_map);
+    t->nodes = calloc(st->node_cnt ? st->node_cnt : 1, sizeof *t->nodes);
+    t->stores = calloc(st->store_cnt ? st->store_cnt : 1, sizeof *t->stores);
+    store_slot_t *slots = calloc(st->store_cnt ? st->store_cnt : 1, sizeof *slots);
+    if (!t->node_map || !t->nodes || !t->stores || !slots) {
+        free(slots);
+        task_free(t);
+        return RV_ERR__NOMEM;
+    }
+    for (size_t i = 0; i < total; i++)
+        t->node_map[i] = SIZE_MAX;
+    t->node_cnt = st->node_cnt;
+    for (size_t i = 0; i < st->node_cnt; i++) {
+        t->node_map[st->nodes[i]] = i;
+        t->nodes[i].tn = rv__topology_node(o->topology, st->nodes[i]);
+        t->nodes[i].ctx.task = t;
+        t->nodes[i].ctx.node = i;
+    }
+    rv_err_t err = 0;
+    for (size_t i = 0; i < st->node_cnt && !err; i++) {
+        rv__task_node_t *n = &t->nodes[i];
+        n->children = calloc(n->tn->child_cnt ? n->tn->child_cnt : 1, sizeof *n->children);
+        if (!n->children) {
+            err = RV_ERR__NOMEM;
+            break;
+        }
+        for (size_t c = 0; c < n->tn->child_cnt; c++)
+            n->children[n->child_cnt++] = t->node_map[n->tn->children[c]];
+        err = resolve_node(t, n, errstr, errstr_size);
+    }
+    /* Processor instances, one per node, from the suppliers. */
+    for (size_t i = 0; i < st->node_cnt && !err; i++) {
+        rv__task_node_t *n = &t->nodes[i];
+        if (n->tn->kind != RV__TNODE_PROCESSOR)
+            continue;
+        rv_processor_t p = RV_PROCESSOR_INIT;
+        err = n->tn->supplier.get(&p, n->tn->supplier.opaque);
+        if (err) {
+            rv__errstr_set(errstr, errstr_size, "Processor supplier of %s failed: %s", n->tn->name,
+                           rv_err_str(err));
+            break;
+        }
+        n->proc = p;
+        n->got = true;
+        if (!p.process) {
+            rv__errstr_set(errstr, errstr_size, "Processor %s has no process callback",
+                           n->tn->name);
+            err = RV_ERR__INVALID_ARG;
+        }
+    }
+    if (!err && st->store_cnt) {
+        t->task_dir = rv__state_dir_task_path(o->state_dir, t->id);
+        if (!t->task_dir)
+            err = RV_ERR__NOMEM;
+        if (!err)
+            err = rv__state_dir_lock_task(o->state_dir, t->id, t, errstr, errstr_size);
+        if (!err)
+            t->locked = true;
+        if (!err) {
+            t->store_cnt = st->store_cnt;
+            err = open_stores(t, slots, errstr, errstr_size);
+        }
+        if (!err && t->task_dir) {
+            /* The checkpoint says up to where the stores hold the changelog. */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", t->task_dir, RV__CHECKPOINT_FILE);
+            rv__checkpoint_entry_t *e = NULL;
+            size_t cnt = 0;
+            err = rv__checkpoint_read(path, &e, &cnt, errstr, errstr_size);
+            for (size_t i = 0; !err && i < cnt; i++)
+                for (size_t s = 0; s < t->store_cnt; s++)
+                    if (t->stores[s].changelog && !strcmp(t->stores[s].changelog, e[i].topic) &&
+                        e[i].partition == t->partition)
+                        t->stores[s].ckpt_offset = e[i].offset;
+            rv__checkpoint_free(e, cnt);
+        }
+    }
+    if (err) {
+        t->store_slots = slots;
+        task_free(t);
+        return err;
+    }
+    t->store_slots = slots;
+    *out = t;
+    return 0;
+}
+
+rv_err_t rv__task_init(rv__task_t *t, char *errstr, size_t errstr_size) {
+    if (t->failed || t->closed)
+        return refuse(t, errstr, errstr_size);
+    if (t->inited)
+        return 0;
+    t->inited = true;
+    for (size_t i = 0; i < t->node_cnt; i++) {
+        rv__task_node_t *n = &t->nodes[i];
+        if (!n->got)
+            continue;
+        n->inited = true;
+        if (!n->proc.init)
+            continue;
+        rv_err_t err = n->proc.init(&n->ctx, n->proc.state);
+        if (err)
+            return task_fail(t, err, errstr, errstr_size,
+                             "Failed to initialize processor %s of task %s: %s%s%s", n->tn->name,
+                             t->id, rv_err_str(err), t->ctx_err[0] ? ": " : "", t->ctx_err);
+    }
+    return 0;
+}
+
+/* ---- Accessors ---- */
+
+const char *rv__task_id(const rv__task_t *t) {
+    return t->id;
+}
+
+rv_kv_store_t *rv__task_store(const rv__task_t *t, const char *name) {
+    for (size_t i = 0; i < t->store_cnt; i++)
+        if (!strcmp(t->stores[i].ts->name, name))
+            return t->stores[i].store;
+    return NULL;
+}
+
+const char *rv__task_changelog_topic(const rv__task_t *t, const char *name) {
+    for (size_t i = 0; i < t->store_cnt; i++)
+        if (!strcmp(t->stores[i].ts->name, name))
+            return t->stores[i].changelog;
+    return NULL;
+}
+
+int64_t rv__task_stream_time(const rv__task_t *t) {
+    return t->stream_time;
+}
+
+int rv__task_commit_requested(const rv__task_t *t) {
+    return t->commit_requested;
+}
+
+int rv__task_failed(const rv__task_t *t) {
+    return t->failed;
+}
+
+const char *rv__task_last_error(const rv__task_t *t) {
+    return t->err;
+}
+
+size_t rv__task_queued(const rv__task_t *t) {
+    size_t n = 0;
+    for (size_t i = 0; i < t->queue_cnt; i++)
+        n += t->queues[i].cnt - t->queues[i].head;
+    return n;
+}
+
+/* ---- Queues ---- */
+
+static void qrec_free(rv__task_t *t, rv__queue_t *q, rv__qrec_t *r) {
+    const rv__task_node_t *src = &t->nodes[q->source];
+    rv_serde_free(src->key_serde, r->key);
+    rv_serde_free(src->value_serde, r->value);
+    rv_records_destroy(r->raw);
+    memset(r, 0, sizeof *r);
+}
+
+static void free_queues(rv__task_t *t) {
+    for (size_t i = 0; i < t->queue_cnt; i++) {
+        rv__queue_t *q = &t->queues[i];
+        for (size_t j = q->head; j < q->cnt; j++)
+            qrec_free(t, q, &q->v[j]);
+        free(q->v);
+        free(q->topic);
+    }
+    free(t->queues);
+    t->queues = NULL;
+    t->queue_cnt = 0;
+}
+
+/* The source of the sub-topology reading `topic` (the broker's name). */
+static size_t find_source(const rv__task_t *t, const char *topic) {
+    char name[512];
+    for (size_t i = 0; i < t->node_cnt; i++) {
+        const rv__tnode_t *tn = t->nodes[i].tn;
+        if (tn->kind != RV__TNODE_SOURCE)
+            continue;
+        for (size_t k = 0; k < tn->topic_cnt; k++) {
+            if (rv__topology_topic_name(name, sizeof name, t->app_id, tn->topics[k],
+                                        tn->source.internal))
+                continue;
+            if (!strcmp(name, topic))
+                return i;
+        }
+        if (tn->pattern && rv__topology_source_matches(tn, topic))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+static rv__queue_t *get_queue(rv__task_t *t, const char *topic, int32_t partition, size_t source) {
+    for (size_t i = 0; i < t->queue_cnt; i++)
+        if (t->queues[i].partition == partition && !strcmp(t->queues[i].topic, topic))
+            return &t->queues[i];
+    rv__queue_t *nq = realloc(t->queues, (t->queue_cnt + 1) * sizeof *nq);
+    if (!nq)
+        return NULL;
+    t->queues = nq;
+    rv__queue_t *q = &nq[t->queue_cnt];
+    memset(q, 0, sizeof *q);
+    q->topic = strdup(topic);
+    if (!q->topic)
+        return NULL;
+    q->partition = partition;
+    q->source = source;
+    q->partition_time = -1;
+    q->committable = -1;
+    t->queue_cnt++;
+    return q;
+}
+
+/* A private copy of a record as a one-record container, so extractors get
+ * a real rv_record_t and the record outlives whatever the caller had. */
+static rv_err_t copy_record(rv_records_t **out, const char *topic, int32_t partition,
+                            int64_t offset, int64_t timestamp, const void *key, int32_t key_len,
+                            const void *value, int32_t value_len, const rv_header_t *headers,
+                            size_t header_cnt) {
+    rv__buf_t buf = RV__BUF_INIT, hb = RV__BUF_INIT;
+    rv_err_t err = 0;
+    for (size_t i = 0; i < header_cnt && !err; i++)
+        err = rv__headers_encode(&hb, headers[i].key, (int32_t)strlen(headers[i].key),
+                                 headers[i].value, headers[i].value_len);
+    rv__batch_builder_t b;
+    int64_t base = offset < 0 ? 0 : offset;
+    if (!err)
+        err = rv__batch_builder_begin(&b, &buf, base, 0, INT64_MIN, -1, -1, -1, -1);
+    if (!err)
+        err = rv__batch_builder_add(&b, base, timestamp, key, key ? key_len : -1, value,
+                                    value ? value_len : -1, (int32_t)header_cnt, hb.data, hb.len);
+    if (!err)
+        err = rv__batch_builder_finish(&b, -1);
+    rv__buf_free(&hb);
+    if (err) {
+        rv__buf_free(&buf);
+        return err;
+    }
+    rv__chunk_t *ch = rv__chunk_new(&buf, topic);
+    if (!ch) {
+        rv__buf_free(&buf);
+        return RV_ERR__NOMEM;
+    }
+    rv__record_iter_t it;
+    rv__record_t rec;
+    err = rv__record_iter_init(&it, ch->data, ch->len);
+    if (!err && rv__record_iter_next(&it, &rec) != 1)
+        err = RV_ERR__BAD_MSG;
+    rv_records_t *rs = err ? NULL : rv__records_new(1);
+    if (!err && !rs)
+        err = RV_ERR__NOMEM;
+    if (!err) {
+        rec.offset = offset;
+        err = rv__records_add(rs, ch, partition, RV_TIMESTAMP_CREATE_TIME, &rec);
+    }
+    rv__chunk_unref(ch);
+    if (err) {
+        rv_records_destroy(rs);
+        return err;
+    }
+    rv__records_finish(rs);
+    *out = rs;
+    return 0;
+}
+
+/* Marks `offset` done for a record that will never be processed (skipped
+ * or dropped): committable at once when nothing is queued before it. */
+static void skip_offset(rv__queue_t *q, int64_t offset) {
+    if (q->head < q->cnt)
+        q->v[q->cnt - 1].next_offset = offset + 1;
+    else
+        q->committable = offset + 1;
+}
+
+rv_err_t rv__task_add_record(rv__task_t *t, const char *topic, int32_t partition, int64_t offset,
+                             int64_t timestamp, const void *key, int32_t key_len, const void *value,
+                             int32_t value_len, const rv_header_t *headers, size_t header_cnt,
+                             char *errstr, size_t errstr_size) {
+    if (t->failed || t->closed)
+        return refuse(t, errstr, errstr_size);
+    size_t src = find_source(t, topic);
+    if (src == SIZE_MAX) {
+        rv__errstr_set(errstr, errstr_size, "Task %s reads no topic %s", t->id, topic);
+        return RV_ERR__INVALID_ARG;
+    }
+    rv__queue_t *q = get_queue(t, topic, partition, src);
+    if (!q)
+        return RV_ERR__NOMEM;
+    if (q->cnt == q->cap) {
+        if (q->head > 0) {
+            memmove(q->v, q->v + q->head, (q->cnt - q->head) * sizeof *q->v);
+            q->cnt -= q->head;
+            q->head = 0;
+        }
+        if (q->cnt == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 16;
+            rv__qrec_t *nv = realloc(q->v, cap * sizeof *nv);
+            if (!nv)
+                return RV_ERR__NOMEM;
+            q->v = nv;
+            q->cap = cap;
+        }
+    }
+    rv__qrec_t r;
+    memset(&r, 0, sizeof r);
+    rv_err_t err = copy_record(&r.raw, topic, partition, offset, timestamp, key, key_len, value,
+                               value_len, headers, header_cnt);
+    if (err) {
+        rv__errstr_set(errstr, errstr_size, "Cannot queue a record of %s-%" PRId32 ": %s", topic,
+                       partition, rv_err_str(err));
+        return err;
+    }
+    r.next_offset = offset + 1;
+    const rv__task_node_t *sn = &t->nodes[src];
+    char msg[512] = "";
+    err = rv_serde_deserialize(sn->key_serde, &r.key, &r.key_len, topic, key, key ? key_len : -1,
+                               msg, sizeof msg);
+    if (!err)
+        err = rv_serde_deserialize(sn->value_serde, &r.value, &r.value_len, topic, value,
+                                   value ? value_len : -1, msg, sizeof msg);
+    if (err) {
+        rv_serde_free(sn->key_serde, r.key);
+        rv_records_destroy(r.raw);
+        if (t->deser_continue) {
+            rv__log_warn(FAC,
+                         "Exception caught during Deserialization, taskId: %s, topic: %s, "
+                         "partition: %" PRId32 ", offset: %" PRId64 ": %s. Skipping record "
+                         "(LogAndContinueExceptionHandler)",
+                         t->id, topic, partition, offset, msg);
+            skip_offset(q, offset);
+            return 0;
+        }
+        return task_fail(t, err, errstr, errstr_size,
+                         "Deserialization exception handler is set to fail upon a "
+                         "deserialization error. If you would rather have the streaming pipeline "
+                         "continue after a deserialization error, please set the "
+                         "default.deserialization.exception.handler appropriately. Exception "
+                         "caught during Deserialization, taskId: %s, topic: %s, partition: "
+                         "%" PRId32 ", offset: %" PRId64 ": %s",
+                         t->id, topic, partition, offset, msg);
+    }
+    const rv_record_t *raw = rv_records_get(r.raw, 0);
+    msg[0] = '\0';
+    err = sn->extractor(&r.ts, raw, q->partition_time, sn->extractor_opaque, msg, sizeof msg);
+    if (!err && r.ts < 0) {
+        rv__log_warn(FAC,
+                     "Skipping record due to negative extracted timestamp. topic=[%s] "
+                     "partition=[%" PRId32 "] offset=[%" PRId64 "] extractedTimestamp=[%" PRId64
+                     "] extractor=[%s]",
+                     topic, partition, offset, r.ts,
+                     sn->tn->source.timestamp_extractor ? "user-supplied" : "default");
+    }
+    if (err || r.ts < 0) {
+        rv_serde_free(sn->key_serde, r.key);
+        rv_serde_free(sn->value_serde, r.value);
+        rv_records_destroy(r.raw);
+        if (err)
+            return task_fail(
+                t, err, errstr, errstr_size,
+                "Timestamp extractor of source %s failed on %s-%" PRId32 " offset %" PRId64 ": %s",
+                sn->tn->name, topic, partition, offset, msg[0] ? msg : rv_err_str(err));
+        skip_offset(q, offset);
+        return 0;
+    }
+    if (r.ts > q->partition_time)
+        q->partition_time = r.ts;
+    q->v[q->cnt++] = r;
+    return 0;
+}
+
+rv_err_t rv__task_add_consumed(rv__task_t *t, const rv_record_t *rec, char *errstr,
+                               size_t errstr_size) {
+    size_t hc = rv_record_header_count(rec);
+    rv_header_t hs[64];
+    rv_header_t *h = hc <= 64 ? hs : malloc(hc * sizeof *h);
+    if (!h)
+        return RV_ERR__NOMEM;
+    for (size_t i = 0; i < hc; i++)
+        rv_record_header(rec, i, &h[i].key, &h[i].value, &h[i].value_len);
+    int32_t kl, vl;
+    const void *k = rv_record_key(rec, &kl);
+    const void *v = rv_record_value(rec, &vl);
+    rv_err_t err = rv__task_add_record(t, rv_record_topic(rec), rv_record_partition(rec),
+                                       rv_record_offset(rec), rv_record_timestamp(rec), k, kl, v,
+                                       vl, h, hc, errstr, errstr_size);
+    if (h != hs)
+        free(h);
+    return err;
+}
+
+/* ---- Processing ---- */
+
+/* Runs a sink: picks the topic, serializes, partitions, sends. */
+static rv_err_t run_sink(rv__task_t *t, rv__task_node_t *n, const rv_processor_record_t *rec) {
+    const rv__tnode_t *tn = n->tn;
+    char topic[512];
+    if (tn->extractor) {
+        const char *x = tn->extractor(rec, tn->extractor_opaque);
+        if (!x)
+            return task_fail(t, RV_ERR__FAIL, NULL, 0,
+                             "Topic name extractor of sink %s returned no topic", tn->name);
+        snprintf(topic, sizeof topic, "%s", x);
+    } else if (rv__topology_topic_name(topic, sizeof topic, t->app_id, tn->topic,
+                                       tn->sink.internal)) {
+        return task_fail(t, RV_ERR__INVALID_ARG, NULL, 0, "Topic name of sink %s is too long",
+                         tn->name);
+    }
+    void *kb = NULL, *vb = NULL;
+    int32_t kl = -1, vl = -1;
+    char msg[512] = "";
+    rv_err_t err =
+        rv_serde_serialize(n->key_serde, &kb, &kl, topic, rec->key, rec->key_len, msg, sizeof msg);
+    if (!err)
+        err = rv_serde_serialize(n->value_serde, &vb, &vl, topic, rec->value, rec->value_len, msg,
+                                 sizeof msg);
+    if (err) {
+        rv_serde_free(n->key_serde, kb);
+        return task_fail(t, err, NULL, 0,
+                         "Error serializing a record for topic %s in sink %s of task %s: %s "
+                         "(check the sink's serdes or default.key.serde / default.value.serde)",
+                         topic, tn->name, t->id, msg);
+    }
+    int32_t partition = RV_PARTITION_ANY;
+    if (tn->sink.partitioner) {
+        int32_t cnt = t->coll.partition_count ? t->coll.partition_count(t->coll.opaque, topic) : 0;
+        if (cnt <= 0) {
+            rv_serde_free(n->key_serde, kb);
+            rv_serde_free(n->value_serde, vb);
+            return task_fail(t, RV_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL, 0,
+                             "Could not get partition information for topic %s for task %s", topic,
+                             t->id);
+        }
+        partition = tn->sink.partitioner(topic, rec->key, rec->key_len, rec->value, rec->value_len,
+                                         cnt, tn->sink.partitioner_opaque);
+    }
+    err = t->coll.send(t->coll.opaque, topic, partition, kb, kl, vb, vl, rec->timestamp,
+                       rec->headers, rec->header_cnt, msg, sizeof msg);
+    rv_serde_free(n->key_serde, kb);
+    rv_serde_free(n->value_serde, vb);
+    if (err)
+        return task_fail(t, err, NULL, 0,
+                         "Error encountered sending record to topic %s for task %s due to: %s",
+                         topic, t->id, msg);
+    return 0;
+}
+
+/* Delivers rec to task node `to`: a processor's process(), or a sink. The
+ * record context's timestamp and headers follow the record, as Kafka's
+ * forward() sets them for the child. */
+static rv_err_t deliver(rv__task_t *t, size_t to, const rv_processor_record_t *rec) {
+    rv__task_node_t *n = &t->nodes[to];
+    if (n->tn->kind == RV__TNODE_SINK)
+        return run_sink(t, n, rec);
+    if (n->tn->kind != RV__TNODE_PROCESSOR)
+        return 0;
+    rv__rec_ctx_t saved = t->rc;
+    t->rc.timestamp = rec->timestamp;
+    t->rc.headers = rec->headers;
+    t->rc.header_cnt = rec->header_cnt;
+    rv_err_t err = n->proc.process(&n->ctx, rec, n->proc.state);
+    t->rc = saved;
+    if (err && !t->failed)
+        task_fail(t, err, NULL, 0,
+                  "Exception caught in process. taskId=%s, processor=%s, topic=%s, "
+                  "partition=%" PRId32 ", offset=%" PRId64 ": %s%s%s",
+                  t->id, n->tn->name, saved.topic ? saved.topic : "null", saved.partition,
+                  saved.offset, rv_err_str(err), t->ctx_err[0] ? ": " : "", t->ctx_err);
+    return err;
+}
+
+rv_err_t rv__task_forward(rv__task_t *t, size_t from, const rv_processor_record_t *rec,
+                          const char *child) {
+    rv__task_node_t *n = &t->nodes[from];
+    if (child) {
+        for (size_t i = 0; i < n->child_cnt; i++)
+            if (!strcmp(t->nodes[n->children[i]].tn->name, child))
+                return deliver(t, n->children[i], rec);
+        snprintf(t->ctx_err, sizeof t->ctx_err,
+                 "Unknown downstream node: %s either does not exist or is not connected to this "
+                 "processor.",
+                 child);
+        return RV_ERR__INVALID_ARG;
+    }
+    for (size_t i = 0; i < n->child_cnt; i++) {
+        rv_err_t err = deliver(t, n->children[i], rec);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+rv_err_t rv__task_process(rv__task_t *t, int *processed, char *errstr, size_t errstr_size) {
+    *processed = 0;
+    if (t->failed || t->closed)
+        return refuse(t, errstr, errstr_size);
+    if (!t->inited) {
+        rv__errstr_set(errstr, errstr_size, "Task %s is not initialized", t->id);
+        return RV_ERR__STATE;
+    }
+    rv__queue_t *best = NULL;
+    for (size_t i = 0; i < t->queue_cnt; i++) {
+        rv__queue_t *q = &t->queues[i];
+        if (q->head < q->cnt && (!best || q->v[q->head].ts < best->v[best->head].ts))
+            best = q;
+    }
+    if (!best)
+        return 0;
+    rv__qrec_t r = best->v[best->head++];
+    if (best->head == best->cnt)
+        best->head = best->cnt = 0;
+    if (r.ts > t->stream_time)
+        t->stream_time = r.ts;
+    const rv_record_t *raw = rv_records_get(r.raw, 0);
+    size_t hc = rv_record_header_count(raw);
+    rv_header_t *hs = hc ? calloc(hc, sizeof *hs) : NULL;
+    if (hc && !hs) {
+        qrec_free(t, best, &r);
+        return task_fail(t, RV_ERR__NOMEM, errstr, errstr_size, "Out of memory");
+    }
+    for (size_t i = 0; i < hc; i++)
+        rv_record_header(raw, i, &hs[i].key, &hs[i].value, &hs[i].value_len);
+    rv_processor_record_t rec = {r.key, r.key_len, r.value, r.value_len, r.ts, hc ? hs : NULL, hc};
+    t->rc.has_meta = true;
+    t->rc.topic = best->topic;
+    t->rc.partition = best->partition;
+    t->rc.offset = rv_record_offset(raw);
+    t->rc.timestamp = r.ts;
+    t->rc.headers = rec.headers;
+    t->rc.header_cnt = hc;
+    t->ctx_err[0] = '\0';
+    rv_err_t err = rv__task_forward(t, best->source, &rec, NULL);
+    t->rc.has_meta = false;
+    t->rc.topic = NULL;
+    t->rc.partition = -1;
+    t->rc.offset = -1;
+    t->rc.timestamp = -1;
+    t->rc.headers = NULL;
+    t->rc.header_cnt = 0;
+    best->committable = r.next_offset;
+    free(hs);
+    /* A processor cannot add records, so `best` is still valid here. */
+    qrec_free(t, best, &r);
+    *processed = 1;
+    if (err)
+        return task_fail(t, err, errstr, errstr_size, "%s", t->err);
+    return 0;
+}
+
+/* ---- Punctuation ---- */
+
+/* Kafka's PunctuationQueue.mayPunctuate(): fires every schedule of `type`
+ * due at or before `now`, earliest first, with `now`. */
+static rv_err_t may_punctuate(rv__task_t *t, int64_t now, rv_punctuation_type_t type,
+                              int *punctuated, char *errstr, size_t errstr_size) {
+    if (punctuated)
+        *punctuated = 0;
+    if (t->failed || t->closed)
+        return refuse(t, errstr, errstr_size);
+    for (;;) {
+        rv_cancellable_t *top = NULL;
+        for (size_t i = 0; i < t->punct_cnt; i++) {
+            rv_cancellable_t *c = t->puncts[i];
+            if (c->cancelled || c->type != type || c->next > now)
+                continue;
+            if (!top || c->next < top->next || (c->next == top->next && c->seq < top->seq))
+                top = c;
+        }
+        if (!top)
+            return 0;
+        rv__task_node_t *n = &t->nodes[top->node];
+        t->rc.has_meta = false;
+        t->rc.timestamp = now;
+        t->rc.headers = NULL;
+        t->rc.header_cnt = 0;
+        t->ctx_err[0] = '\0';
+        rv_err_t err = top->cb(&n->ctx, now, top->opaque);
+        t->rc.timestamp = -1;
+        if (punctuated)
+            *punctuated = 1;
+        if (err)
+            return task_fail(t, err, errstr, errstr_size,
+                             "Exception caught while punctuating processor %s of task %s "
+                             "(%s, time %" PRId64 "): %s%s%s",
+                             n->tn->name, t->id,
+                             type == RV_PUNCTUATION_TYPE_STREAM_TIME ? "STREAM_TIME"
+                                                                     : "WALL_CLOCK_TIME",
+                             now, rv_err_str(err), t->ctx_err[0] ? ": " : "", t->ctx_err);
+        if (t->failed)
+            return task_fail(t, RV_ERR__FAIL, errstr, errstr_size, "%s", t->err);
+        if (!top->cancelled) {
+            /* PunctuationSchedule.next(now) */
+            int64_t next = top->next + top->interval;
+            if (now >= next) {
+                int64_t missed = (now - top->next) / top->interval;
+                next = top->next + (missed + 1) * top->interval;
+            }
+            top->next = next;
+            top->seq = ++t->punct_seq;
+        }
+    }
+}
+
+rv_err_t rv__task_punctuate_stream_time(rv__task_t *t, int *punctuated, char *errstr,
+                                        size_t errstr_size) {
+    if (punctuated)
+        *punctuated = 0;
+    if (t->stream_time < 0 && !t->failed && !t->closed)
+        return 0; /* Kafka's RecordQueue.UNKNOWN: nothing processed yet */
+    return may_punctuate(t, t->stream_time, RV_PUNCTUATION_TYPE_STREAM_TIME, punctuated, errstr,
+                         errstr_size);
+}
+
+rv_err_t rv__task_punctuate_wall_clock(rv__task_t *t, int64_t now_ms, int *punctuated, char *errstr,
+                                       size_t errstr_size) {
+    return may_punctuate(t, now_ms, RV_PUNCTUATION_TYPE_WALL_CLOCK_TIME, punctuated, errstr,
+                         errstr_size);
+}
+
+/* ---- Commit and close ---- */
+
+static rv_err_t write_checkpoint(rv__task_t *t, bool enforce, char *errstr, size_t errstr_size) {
+    if (!t->task_dir)
+        return 0;
+    rv__checkpoint_entry_t e[64];
+    size_t cnt = 0;
+    bool due = enforce;
+    for (size_t i = 0; i < t->store_cnt && cnt < 64; i++) {
+        rv__task_store_t *s = &t->stores[i];
+        if (!s->changelog || !s->persistent)
+            continue;
+        int64_t off = t->coll.last_offset(t->coll.opaque, s->changelog, t->partition);
+        if (off < 0)
+            off = s->ckpt_offset;
+        if (off < 0)
+            continue;
+        if (off - (s->ckpt_offset < 0 ? 0 : s->ckpt_offset) > CHECKPOINT_DELTA)
+            due = true;
+        e[cnt].topic = s->changelog;
+        e[cnt].partition = t->partition;
+        e[cnt].offset = off;
+        cnt++;
+    }
+    if (!due || !cnt)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", t->task_dir, RV__CHECKPOINT_FILE);
+    rv_err_t err = rv__checkpoint_write(path, e, cnt, errstr, errstr_size);
+    if (err)
+        return err;
+    for (size_t i = 0, k = 0; i < t->store_cnt && k < cnt; i++)
+        if (t->stores[i].changelog && !strcmp(t->stores[i].changelog, e[k].topic))
+            t->stores[i].ckpt_offset = e[k++].offset;
+    return 0;
+}
+
+rv_err_t rv__task_commit(rv__task_t *t, bool enforce_checkpoint, const rv__task_offset_t **offsets,
+                         size_t *cnt, char *errstr, size_t errstr_size) {
+    if (offsets)
+        *offsets = NULL;
+    if (cnt)
+        *cnt = 0;
+    if (t->failed || t->closed)
+        return refuse(t, errstr, errstr_size);
+    for (size_t i = 0; i < t->store_cnt; i++) {
+        rv_err_t err = rv_kv_store_flush(t->stores[i].store);
+        if (err)
+            return task_fail(t, err, errstr, errstr_size, "Failed to flush state store %s: %s%s%s",
+                             t->stores[i].ts->name, rv_err_str(err), t->err[0] ? ": " : "", t->err);
+    }
+    char msg[512] = "";
+    rv_err_t err = t->coll.flush(t->coll.opaque, msg, sizeof msg);
+    if (err)
+        return task_fail(t, err, errstr, errstr_size, "Failed to flush the records of task %s: %s",
+                         t->id, msg);
+    err = write_checkpoint(t, enforce_checkpoint, msg, sizeof msg);
+    if (err)
+        return task_fail(t, err, errstr, errstr_size,
+                         "Failed to write the checkpoint of task %s: %s", t->id, msg);
+    t->commit_requested = false;
+    rv__task_offset_t *o = realloc(t->offsets, (t->queue_cnt ? t->queue_cnt : 1) * sizeof *o);
+    if (!o)
+        return RV_ERR__NOMEM;
+    t->offsets = o;
+    size_t n = 0;
+    for (size_t i = 0; i < t->queue_cnt; i++) {
+        if (t->queues[i].committable < 0)
+            continue;
+        o[n].topic = t->queues[i].topic;
+        o[n].partition = t->queues[i].partition;
+        o[n].offset = t->queues[i].committable;
+        n++;
+    }
+    if (offsets)
+        *offsets = o;
+    if (cnt)
+        *cnt = n;
+    return 0;
+}
+
+rv_err_t rv__task_close(rv__task_t *t, bool clean, char *errstr, size_t errstr_size) {
+    if (t->closed)
+        return 0;
+    rv_err_t err = 0;
+    if (clean && !t->failed)
+        err = rv__task_commit(t, true, NULL, NULL, errstr, errstr_size);
+    /* Processors first, parents before children, while the stores are
+     * still open (a close() may read them), as Kafka's closeTopology(). */
+    t->rc.has_meta = false;
+    for (size_t i = 0; i < t->node_cnt; i++) {
+        rv__task_node_t *n = &t->nodes[i];
+        if (n->got && n->proc.close)
+            n->proc.close(n->proc.state);
+        n->got = false;
+    }
+    t->closed = true;
+    for (size_t i = 0; i < t->store_cnt; i++) {
+        rv_kv_store_destroy(t->stores[i].store);
+        t->stores[i].store = NULL;
+    }
+    if (t->locked) {
+        rv__state_dir_unlock_task(t->sd, t->id, t);
+        t->locked = false;
+    }
+    free_queues(t);
+    return err;
+}
+
+void rv__task_destroy(rv__task_t *t) {
+    if (!t)
+        return;
+    rv__task_close(t, false, NULL, 0);
+    task_free(t);
+}
