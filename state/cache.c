@@ -33,10 +33,25 @@
  * then calls the listener for each. While the listener runs the cache does
  * not change: puts fail with RV_ERR__STATE and read-misses are not cached.
  *
+ * A listener's error is not a write error: by the time the listener runs,
+ * the entries are in the wrapped store (and its changelog), so a put or
+ * get whose eviction flushed must not report them as failed. The first
+ * listener error is kept and returned by the next explicit flush
+ * (rv__cache_flush() or rv_kv_store_flush()), which clears it; the runtime
+ * flushes at every commit, so the error surfaces there. Errors writing the
+ * wrapped store are returned at once by whichever call flushed, and the
+ * entries stay dirty for the next flush.
+ *
  * Iterators merge a copy of the cache's entries in the range (taken when
- * the iterator is made) with an iterator of the wrapped store (itself a
- * point-in-time view for RocksDB), as MergedSortedCacheKeyValueBytesStore-
- * Iterator: on equal keys the cache wins; tombstones hide the key. */
+ * the iterator is made) with an iterator of the wrapped store, as
+ * MergedSortedCacheKeyValueBytesStoreIterator: on equal keys the cache
+ * wins; tombstones hide the key. The merge is a point-in-time view only
+ * when the wrapped store's iterator is one (RocksDB). Over the in-memory
+ * store, keys only the wrapped store holds behave as its iterators do:
+ * the key set is fixed at creation, but values are read when reached and
+ * keys deleted meanwhile are skipped, so a flush or eviction made while the
+ * iterator is open shows through for those keys. The cache's copy is not
+ * refreshed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +79,7 @@ typedef struct cache_s {
     void *opaque;
     bool send_old_values;
     bool flushing;
+    rv_err_t listener_err; /* first listener error not yet reported */
     uint64_t hits, misses, overwrites, evictions, flushes;
 } cache_t;
 
@@ -227,8 +243,9 @@ static rv_err_t cache_flush(cache_t *c) {
                 continue; /* a delete of a key that was never there */
             rv_err_t lerr = c->listener(kv[i].key, kv[i].key_len, ents[i]->value,
                                         ents[i]->value_len, olds[i].data, olds[i].len, c->opaque);
-            if (lerr && !err)
-                err = lerr;
+            /* Kept for the next explicit flush: the write itself is done. */
+            if (lerr && !c->listener_err)
+                c->listener_err = lerr;
         }
         c->flushing = false;
     }
@@ -243,6 +260,14 @@ done:
     free(olds);
     free(kv);
     free(ents);
+    return err;
+}
+
+/* Returns and clears the listener error kept since the last explicit
+ * flush. */
+static rv_err_t take_listener_err(cache_t *c) {
+    rv_err_t err = c->listener_err;
+    c->listener_err = RV_ERR_NO_ERROR;
     return err;
 }
 
@@ -334,6 +359,12 @@ static rv_err_t citer_open(void *opaque, void **iter, const void *from, size_t f
         return RV_ERR__NOMEM;
     ci->reverse = reverse;
     ci->inner_stale = 1;
+    /* Allocate the copy buffer up front, so an empty key is data + 0, a
+     * valid pointer, never NULL + 0. */
+    if (rv__buf_reserve(&ci->bytes, 1)) {
+        citer_close(ci);
+        return RV_ERR__NOMEM;
+    }
     size_t cap = 0;
     for (rv__skl_node_t *n = rv__skl_seek(&c->map, from, from_len); n; n = n->next[0]) {
         if (to && rv__key_cmp(n->key, n->key_len, to, to_len) > 0)
@@ -440,7 +471,10 @@ static rv_err_t cache_flush_op(void *opaque) {
     rv_err_t err = cache_flush(c);
     if (err)
         return err;
-    return rv_kv_store_flush(c->inner);
+    err = rv_kv_store_flush(c->inner);
+    if (err)
+        return err;
+    return take_listener_err(c);
 }
 
 static void cache_free_entries(cache_t *c) {
@@ -456,6 +490,8 @@ static void cache_close(void *opaque) {
     cache_t *c = opaque;
     /* As CachingKeyValueStore.close: what is dirty reaches the store. */
     rv_err_t err = cache_flush(c);
+    if (!err)
+        err = take_listener_err(c);
     if (err)
         rv__log_err("CACHE", "Flushing the cache of store %s on close failed: %s",
                     rv_kv_store_name(c->inner), rv_err_str(err));
@@ -511,7 +547,11 @@ void rv__cache_set_send_old_values(rv_kv_store_t *cache, bool on) {
 }
 
 rv_err_t rv__cache_flush(rv_kv_store_t *cache) {
-    return cache_flush(cache_of(cache));
+    cache_t *c = cache_of(cache);
+    rv_err_t err = cache_flush(c);
+    if (err)
+        return err;
+    return take_listener_err(c);
 }
 
 void rv__cache_drop_key(rv_kv_store_t *cache, const void *key, size_t key_len) {

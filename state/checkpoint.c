@@ -15,12 +15,23 @@
  * folder fsync), so a crash leaves either the old or the new checkpoint,
  * never a torn one; a file that is torn anyway (another writer, a disk
  * error) is reported as RV_ERR__BAD_MSG and the runtime then restores from
- * scratch, as Kafka does when it cannot read a checkpoint. */
+ * scratch, as Kafka does when it cannot read a checkpoint. Deleting the
+ * file (an empty write) fsyncs the folder too, so a wipe that deletes the
+ * checkpoint before the stores cannot have the deletion undone by a crash.
+ *
+ * Reading trusts nothing in the file: the entry array grows as lines
+ * arrive (the count line alone allocates nothing), a topic-partition listed
+ * twice makes the file corrupt (Kafka's map would hold fewer entries than
+ * the count), and only a regular file is read, opened without blocking, so
+ * a FIFO or device in its place cannot hang the task. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -48,16 +59,35 @@ static int topic_ok(const char *t) {
     return 1;
 }
 
+/* fsyncs the folder holding path, so an unlink in it is durable. */
+static rv_err_t fsync_parent(const char *path, char *errstr, size_t errstr_size) {
+    const char *slash = strrchr(path, '/');
+    char *dir = !slash          ? strdup(".")
+                : slash == path ? strdup("/")
+                                : strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return RV_ERR__NOMEM;
+    rv_err_t err = RV_ERR_NO_ERROR;
+    if (rv__io_fsync_dir(dir) != 0) {
+        rv__errstr_set(errstr, errstr_size, "Failed to fsync folder %s: %s", dir, strerror(errno));
+        err = RV_ERR__IO;
+    }
+    free(dir);
+    return err;
+}
+
 rv_err_t rv__checkpoint_write(const char *path, const rv__checkpoint_entry_t *entries, size_t cnt,
                               char *errstr, size_t errstr_size) {
     if (cnt == 0) {
         /* Kafka skips writing an empty checkpoint and deletes the old one. */
-        if (unlink(path) != 0 && errno != ENOENT) {
+        if (unlink(path) != 0) {
+            if (errno == ENOENT)
+                return RV_ERR_NO_ERROR;
             rv__errstr_set(errstr, errstr_size, "cannot delete checkpoint %s: %s", path,
                            strerror(errno));
             return RV_ERR__IO;
         }
-        return RV_ERR_NO_ERROR;
+        return fsync_parent(path, errstr, errstr_size);
     }
     rv__buf_t b = RV__BUF_INIT;
     rv_err_t err = rv__buf_printf(&b, "%d\n%zu\n", CHECKPOINT_VERSION, cnt);
@@ -95,6 +125,85 @@ static char *next_line(char **p) {
     return s;
 }
 
+/* Reads the whole file at path into out. RV_ERR__NOENT when it is missing;
+ * RV_ERR__BAD_MSG when it is not a regular file. O_NONBLOCK keeps the open
+ * of a FIFO from waiting for a writer; regular files ignore it. */
+static rv_err_t read_regular_file(const char *path, rv__buf_t *out, char *errstr,
+                                  size_t errstr_size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int saved = errno;
+        if (saved == ENOENT)
+            return RV_ERR__NOENT;
+        rv__errstr_set(errstr, errstr_size, "Failed to open %s: %s", path, strerror(saved));
+        return RV_ERR__IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        rv__errstr_set(errstr, errstr_size, "Failed to stat %s: %s", path, strerror(errno));
+        close(fd);
+        return RV_ERR__IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rv__errstr_set(errstr, errstr_size, "malformed checkpoint %s: not a regular file", path);
+        close(fd);
+        return RV_ERR__BAD_MSG;
+    }
+    rv_err_t err = RV_ERR_NO_ERROR;
+    for (;;) {
+        if ((err = rv__buf_reserve(out, 65536))) {
+            rv__errstr_set(errstr, errstr_size, "Out of memory reading %s", path);
+            break;
+        }
+        ssize_t r = read(fd, out->data + out->len, out->cap - out->len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rv__errstr_set(errstr, errstr_size, "Failed to read %s: %s", path, strerror(errno));
+            err = RV_ERR__IO;
+            break;
+        }
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+    }
+    close(fd);
+    return err;
+}
+
+/* Orders entries by topic, then partition, to find duplicates. */
+static int cmp_tp(const void *a, const void *b) {
+    const rv__checkpoint_entry_t *x = *(const rv__checkpoint_entry_t *const *)a;
+    const rv__checkpoint_entry_t *y = *(const rv__checkpoint_entry_t *const *)b;
+    int c = strcmp(x->topic, y->topic);
+    if (c)
+        return c;
+    return x->partition < y->partition ? -1 : x->partition > y->partition;
+}
+
+/* Reports the first topic-partition listed twice in ents. */
+static rv_err_t check_duplicates(const rv__checkpoint_entry_t *ents, size_t n, const char *path,
+                                 char *errstr, size_t errstr_size) {
+    if (n < 2)
+        return RV_ERR_NO_ERROR;
+    const rv__checkpoint_entry_t **v = malloc(n * sizeof(*v));
+    if (!v)
+        return RV_ERR__NOMEM;
+    for (size_t i = 0; i < n; i++)
+        v[i] = &ents[i];
+    qsort(v, n, sizeof(*v), cmp_tp);
+    rv_err_t err = RV_ERR_NO_ERROR;
+    for (size_t i = 1; i < n && !err; i++)
+        if (cmp_tp(&v[i - 1], &v[i]) == 0) {
+            rv__errstr_set(errstr, errstr_size,
+                           "malformed checkpoint %s: %s-%" PRId32 " is listed more than once", path,
+                           v[i]->topic, v[i]->partition);
+            err = RV_ERR__BAD_MSG;
+        }
+    free(v);
+    return err;
+}
+
 static int parse_i64(const char *s, int64_t *out) {
     if (!s || !*s)
         return -1;
@@ -126,7 +235,9 @@ rv_err_t rv__checkpoint_read(const char *path, rv__checkpoint_entry_t **out, siz
     *out = NULL;
     *cnt = 0;
     rv__buf_t b = RV__BUF_INIT;
-    rv_err_t err = rv__io_read_file(path, &b, errstr, errstr_size);
+    if (errstr && errstr_size)
+        errstr[0] = '\0';
+    rv_err_t err = read_regular_file(path, &b, errstr, errstr_size);
     if (err == RV_ERR__NOENT) {
         rv__buf_free(&b);
         return RV_ERR_NO_ERROR;
@@ -147,7 +258,7 @@ rv_err_t rv__checkpoint_read(const char *path, rv__checkpoint_entry_t **out, siz
     char *p = (char *)b.data;
     int64_t version, expected;
     rv__checkpoint_entry_t *ents = NULL;
-    size_t n = 0, found = 0;
+    size_t n = 0, cap = 0, found = 0;
     if (parse_int_line(next_line(&p), &version)) {
         rv__errstr_set(errstr, errstr_size, "malformed checkpoint %s: no version line", path);
         err = RV_ERR__BAD_MSG;
@@ -162,11 +273,6 @@ rv_err_t rv__checkpoint_read(const char *path, rv__checkpoint_entry_t **out, siz
     if (parse_int_line(next_line(&p), &expected) || expected < 0 || expected > (1 << 24)) {
         rv__errstr_set(errstr, errstr_size, "malformed checkpoint %s: bad entry count", path);
         err = RV_ERR__BAD_MSG;
-        goto fail;
-    }
-    ents = calloc((size_t)expected + 1, sizeof(*ents));
-    if (!ents) {
-        err = RV_ERR__NOMEM;
         goto fail;
     }
     char *line;
@@ -197,6 +303,17 @@ rv_err_t rv__checkpoint_read(const char *path, rv__checkpoint_entry_t **out, siz
                          off, path, f[0], part);
             continue;
         }
+        if (n == cap) {
+            /* Grown as lines arrive: the count line is not trusted. */
+            size_t ncap = cap ? 2 * cap : 16;
+            rv__checkpoint_entry_t *ne = realloc(ents, ncap * sizeof(*ne));
+            if (!ne) {
+                err = RV_ERR__NOMEM;
+                goto fail;
+            }
+            ents = ne;
+            cap = ncap;
+        }
         ents[n].topic = strdup(f[0]);
         if (!ents[n].topic) {
             err = RV_ERR__NOMEM;
@@ -212,6 +329,8 @@ rv_err_t rv__checkpoint_read(const char *path, rv__checkpoint_entry_t **out, siz
         err = RV_ERR__BAD_MSG;
         goto fail;
     }
+    if ((err = check_duplicates(ents, n, path, errstr, errstr_size)))
+        goto fail;
     rv__buf_free(&b);
     *out = ents;
     *cnt = n;

@@ -21,17 +21,20 @@ typedef struct rv__checkpoint_entry_s {
 
 /** Replaces the file at path with `cnt` entries, durably (written to
  *  path.tmp, fsync'd, renamed over path, folder fsync'd). No entries
- *  removes the file, as Kafka. RV_ERR__INVALID_ARG for a negative offset or
+ *  removes the file, as Kafka, and fsyncs its folder so the removal is
+ *  durable too (entries may then be NULL). RV_ERR__INVALID_ARG for a negative offset or
  *  a topic that is empty or contains whitespace. */
 rv_err_t rv__checkpoint_write(const char *path, const rv__checkpoint_entry_t *entries, size_t cnt,
                               char *errstr, size_t errstr_size);
 
 /** Reads the file at path. A missing file is no entries (RV_ERR_NO_ERROR,
- *  *cnt 0). RV_ERR__BAD_MSG with a message for a malformed file: unknown
- *  version, bad count, a line without exactly topic, partition and offset,
- *  fewer or more entries than the count. Entries with a negative offset
- *  are skipped with a warning. Caller owns *out; free with
- *  rv__checkpoint_free(). */
+ *  *out NULL, *cnt 0, errstr empty). RV_ERR__BAD_MSG with a message for a
+ *  malformed file: unknown version, bad count, a line without exactly
+ *  topic, partition and offset, fewer or more entries than the count, a
+ *  topic-partition listed twice, or a path that is not a regular file
+ *  (never opened blocking, so a FIFO cannot hang the caller). Entries with
+ *  a negative offset are skipped with a warning. Caller owns *out; free
+ *  with rv__checkpoint_free(). */
 rv_err_t rv__checkpoint_read(const char *path, rv__checkpoint_entry_t **out, size_t *cnt,
                              char *errstr, size_t errstr_size);
 

@@ -90,6 +90,12 @@ static rv_err_t mem_iter_open(void *opaque, void **iter, const void *from, size_
         return RV_ERR__NOMEM;
     it->ms = ms;
     it->reverse = reverse;
+    /* Allocate the key buffer up front: an empty key appends no byte, and
+     * its key must still be a valid pointer (data + 0, never NULL + 0). */
+    if (rv__buf_reserve(&it->keys, 1)) {
+        mem_iter_close(it);
+        return RV_ERR__NOMEM;
+    }
     size_t cap = 0;
     for (rv__skl_node_t *n = rv__skl_seek(&ms->map, from, from_len); n; n = n->next[0]) {
         if (to && rv__key_cmp(n->key, n->key_len, to, to_len) > 0)

@@ -265,12 +265,21 @@ static const rv_kv_store_ops_t rdb_ops = {
     .close = rdb_close,
 };
 
-/* RocksDB reports failures as text ("IO error: While lock file: ...: Resource
- * temporarily unavailable", "Corruption: ..."); map them to codes. */
+/* RocksDB reports failures as text made of a status prefix, a message and
+ * often the file path; map them to codes by the status text alone, since a
+ * folder name may contain any word ("LOCK", "corrupt"). The lock-file
+ * failures are PosixEnv::LockFile's: "IO error: While lock file: <path>:
+ * Resource temporarily unavailable" when another process holds the lock,
+ * "IO error: lock hold by current process, ..." when this one does.
+ * Status::Corruption always starts with "Corruption: ". */
 static rv_err_t open_error_code(const char *msg) {
-    if (strstr(msg, "lock file") || strstr(msg, "LOCK"))
+    static const char lock_other[] = "IO error: While lock file";
+    static const char lock_self[] = "IO error: lock hold by current process";
+    static const char corruption[] = "Corruption: ";
+    if (strncmp(msg, lock_other, sizeof lock_other - 1) == 0 ||
+        strncmp(msg, lock_self, sizeof lock_self - 1) == 0)
         return RV_ERR__LOCKED;
-    if (strstr(msg, "Corruption") || strstr(msg, "corrupt"))
+    if (strncmp(msg, corruption, sizeof corruption - 1) == 0)
         return RV_ERR__BAD_MSG;
     return RV_ERR__IO;
 }

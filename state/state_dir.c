@@ -10,7 +10,13 @@
  * "which owner" and makes re-locking by the same owner succeed. The lock
  * file is never deleted (wiping keeps it): deleting it while locked would
  * let another process lock a new file of the same name. A crashed process
- * loses its locks with its file descriptors, so nothing is left stale. */
+ * loses its locks with its file descriptors, so nothing is left stale.
+ *
+ * Wiping a task deletes its checkpoint first and fsyncs the folder, and
+ * only then deletes the stores: the checkpoint claims the stores hold data
+ * up to its offsets, so a crash in the middle must leave at worst stores
+ * without a checkpoint (restored from scratch), never a checkpoint beside
+ * an emptied store (restoration would skip what the store lost). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +31,7 @@
 #include "common/buf.h"
 #include "common/errstr.h"
 #include "common/fileio.h"
+#include "state/checkpoint.h"
 #include "state/state_dir.h"
 
 typedef struct task_lock_s {
@@ -279,16 +286,29 @@ rv_err_t rv__state_dir_wipe_task(rv__state_dir_t *sd, const char *task_id, const
     char *dir = rv__state_dir_task_path(sd, task_id);
     if (!dir)
         return RV_ERR__NOMEM;
+    rv__buf_t p = RV__BUF_INIT;
+    if (rv__buf_printf(&p, "%s/%s", dir, RV__CHECKPOINT_FILE)) {
+        rv__buf_free(&p);
+        free(dir);
+        return RV_ERR__NOMEM;
+    }
+    /* The checkpoint goes first, durably (an empty write unlinks it and
+     * fsyncs the folder): see DESIGN. */
+    rv_err_t err = rv__checkpoint_write((const char *)p.data, NULL, 0, errstr, errstr_size);
+    if (err) {
+        rv__buf_free(&p);
+        free(dir);
+        return err;
+    }
     DIR *d = opendir(dir);
     if (!d) {
         rv__errstr_set(errstr, errstr_size, "cannot read task directory %s: %s", dir,
                        strerror(errno));
+        rv__buf_free(&p);
         free(dir);
         return RV_ERR__IO;
     }
-    rv_err_t err = RV_ERR_NO_ERROR;
     struct dirent *de;
-    rv__buf_t p = RV__BUF_INIT;
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
             !strcmp(de->d_name, RV__STATE_DIR_LOCK_FILE))
@@ -306,8 +326,10 @@ rv_err_t rv__state_dir_wipe_task(rv__state_dir_t *sd, const char *task_id, const
         }
     }
     closedir(d);
-    if (!err && rv__io_fsync_dir(dir) != 0)
+    if (!err && rv__io_fsync_dir(dir) != 0) {
+        rv__errstr_set(errstr, errstr_size, "Failed to fsync folder %s: %s", dir, strerror(errno));
         err = RV_ERR__IO;
+    }
     rv__buf_free(&p);
     free(dir);
     return err;

@@ -56,7 +56,10 @@ void rv__state_dir_free_list(char **names, size_t cnt);
 
 /** Deletes the task's state (stores, checkpoint), keeping the folder and
  *  its lock file, as Kafka wipes a task whose state is corrupt or stale.
- *  The owner must hold the lock (RV_ERR__STATE otherwise). */
+ *  The checkpoint is deleted first and the folder fsync'd before any store
+ *  is touched, so a crash never leaves a checkpoint beside a half-deleted
+ *  store. The owner must hold the lock (RV_ERR__STATE otherwise);
+ *  RV_ERR__IO with a message in errstr when a delete or fsync fails. */
 rv_err_t rv__state_dir_wipe_task(rv__state_dir_t *sd, const char *task_id, const void *owner,
                                  char *errstr, size_t errstr_size);
 

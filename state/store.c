@@ -111,6 +111,10 @@ static void iter_close_state(rv_kv_iter_t *it) {
         it->next->prev = it->prev;
     it->prev = it->next = NULL;
     it->store = NULL;
+    /* The current entry was borrowed from the state just closed: forget it
+     * so rv_kv_iter_key/value never hand out a dangling pointer. */
+    it->key = it->value = NULL;
+    it->key_len = it->value_len = 0;
 }
 
 void rv_kv_store_destroy(rv_kv_store_t *s) {
@@ -255,10 +259,22 @@ int rv_kv_iter_next(rv_kv_iter_t *it) {
     }
     int r =
         it->store->ops->iter_next(it->state, &it->key, &it->key_len, &it->value, &it->value_len);
-    if (r == 0)
+    if (r == 1) {
+        /* An empty key or value is a valid pointer with length 0, whatever
+         * the store kind hands out. */
+        if (!it->key) {
+            it->key = "";
+            it->key_len = 0;
+        }
+        if (!it->value) {
+            it->value = "";
+            it->value_len = 0;
+        }
+    } else if (r == 0) {
         it->err = 1;
-    else if (r < 0)
+    } else {
         it->err = r;
+    }
     return r;
 }
 
@@ -325,9 +341,53 @@ struct rv_store_builder_s {
     size_t log_config_cnt;
 };
 
+/* A store's name becomes a folder (<task dir>/rocksdb/<name>) and part of a
+ * topic (<application.id>-<name>-changelog), so it is held to Kafka's rules
+ * for topic names and for the names Kafka Streams' Named.validate() accepts:
+ * 1 to 249 of [a-zA-Z0-9._-], not "." nor "..". That also keeps it from
+ * leaving the task's folder. The messages are Kafka's, with the name. */
+#define RV__STORE_NAME_MAX 249
+
+rv_err_t rv_store_name_validate(const char *name, char *errstr, size_t errstr_size) {
+    if (!name || !*name) {
+        rv__errstr_set(errstr, errstr_size, "Name is illegal, it can't be empty");
+        return RV_ERR__INVALID_ARG;
+    }
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        rv__errstr_set(errstr, errstr_size, "Name \"%s\" is illegal, it cannot be \".\" or \"..\"",
+                       name);
+        return RV_ERR__INVALID_ARG;
+    }
+    size_t len = strlen(name);
+    if (len > RV__STORE_NAME_MAX) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Name is illegal, it can't be longer than %d characters, name: %s",
+                       RV__STORE_NAME_MAX, name);
+        return RV_ERR__INVALID_ARG;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            rv__errstr_set(errstr, errstr_size,
+                           "Name \"%s\" is illegal, it contains a character other than ASCII "
+                           "alphanumerics, '.', '_' and '-'",
+                           name);
+            return RV_ERR__INVALID_ARG;
+        }
+    }
+    return RV_ERR_NO_ERROR;
+}
+
 static rv_store_builder_t *builder_new(const char *name, builder_kind_t kind) {
-    if (!name || !*name)
+    if (!name)
         return NULL;
+    char why[512];
+    if (rv_store_name_validate(name, why, sizeof why)) {
+        /* The constructor has no errstr: say why in the log. */
+        rv__log_warn("STORE", "cannot create a store builder: %s", why);
+        return NULL;
+    }
     rv_store_builder_t *b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
@@ -438,7 +498,12 @@ rv_err_t rv__store_builder_open(const rv_store_builder_t *b, const char *task_di
         return err;
     }
     case BUILDER_ROCKSDB: {
-        /* As Kafka Streams: state.dir/<application.id>/<task>/rocksdb/<store>. */
+        /* As Kafka Streams: state.dir/<application.id>/<task>/rocksdb/<store>.
+         * builder_new() checked the name; check again right where it
+         * becomes a path, so nothing can lead it out of task_dir. */
+        rv_err_t verr = rv_store_name_validate(b->name, errstr, errstr_size);
+        if (verr)
+            return verr;
         rv__buf_t path = RV__BUF_INIT;
         if (rv__buf_printf(&path, "%s/rocksdb/%s", task_dir, b->name)) {
             rv__buf_free(&path);

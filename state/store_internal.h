@@ -98,7 +98,13 @@ rv_err_t rv__store_restore_batch(rv_kv_store_t *store, const rv_kv_entry_t *reco
  *  the write (NULL when it had none, or when old values are not wanted and
  *  the new value is not a delete). Borrowed for the call. The listener must
  *  not write to the cached store (RV_ERR__STATE). A delete of a key the
- *  wrapped store did not have is not passed on, as Kafka. */
+ *  wrapped store did not have is not passed on, as Kafka.
+ *
+ *  An error the listener returns does not fail the write that made the
+ *  flush (a put or get that evicted: the entries are already in the wrapped
+ *  store): the first one is kept and returned by the next explicit flush,
+ *  rv__cache_flush() or rv_kv_store_flush() of the cache, which clears it.
+ *  The flush goes on calling the listener for the remaining entries. */
 typedef rv_err_t (*rv__cache_flush_fn)(const void *key, size_t key_len, const void *new_value,
                                        size_t new_len, const void *old_value, size_t old_len,
                                        void *opaque);
@@ -115,7 +121,9 @@ rv_err_t rv__cache_wrap(rv_kv_store_t **out, rv_kv_store_t *inner, size_t max_by
 void rv__cache_set_send_old_values(rv_kv_store_t *cache, bool on);
 /** Writes every dirty entry to the wrapped store and the listener (the
  *  runtime calls it at commit, before rv_kv_store_flush() of the stack).
- *  `cache` must be a store made by rv__cache_wrap(). */
+ *  Returns an error writing the wrapped store (the entries stay dirty), or
+ *  else the first listener error since the last explicit flush (see
+ *  rv__cache_flush_fn). `cache` must be a store made by rv__cache_wrap(). */
 rv_err_t rv__cache_flush(rv_kv_store_t *cache);
 
 /** Forgets the entry held for key, dirty or not (restoration writes under

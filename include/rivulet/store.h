@@ -81,14 +81,24 @@ RV_EXTERN rv_err_t rv_kv_store_put_all(rv_kv_store_t *store, const rv_kv_entry_t
 
 /* ---- Iterators ----
  *
- * An iterator stays valid while the store is written meanwhile. RocksDB and
- * cached stores iterate over a point-in-time view taken when the iterator
- * was created (a RocksDB iterator pins its snapshot). The in-memory store
- * does as Kafka's InMemoryKeyValueStore: the set of keys is copied when the
- * iterator is created, values are read as each key is reached, and keys
- * deleted meanwhile are skipped. Destroying a store closes its open
- * iterators: their next() then returns RV_ERR__STATE, and they still have to
- * be destroyed. */
+ * An iterator stays valid while the store is written meanwhile. What it
+ * sees of those writes depends on the store:
+ *  - RocksDB: a point-in-time view taken when the iterator was created (a
+ *    RocksDB iterator pins its snapshot); later writes are not seen.
+ *  - In-memory, as Kafka's InMemoryKeyValueStore: the set of keys is copied
+ *    when the iterator is created, values are read as each key is reached,
+ *    and keys deleted meanwhile are skipped.
+ *  - Cached (a DSL store or a builder with caching enabled): the cache's
+ *    entries are copied when the iterator is created and merged with an
+ *    iterator of the store under the cache. Over RocksDB the whole is a
+ *    point-in-time view. Over the in-memory store it is not: keys held only
+ *    by the store under the cache behave as the in-memory store's above, so
+ *    a cache flush or eviction made while the iterator is open shows
+ *    through (new values, deleted keys skipped).
+ *  - User-supplied: whatever its iter_open/iter_next do.
+ * Destroying a store closes its open iterators: their next() then returns
+ * RV_ERR__STATE, their key and value are NULL with length 0, and they still
+ * have to be destroyed. */
 
 /** Keys from `from` to `to`, both inclusive, ascending; a NULL bound is
  *  open. from > to gives an empty iterator (as Kafka, which also logs a
@@ -107,8 +117,11 @@ RV_EXTERN rv_err_t rv_kv_store_reverse_all(rv_kv_iter_t **out, rv_kv_store_t *st
 /** Moves to the next entry: 1 when there is one, 0 at the end, or a negative
  *  rv_err_t (sticky). */
 RV_EXTERN int rv_kv_iter_next(rv_kv_iter_t *it);
-/** The current entry's key / value. Borrowed: valid until the next call of
- *  rv_kv_iter_next() or rv_kv_iter_destroy(). */
+/** The current entry's key / value, never NULL while rv_kv_iter_next() last
+ *  returned 1 (an empty key or value has length 0); NULL with *len 0
+ *  before the first next(), after the end or an error, and once the store
+ *  was destroyed. Borrowed: valid until the next call of rv_kv_iter_next(),
+ *  rv_kv_iter_destroy() or rv_kv_store_destroy() of its store. */
 RV_EXTERN const void *rv_kv_iter_key(const rv_kv_iter_t *it, size_t *len);
 RV_EXTERN const void *rv_kv_iter_value(const rv_kv_iter_t *it, size_t *len);
 RV_EXTERN void rv_kv_iter_destroy(rv_kv_iter_t *it);
@@ -182,6 +195,13 @@ RV_EXTERN rv_err_t rv_kv_store_new_custom(rv_kv_store_t **out, const rv_kv_store
 
 /* ---- Store builders (Kafka's Stores) ---- */
 
+/** Checks a store name: 1 to 249 characters among ASCII alphanumerics,
+ *  '.', '_' and '-', and not "." or "..", the characters Kafka allows in
+ *  topic names (the name becomes part of the changelog topic and the
+ *  RocksDB folder <task dir>/rocksdb/<name>). RV_ERR_NO_ERROR, or
+ *  RV_ERR__INVALID_ARG with Kafka's message naming the store in errstr. */
+RV_EXTERN rv_err_t rv_store_name_validate(const char *name, char *errstr, size_t errstr_size);
+
 /** Opens a user-supplied store for one task: `task_dir` is the task's state
  *  folder (state.dir/<application.id>/<task id>), where a persistent store
  *  keeps its files. Fills *out (ownership passes to the caller) or returns
@@ -192,7 +212,8 @@ typedef rv_err_t (*rv_store_open_fn)(rv_kv_store_t **out, const char *name, cons
 /** A builder of a RocksDB key-value store (Stores.persistentKeyValueStore),
  *  kept in <task dir>/rocksdb/<name>. Logging enabled, caching disabled.
  *  Caller owns the builder; free with rv_store_builder_destroy(); NULL when
- *  out of memory or name is NULL or empty. */
+ *  out of memory or name is NULL or not a legal store name (see
+ *  rv_store_name_validate(), which says why; the reason is also logged). */
 RV_EXTERN rv_store_builder_t *rv_store_builder_persistent_kv(const char *name);
 /** A builder of an in-memory key-value store (Stores.inMemoryKeyValueStore).
  *  Ownership as rv_store_builder_persistent_kv(). */

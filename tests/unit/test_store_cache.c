@@ -286,6 +286,88 @@ static void test_restore_drops_cached(void **state) {
     assert_int_equal(fx->calls, 0); /* restored records are not forwarded */
 }
 
+static rv_err_t failing_listener(const void *k, size_t kl, const void *nv, size_t nl,
+                                 const void *ov, size_t ol, void *opaque) {
+    (void)k, (void)kl, (void)nv, (void)nl, (void)ov, (void)ol;
+    (*(int *)opaque)++;
+    return RV_ERR__IO;
+}
+
+/* A listener's error is not a write error: the put that evicted (and so
+ * flushed) succeeds, the value is in the wrapped store, and the error comes
+ * back once from the next explicit flush. */
+static void test_listener_error_deferred(void **state) {
+    (void)state;
+    int calls = 0;
+    rv_kv_store_t *mem, *c;
+    assert_int_equal(rv__memory_store_new(&mem, "m"), 0);
+    /* max_bytes 0: every put writes through at once */
+    assert_int_equal(rv__cache_wrap(&c, mem, 0, failing_listener, &calls), 0);
+    assert_int_equal(rv_kv_store_put(c, "a", 1, "1", 1), 0);
+    assert_int_equal(calls, 1);
+    expect_get(mem, "a", "1");
+    assert_int_equal(rv_kv_store_put(c, "b", 1, "2", 1), 0); /* first error is kept */
+    assert_int_equal(calls, 2);
+    assert_int_equal(rv__cache_flush(c), RV_ERR__IO);
+    assert_int_equal(rv__cache_flush(c), 0); /* reported once */
+    /* the store flush reports it too */
+    assert_int_equal(rv_kv_store_put(c, "c", 1, "3", 1), 0);
+    assert_int_equal(rv_kv_store_flush(c), RV_ERR__IO);
+    assert_int_equal(rv_kv_store_flush(c), 0);
+    /* an explicit flush whose own listener call fails reports it at once */
+    rv_kv_store_destroy(c);
+
+    calls = 0;
+    assert_int_equal(rv__memory_store_new(&mem, "m"), 0);
+    assert_int_equal(rv__cache_wrap(&c, mem, 1 << 20, failing_listener, &calls), 0);
+    assert_int_equal(rv_kv_store_put(c, "a", 1, "1", 1), 0);
+    assert_int_equal(calls, 0);
+    assert_int_equal(rv__cache_flush(c), RV_ERR__IO);
+    expect_get(mem, "a", "1");
+    assert_int_equal(rv__cache_flush(c), 0);
+    rv_kv_store_destroy(c);
+}
+
+/* What store.h promises for a cache over the in-memory store: not a
+ * point-in-time view; keys only the in-memory store holds show later
+ * flushed values and flushed deletes. */
+static void test_iterator_over_memory(void **state) {
+    fx_t *fx = *state;
+    put_s(fx->cache, "a", "1");
+    put_s(fx->cache, "b", "1");
+    put_s(fx->cache, "c", "1");
+    assert_int_equal(rv__cache_flush(fx->cache), 0);
+    rv__cache_drop_key(fx->cache, "a", 1); /* only the wrapped store has a, b */
+    rv__cache_drop_key(fx->cache, "b", 1);
+    rv_kv_iter_t *it;
+    assert_int_equal(rv_kv_store_all(&it, fx->cache), 0);
+    put_s(fx->cache, "a", "2");
+    put_s(fx->cache, "b", NULL);
+    put_s(fx->cache, "c", "2"); /* cached when the iterator was made: copy wins */
+    put_s(fx->cache, "d", "2"); /* a key added later is not seen */
+    assert_int_equal(rv__cache_flush(fx->cache), 0);
+    expect_scan(it, "a=2;c=1;");
+}
+
+/* An empty key is a valid pointer with length 0 through the cache, from
+ * the cache's copy and from the wrapped store. */
+static void test_empty_key(void **state) {
+    fx_t *fx = *state;
+    put_s(fx->cache, "", "v");
+    for (int round = 0; round < 2; round++) {
+        rv_kv_iter_t *it;
+        assert_int_equal(rv_kv_store_all(&it, fx->cache), 0);
+        assert_int_equal(rv_kv_iter_next(it), 1);
+        size_t kl = 99;
+        assert_non_null(rv_kv_iter_key(it, &kl));
+        assert_int_equal(kl, 0);
+        assert_int_equal(rv_kv_iter_next(it), 0);
+        rv_kv_iter_destroy(it);
+        assert_int_equal(rv__cache_flush(fx->cache), 0);
+        rv__cache_drop_key(fx->cache, "", 0); /* round 2 reads the wrapped store */
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_collapse_and_read_through, setup_mem, teardown),
@@ -299,6 +381,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_iterator_snapshot, setup_rocks, teardown),
         cmocka_unit_test_setup_teardown(test_restore_drops_cached, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_restore_drops_cached, setup_rocks, teardown),
+        cmocka_unit_test(test_listener_error_deferred),
+        cmocka_unit_test_setup_teardown(test_iterator_over_memory, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_key, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_key, setup_rocks, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -153,12 +155,123 @@ static void test_write_rejects_and_rename_failure(void **state) {
     free(path);
 }
 
+/* A topic-partition listed twice is a corrupt file, as Kafka (its map
+ * would hold fewer entries than the count). */
+static void test_duplicates(void **state) {
+    const char *dir = *state;
+    expect_bad(dir, "0\n2\nt 0 5\nt 0 100\n", "t-0 is listed more than once");
+    expect_bad(dir, "0\n3\nt 0 5\nu 0 1\nt 0 6\n", "t-0 is listed more than once");
+    /* the same topic on other partitions, or another topic, is fine */
+    char *path = cp_path(dir);
+    const char ok[] = "0\n3\nt 0 5\nt 1 6\nu 0 7\n";
+    rvt_write_file(path, ok, sizeof ok - 1);
+    rv__checkpoint_entry_t *out;
+    size_t n;
+    char err[512];
+    assert_int_equal(rv__checkpoint_read(path, &out, &n, err, sizeof err), 0);
+    assert_int_equal(n, 3);
+    rv__checkpoint_free(out, n);
+    free(path);
+}
+
+/* The address space of this process in bytes, from /proc/self/statm. */
+static long long vm_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long pages = 0;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%lld", &pages), 1);
+    fclose(f);
+    return pages * sysconf(_SC_PAGESIZE);
+}
+
+/* The count line allocates nothing by itself: a 2^24 count with no lines
+ * is read with the address space capped 64 MiB above its current size
+ * (an array for the count would need 400 MiB) and reported as corrupt. */
+static void test_hostile_count(void **state) {
+    char *path = cp_path(*state);
+    const char text[] = "0\n16777216\n";
+    rvt_write_file(path, text, sizeof text - 1);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(vm_bytes() + (64ll << 20));
+    if (old.rlim_cur != RLIM_INFINITY && lim.rlim_cur > old.rlim_cur)
+        lim.rlim_cur = old.rlim_cur;
+    assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+    rv__checkpoint_entry_t *out;
+    size_t n;
+    char err[512] = "";
+    rv_err_t e = rv__checkpoint_read(path, &out, &n, err, sizeof err);
+    assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+    assert_int_equal(e, RV_ERR__BAD_MSG);
+    rvt_assert_contains(err, "Expected 16777216 entries but found 0");
+    free(path);
+}
+
+/* A missing file is no entries and no message. */
+static void test_missing(void **state) {
+    const char *dir = *state;
+    char *path = cp_path(dir);
+    rv__checkpoint_entry_t *out;
+    size_t n = 7;
+    char err[512] = "junk";
+    assert_int_equal(rv__checkpoint_read(path, &out, &n, err, sizeof err), 0);
+    assert_null(out);
+    assert_int_equal(n, 0);
+    assert_string_equal(err, "");
+    free(path);
+}
+
+/* A path that is not a regular file is refused at once (a FIFO with no
+ * writer must not block: the alarm kills the test if it does). */
+static void test_not_regular(void **state) {
+    char *path = cp_path(*state);
+    rv__checkpoint_entry_t *out;
+    size_t n;
+    char err[512] = "";
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10);
+    assert_int_equal(rv__checkpoint_read(path, &out, &n, err, sizeof err), RV_ERR__BAD_MSG);
+    alarm(0);
+    rvt_assert_contains(err, "not a regular file");
+    unlink(path);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(rv__checkpoint_read(path, &out, &n, err, sizeof err), RV_ERR__BAD_MSG);
+    rmdir(path);
+    free(path);
+}
+
+/* Deleting the checkpoint (an empty write) fsyncs the folder, and says so
+ * when that fails. */
+static void test_delete_fsyncs_folder(void **state) {
+    char *path = cp_path(*state);
+    char err[512];
+    rv__checkpoint_entry_t v = {"t", 0, 10};
+    assert_int_equal(rv__checkpoint_write(path, &v, 1, err, sizeof err), 0);
+    rv__io_fail_nth(RV__IO_FSYNC, 1, EIO);
+    err[0] = 0;
+    rv_err_t e = rv__checkpoint_write(path, NULL, 0, err, sizeof err);
+    rv__io_fail_nth(RV__IO_FSYNC, 0, 0);
+    assert_int_equal(e, RV_ERR__IO);
+    rvt_assert_contains(err, "Failed to fsync folder");
+    struct stat st;
+    assert_int_not_equal(stat(path, &st), 0);
+    /* deleting a checkpoint that is not there is fine */
+    assert_int_equal(rv__checkpoint_write(path, NULL, 0, err, sizeof err), 0);
+    free(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_kafka_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_rejects_and_rename_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_fsyncs_folder, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include "testutil.h"
 
+#include "common/fileio.h"
 #include "rivulet/store.h"
 #include "state/store_internal.h"
 
@@ -374,11 +375,49 @@ static void test_destroy_closes_iterators(void **state) {
     assert_int_equal(rv_kv_iter_next(it), 1);
     rv_kv_store_destroy(fx->s);
     fx->s = NULL;
+    /* the current entry was borrowed from the closed iterator: gone too */
+    size_t kl = 99, vl = 99;
+    assert_null(rv_kv_iter_key(it, &kl));
+    assert_null(rv_kv_iter_value(it, &vl));
+    assert_int_equal(kl, 0);
+    assert_int_equal(vl, 0);
     assert_int_equal(rv_kv_iter_next(it), RV_ERR__STATE);
     assert_null(rv_kv_iter_key(it, NULL));
     rv_kv_iter_destroy(it);
     rv_kv_iter_destroy(NULL);
     rv_kv_store_destroy(NULL);
+}
+
+/* An empty key (and an empty value) is a valid pointer with length 0. */
+static void test_empty_key(void **state) {
+    fx_t *fx = *state;
+    assert_int_equal(rv_kv_store_put(fx->s, "", 0, "v", 1), 0);
+    assert_int_equal(rv_kv_store_put(fx->s, "e", 1, "", 0), 0);
+    for (int reverse = 0; reverse < 2; reverse++) {
+        rv_kv_iter_t *it;
+        assert_int_equal(
+            reverse ? rv_kv_store_reverse_all(&it, fx->s) : rv_kv_store_all(&it, fx->s), 0);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(rv_kv_iter_next(it), 1);
+            size_t kl = 99, vl = 99;
+            const char *k = rv_kv_iter_key(it, &kl), *v = rv_kv_iter_value(it, &vl);
+            assert_non_null(k);
+            assert_non_null(v);
+            int empty_key = (i == 0) != reverse;
+            assert_int_equal(kl, empty_key ? 0 : 1);
+            assert_int_equal(vl, empty_key ? 1 : 0);
+        }
+        assert_int_equal(rv_kv_iter_next(it), 0);
+        rv_kv_iter_destroy(it);
+    }
+    rv_kv_iter_t *it;
+    assert_int_equal(rv_kv_store_range(&it, fx->s, "", 0, "", 0), 0);
+    assert_int_equal(rv_kv_iter_next(it), 1);
+    size_t kl = 99;
+    assert_non_null(rv_kv_iter_key(it, &kl));
+    assert_int_equal(kl, 0);
+    assert_int_equal(rv_kv_iter_next(it), 0);
+    rv_kv_iter_destroy(it);
 }
 
 /* Random operations applied to every kind at once must leave every kind
@@ -490,6 +529,92 @@ static void test_rocksdb_reopen_and_errors(void **state) {
     free(dir);
 }
 
+/* Open errors are classified by RocksDB's status text only, never by the
+ * folder path in its message: a folder named LOCK... or ...corrupt... that
+ * fails to open for another reason (CURRENT is a folder) is an I/O error. */
+static void test_rocksdb_error_classes(void **state) {
+    (void)state;
+    char *dir = rvt_tmpdir();
+    const char *names[] = {"LOCKtest", "corrupt_x", "Corruption", "plain"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[4200], cur[4300], err[1024] = "";
+        snprintf(path, sizeof path, "%s/%s/db", dir, names[i]);
+        snprintf(cur, sizeof cur, "%s/CURRENT", path);
+        assert_int_equal(rv__io_mkdirs(cur, 0755), 0);
+        rv_kv_store_t *s;
+        assert_int_equal(rv__rocksdb_store_open(&s, "s", path, err, sizeof err), RV_ERR__IO);
+        assert_null(s);
+        rvt_assert_contains(err, path);
+    }
+    /* the real lock failure and real corruption, in such folders */
+    char path[4200], err[1024];
+    snprintf(path, sizeof path, "%s/LOCK-corrupt/db", dir);
+    rv_kv_store_t *s, *s2;
+    assert_int_equal(rv__rocksdb_store_open(&s, "s", path, err, sizeof err), 0);
+    assert_int_equal(rv__rocksdb_store_open(&s2, "s", path, err, sizeof err), RV_ERR__LOCKED);
+    rv_kv_store_destroy(s);
+    char cur[4300];
+    snprintf(cur, sizeof cur, "%s/CURRENT", path);
+    /* RocksDB: "Corruption: CURRENT file does not end with newline" */
+    rvt_write_file(cur, "garbage-without-newline", 23);
+    assert_int_equal(rv__rocksdb_store_open(&s, "s", path, err, sizeof err), RV_ERR__BAD_MSG);
+    assert_null(s);
+    rvt_assert_contains(err, "Corruption: ");
+    rvt_rmtree(dir);
+    free(dir);
+}
+
+/* Store names follow Kafka's topic name rules; nothing can lead a store's
+ * folder out of the task's folder. */
+static void test_store_names(void **state) {
+    (void)state;
+    char err[512];
+    const char *bad[] = {"../../escaped", "..", ".", "a/b", "a b", "st\xc3\xa9", "x\\y", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        assert_int_equal(rv_store_name_validate(bad[i], err, sizeof err), RV_ERR__INVALID_ARG);
+        assert_true(err[0] != 0);
+        if (*bad[i])
+            rvt_assert_contains(err, bad[i]);
+        assert_null(rv_store_builder_persistent_kv(bad[i]));
+        assert_null(rv_store_builder_in_memory_kv(bad[i]));
+    }
+    assert_int_equal(rv_store_name_validate("../../escaped", err, sizeof err), RV_ERR__INVALID_ARG);
+    assert_string_equal(err, "Name \"../../escaped\" is illegal, it contains a character other "
+                             "than ASCII alphanumerics, '.', '_' and '-'");
+    assert_int_equal(rv_store_name_validate(NULL, err, sizeof err), RV_ERR__INVALID_ARG);
+    char longname[251];
+    memset(longname, 'a', 250);
+    longname[250] = 0;
+    assert_int_equal(rv_store_name_validate(longname, err, sizeof err), RV_ERR__INVALID_ARG);
+    rvt_assert_contains(err, "can't be longer than 249 characters");
+    longname[249] = 0;
+    assert_int_equal(rv_store_name_validate(longname, err, sizeof err), 0);
+    assert_int_equal(rv_store_name_validate("KSTREAM-AGGREGATE-STATE-STORE_0.1", err, sizeof err),
+                     0);
+    assert_int_equal(rv_store_name_validate("...", err, sizeof err), 0);
+
+    /* a legal name stays in <dir>/rocksdb/<name>; nothing is made above */
+    char *dir = rvt_tmpdir();
+    char task[4200], p[4800];
+    snprintf(task, sizeof task, "%s/app/0_0", dir);
+    rv_store_builder_t *b = rv_store_builder_persistent_kv(longname);
+    assert_non_null(b);
+    rv_kv_store_t *s;
+    assert_int_equal(rv_store_builder_build(&s, b, task, err, sizeof err), 0);
+    rv_kv_store_destroy(s);
+    rv_store_builder_destroy(b);
+    snprintf(p, sizeof p, "%s/rocksdb/%s/CURRENT", task, longname);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    snprintf(p, sizeof p, "%s/app/0_0/CURRENT", dir);
+    assert_int_not_equal(stat(p, &st), 0);
+    snprintf(p, sizeof p, "%s/escaped", dir);
+    assert_int_not_equal(stat(p, &st), 0);
+    rvt_rmtree(dir);
+    free(dir);
+}
+
 static rv_err_t open_custom(rv_kv_store_t **out, const char *name, const char *task_dir,
                             void *opaque, char *errstr, size_t errstr_size) {
     (void)errstr, (void)errstr_size;
@@ -595,12 +720,13 @@ static void test_builders(void **state) {
     free(dir);
 }
 
-#define KIND_TESTS(setup)                                                             \
-    cmocka_unit_test_setup_teardown(test_get_put_delete, setup, teardown),            \
-        cmocka_unit_test_setup_teardown(test_put_if_absent_put_all, setup, teardown), \
-        cmocka_unit_test_setup_teardown(test_range_order, setup, teardown),           \
-        cmocka_unit_test_setup_teardown(test_iter_during_writes, setup, teardown),    \
-        cmocka_unit_test_setup_teardown(test_destroy_closes_iterators, setup, teardown)
+#define KIND_TESTS(setup)                                                                \
+    cmocka_unit_test_setup_teardown(test_get_put_delete, setup, teardown),               \
+        cmocka_unit_test_setup_teardown(test_put_if_absent_put_all, setup, teardown),    \
+        cmocka_unit_test_setup_teardown(test_range_order, setup, teardown),              \
+        cmocka_unit_test_setup_teardown(test_iter_during_writes, setup, teardown),       \
+        cmocka_unit_test_setup_teardown(test_destroy_closes_iterators, setup, teardown), \
+        cmocka_unit_test_setup_teardown(test_empty_key, setup, teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -613,6 +739,8 @@ int main(void) {
         cmocka_unit_test(test_randomized_all_kinds),
         cmocka_unit_test(test_rocksdb_reopen_and_errors),
         cmocka_unit_test(test_builders),
+        cmocka_unit_test(test_rocksdb_error_classes),
+        cmocka_unit_test(test_store_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

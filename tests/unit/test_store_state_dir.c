@@ -1,6 +1,7 @@
 /* tests/unit/test_store_state_dir.c: the state directory (state/state_dir.c):
  * layout, per-task locks between owners in one process and between
  * processes (a forked child), listing task folders, wiping a task. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "testutil.h"
 
+#include "common/fileio.h"
 #include "state/checkpoint.h"
 #include "state/state_dir.h"
 
@@ -163,11 +165,64 @@ static void test_list_and_wipe(void **state) {
     rv__state_dir_destroy(sd);
 }
 
+/* Builds a task's state: rocksdb/counts/000001.sst and a checkpoint. */
+static void make_task_state(const char *dir, const char *task) {
+    char p[4400], err[512];
+    snprintf(p, sizeof p, "%s/app/%s/rocksdb/counts", dir, task);
+    assert_int_equal(rv__io_mkdirs(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/app/%s/rocksdb/counts/000001.sst", dir, task);
+    rvt_write_file(p, "data", 4);
+    snprintf(p, sizeof p, "%s/app/%s/%s", dir, task, RV__CHECKPOINT_FILE);
+    rv__checkpoint_entry_t e = {"app-counts-changelog", 1, 5};
+    assert_int_equal(rv__checkpoint_write(p, &e, 1, err, sizeof err), 0);
+}
+
+/* Wiping deletes the checkpoint durably (unlink, folder fsync) before it
+ * touches a store: when that fsync fails the stores are still all there
+ * and the checkpoint is gone; never a checkpoint beside emptied stores. */
+static void test_wipe_checkpoint_first(void **state) {
+    const char *dir = *state;
+    rv__state_dir_t *sd;
+    int owner;
+    char err[512];
+    assert_int_equal(rv__state_dir_open(&sd, dir, "app", err, sizeof err), 0);
+    assert_int_equal(rv__state_dir_lock_task(sd, "0_1", &owner, err, sizeof err), 0);
+    make_task_state(dir, "0_1");
+
+    rv__io_fail_nth(RV__IO_FSYNC, 1, EIO); /* the fsync after the unlink */
+    err[0] = 0;
+    assert_int_equal(rv__state_dir_wipe_task(sd, "0_1", &owner, err, sizeof err), RV_ERR__IO);
+    rv__io_fail_nth(RV__IO_FSYNC, 0, 0);
+    rvt_assert_contains(err, "fsync");
+    assert_false(exists(dir, "app/0_1/.checkpoint"));
+    assert_true(exists(dir, "app/0_1/rocksdb/counts/000001.sst"));
+
+    /* the fsync after the stores are deleted: a message, not silence */
+    make_task_state(dir, "0_1");
+    rv__io_fail_nth(RV__IO_FSYNC, 2, EIO);
+    err[0] = 0;
+    assert_int_equal(rv__state_dir_wipe_task(sd, "0_1", &owner, err, sizeof err), RV_ERR__IO);
+    rv__io_fail_nth(RV__IO_FSYNC, 0, 0);
+    rvt_assert_contains(err, "Failed to fsync folder");
+    rvt_assert_contains(err, "0_1");
+    assert_false(exists(dir, "app/0_1/.checkpoint"));
+    assert_false(exists(dir, "app/0_1/rocksdb"));
+
+    /* and a wipe that works */
+    make_task_state(dir, "0_1");
+    assert_int_equal(rv__state_dir_wipe_task(sd, "0_1", &owner, err, sizeof err), 0);
+    assert_false(exists(dir, "app/0_1/.checkpoint"));
+    assert_false(exists(dir, "app/0_1/rocksdb"));
+    assert_true(exists(dir, "app/0_1/.lock"));
+    rv__state_dir_destroy(sd);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_layout_and_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_across_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_and_wipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wipe_checkpoint_first, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
