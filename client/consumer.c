@@ -311,6 +311,10 @@ typedef struct pending_commit_s {
 
 typedef enum { RESET_LATEST, RESET_EARLIEST, RESET_NONE } reset_t;
 
+/* With the kafka backend (kc) only conf, closed, group_id, manual, the
+ * subscription list (sub, sub_cnt) and errmsg are used: the state both
+ * backends share, which the public functions check, with the arguments,
+ * before they hand over to kc or go on with the embedded backend. */
 struct rv_consumer_s {
     rv_conf_t *conf;
     rv__kconsumer_t *kc; /* the kafka backend, or NULL: embedded */
@@ -378,8 +382,6 @@ static void clear_err(rv_consumer_t *c) {
 }
 
 const char *rv_consumer_last_error(const rv_consumer_t *c) {
-    if (c && c->kc)
-        return rv__kconsumer_last_error(c->kc);
     return c ? c->errmsg : "";
 }
 
@@ -725,7 +727,15 @@ rv_consumer_t *rv_consumer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
             rv__errstr_set(errstr, errstr_size, "out of memory");
             return NULL;
         }
-        if (!(kcons->kc = rv__kconsumer_new(kcons, conf, errstr, errstr_size))) {
+        const char *kgid = rv_conf_get(conf, "group.id");
+        if (kgid && *kgid && !(kcons->group_id = strdup(kgid))) {
+            free(kcons);
+            rv__errstr_set(errstr, errstr_size, "out of memory");
+            return NULL;
+        }
+        if (!(kcons->kc = rv__kconsumer_new(kcons, conf, kcons->errmsg, sizeof kcons->errmsg,
+                                            errstr, errstr_size))) {
+            free(kcons->group_id);
             free(kcons);
             return NULL;
         }
@@ -805,9 +815,8 @@ fail:
 
 /* ---- offsets: committed, reset, commit ---- */
 
+/* Callers make sure there is a group.id. */
 static rv_err_t fetch_committed(rv_consumer_t *c, rv_topic_partition_list_t *l) {
-    if (!c->group_id)
-        return seterr(c, RV_ERR__INVALID_ARG, "group.id is not set: no committed offsets");
     if (!l->cnt)
         return RV_ERR_NO_ERROR;
     rv__group_tp_t *tps = calloc(l->cnt, sizeof(*tps));
@@ -1437,8 +1446,6 @@ static void leave_group(rv_consumer_t *c, bool revoke) {
 
 rv_err_t rv_consumer_subscribe(rv_consumer_t *c, const char *const *topics, size_t topic_cnt,
                                const rv_rebalance_listener_t *listener) {
-    if (c->kc)
-        return rv__kconsumer_subscribe(c->kc, topics, topic_cnt, listener);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
@@ -1476,37 +1483,45 @@ rv_err_t rv_consumer_subscribe(rv_consumer_t *c, const char *const *topics, size
         }
         n++;
     }
+    if (c->kc) {
+        rv_err_t err = rv__kconsumer_subscribe(c->kc, (const char *const *)sub, n, listener);
+        if (err) {
+            rv_strv_free(sub, n);
+            return err;
+        }
+    } else {
+        if (listener)
+            c->listener = *listener;
+        else
+            memset(&c->listener, 0, sizeof c->listener);
+        /* A new subscription means new metadata: rebalance. */
+        if (c->gstate == G_STABLE)
+            c->rejoin_now = true;
+    }
     rv_strv_free(c->sub, c->sub_cnt);
     c->sub = sub;
     c->sub_cnt = n;
-    if (listener)
-        c->listener = *listener;
-    else
-        memset(&c->listener, 0, sizeof c->listener);
-    /* A new subscription means new metadata: rebalance. */
-    if (c->gstate == G_STABLE)
-        c->rejoin_now = true;
     return RV_ERR_NO_ERROR;
 }
 
 rv_err_t rv_consumer_unsubscribe(rv_consumer_t *c) {
-    if (c->kc)
-        return rv__kconsumer_unsubscribe(c->kc);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
     if (!c->sub_cnt)
         return RV_ERR_NO_ERROR;
-    leave_group(c, true);
+    rv_err_t err = RV_ERR_NO_ERROR;
+    if (c->kc)
+        err = rv__kconsumer_unsubscribe(c->kc); /* the subscription ends even on error */
+    else
+        leave_group(c, true);
     rv_strv_free(c->sub, c->sub_cnt);
     c->sub = NULL;
     c->sub_cnt = 0;
-    return RV_ERR_NO_ERROR;
+    return err;
 }
 
 rv_err_t rv_consumer_subscription(rv_consumer_t *c, char ***topics, size_t *cnt) {
-    if (c->kc)
-        return rv__kconsumer_subscription(c->kc, topics, cnt);
     *topics = NULL;
     *cnt = 0;
     if (!c->sub_cnt)
@@ -1525,14 +1540,26 @@ rv_err_t rv_consumer_subscription(rv_consumer_t *c, char ***topics, size_t *cnt)
 }
 
 rv_err_t rv_consumer_assign(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
-    if (c->kc)
-        return rv__kconsumer_assign(c->kc, partitions);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
     if (c->sub_cnt)
         return seterr(c, RV_ERR__STATE,
                       "Subscription to topics, partitions and pattern are mutually exclusive");
+    /* Every start offset is checked before the assignment changes. */
+    for (size_t i = 0; partitions && i < partitions->cnt; i++) {
+        const rv_topic_partition_t *tp = &partitions->v[i];
+        int64_t pos = tp->offset;
+        if (pos < 0 && pos != RV_OFFSET_INVALID && pos != RV_OFFSET_STORED &&
+            pos != RV_OFFSET_BEGINNING && pos != RV_OFFSET_END)
+            return seterr(c, RV_ERR__INVALID_ARG, "invalid start offset %lld for %s-%d",
+                          (long long)pos, tp->topic, tp->partition);
+    }
+    if (c->kc) {
+        rv_err_t err = rv__kconsumer_assign(c->kc, partitions);
+        c->manual = !err && partitions && partitions->cnt;
+        return err;
+    }
     parts_clear(c);
     c->manual = partitions && partitions->cnt;
     for (size_t i = 0; partitions && i < partitions->cnt; i++) {
@@ -1540,13 +1567,6 @@ rv_err_t rv_consumer_assign(rv_consumer_t *c, const rv_topic_partition_list_t *p
         int64_t pos = tp->offset;
         if (pos == RV_OFFSET_INVALID)
             pos = RV_OFFSET_STORED;
-        if (pos < 0 && pos != RV_OFFSET_STORED && pos != RV_OFFSET_BEGINNING &&
-            pos != RV_OFFSET_END) {
-            parts_clear(c);
-            c->manual = false;
-            return seterr(c, RV_ERR__INVALID_ARG, "invalid start offset %lld for %s-%d",
-                          (long long)pos, tp->topic, tp->partition);
-        }
         rv_err_t err = part_add(c, tp->topic, tp->partition, pos);
         if (err) {
             parts_clear(c);
@@ -1755,12 +1775,12 @@ static rv_err_t fill(rv_consumer_t *c, rv_records_t *rs) {
 }
 
 rv_err_t rv_consumer_poll(rv_consumer_t *c, int timeout_ms, rv_records_t **out) {
-    if (c->kc)
-        return rv__kconsumer_poll(c->kc, timeout_ms, out);
     *out = NULL;
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
+    if (c->kc)
+        return rv__kconsumer_poll(c->kc, timeout_ms, out);
     int64_t start = rv__mono_ms();
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + timeout_ms;
     run_pending_commits(c);
@@ -1828,19 +1848,21 @@ void rv_consumer_wakeup(rv_consumer_t *c) {
 /* ---- positions ---- */
 
 rv_err_t rv_consumer_seek(rv_consumer_t *c, const char *topic, int32_t partition, int64_t offset) {
-    if (c->kc)
-        return rv__kconsumer_seek(c->kc, topic, partition, offset);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
-    part_t *p = topic ? part_find(c, topic, partition) : NULL;
-    if (!p)
+    part_t *p = NULL;
+    bool assigned = topic && (c->kc ? rv__kconsumer_is_assigned(c->kc, topic, partition)
+                                    : (p = part_find(c, topic, partition)) != NULL);
+    if (!assigned)
         return seterr(c, RV_ERR_UNKNOWN_TOPIC_OR_PARTITION,
                       "No current assignment for partition %s-%d", topic ? topic : "(null)",
                       partition);
     if (offset < 0 && offset != RV_OFFSET_BEGINNING && offset != RV_OFFSET_END &&
         offset != RV_OFFSET_STORED)
         return seterr(c, RV_ERR__INVALID_ARG, "seek offset must not be negative");
+    if (c->kc)
+        return rv__kconsumer_seek(c->kc, topic, partition, offset);
     part_reset_fetch(p);
     p->position = offset;
     return RV_ERR_NO_ERROR;
@@ -1850,6 +1872,8 @@ static rv_err_t seek_all(rv_consumer_t *c, const rv_topic_partition_list_t *l, i
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
+    if (!l && c->kc)
+        return rv__kconsumer_seek_assignment(c->kc, where);
     if (!l) {
         for (size_t i = 0; i < c->part_cnt; i++) {
             part_reset_fetch(&c->parts[i]);
@@ -1868,23 +1892,19 @@ static rv_err_t seek_all(rv_consumer_t *c, const rv_topic_partition_list_t *l, i
 
 rv_err_t rv_consumer_seek_to_beginning(rv_consumer_t *c,
                                        const rv_topic_partition_list_t *partitions) {
-    if (c->kc)
-        return rv__kconsumer_seek_all(c->kc, partitions, RV_OFFSET_BEGINNING);
     return seek_all(c, partitions, RV_OFFSET_BEGINNING);
 }
 
 rv_err_t rv_consumer_seek_to_end(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
-    if (c->kc)
-        return rv__kconsumer_seek_all(c->kc, partitions, RV_OFFSET_END);
     return seek_all(c, partitions, RV_OFFSET_END);
 }
 
 rv_err_t rv_consumer_position(rv_consumer_t *c, rv_topic_partition_list_t *partitions) {
-    if (c->kc)
-        return rv__kconsumer_position(c->kc, partitions);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
+    if (c->kc)
+        return rv__kconsumer_position(c->kc, partitions);
     rv_err_t err = resolve_positions(c);
     if (err)
         return err;
@@ -1899,12 +1919,14 @@ rv_err_t rv_consumer_position(rv_consumer_t *c, rv_topic_partition_list_t *parti
 
 rv_err_t rv_consumer_committed(rv_consumer_t *c, rv_topic_partition_list_t *partitions,
                                int timeout_ms) {
-    if (c->kc)
-        return rv__kconsumer_committed(c->kc, partitions, timeout_ms);
-    (void)timeout_ms; /* the embedded coordinator answers at once */
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
+    if (!c->group_id)
+        return seterr(c, RV_ERR__INVALID_ARG, "group.id is not set: no committed offsets");
+    if (c->kc)
+        return rv__kconsumer_committed(c->kc, partitions, timeout_ms);
+    /* The embedded coordinator answers at once: no timeout. */
     return fetch_committed(c, partitions);
 }
 
@@ -1912,6 +1934,8 @@ static rv_err_t set_paused(rv_consumer_t *c, const rv_topic_partition_list_t *l,
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
+    if (c->kc)
+        return rv__kconsumer_set_paused(c->kc, l, paused);
     rv_err_t first = RV_ERR_NO_ERROR;
     for (size_t i = 0; l && i < l->cnt; i++) {
         part_t *p = part_find(c, l->v[i].topic, l->v[i].partition);
@@ -1927,14 +1951,10 @@ static rv_err_t set_paused(rv_consumer_t *c, const rv_topic_partition_list_t *l,
 }
 
 rv_err_t rv_consumer_pause(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
-    if (c->kc)
-        return rv__kconsumer_set_paused(c->kc, partitions, 1);
     return set_paused(c, partitions, true);
 }
 
 rv_err_t rv_consumer_resume(rv_consumer_t *c, const rv_topic_partition_list_t *partitions) {
-    if (c->kc)
-        return rv__kconsumer_set_paused(c->kc, partitions, 0);
     return set_paused(c, partitions, false);
 }
 
@@ -1942,13 +1962,13 @@ rv_err_t rv_consumer_resume(rv_consumer_t *c, const rv_topic_partition_list_t *p
 
 rv_err_t rv_consumer_commit_sync(rv_consumer_t *c, const rv_topic_partition_list_t *offsets,
                                  char *errstr, size_t errstr_size) {
-    if (c->kc)
-        return rv__kconsumer_commit_sync(c->kc, offsets, errstr, errstr_size);
     clear_err(c);
     if (c->closed) {
         rv__errstr_set(errstr, errstr_size, "consumer is closed");
         return RV_ERR__STATE;
     }
+    if (c->kc)
+        return rv__kconsumer_commit_sync(c->kc, offsets, errstr, errstr_size);
     run_pending_commits(c);
     if (!offsets)
         return commit_positions(c, NULL, errstr, errstr_size);
@@ -1958,11 +1978,11 @@ rv_err_t rv_consumer_commit_sync(rv_consumer_t *c, const rv_topic_partition_list
 
 rv_err_t rv_consumer_commit_async(rv_consumer_t *c, const rv_topic_partition_list_t *offsets,
                                   rv_commit_cb_t *cb, void *opaque) {
-    if (c->kc)
-        return rv__kconsumer_commit_async(c->kc, offsets, cb, opaque);
     clear_err(c);
     if (c->closed)
         return seterr(c, RV_ERR__STATE, "consumer is closed");
+    if (c->kc)
+        return rv__kconsumer_commit_async(c->kc, offsets, cb, opaque);
     pending_commit_t *p = calloc(1, sizeof(*p));
     if (!p)
         return RV_ERR__NOMEM;
@@ -2015,10 +2035,14 @@ static void stop_heartbeat(rv_consumer_t *c) {
 rv_err_t rv_consumer_close(rv_consumer_t *c) {
     if (!c)
         return RV_ERR__INVALID_ARG;
-    if (c->kc)
-        return rv__kconsumer_close(c->kc);
     if (c->closed)
         return RV_ERR_NO_ERROR;
+    if (c->kc) {
+        /* Listeners called while closing may still use the consumer. */
+        rv_err_t kerr = rv__kconsumer_close(c->kc);
+        c->closed = true;
+        return kerr;
+    }
     rv_err_t err = RV_ERR_NO_ERROR;
     bool crashed = c->sh && c->sh->hb_frozen;
     if (!crashed && c->auto_commit && c->group_id && c->part_cnt &&
@@ -2047,6 +2071,8 @@ void rv_consumer_destroy(rv_consumer_t *c) {
         return;
     if (c->kc) {
         rv__kconsumer_destroy(c->kc);
+        rv_strv_free(c->sub, c->sub_cnt);
+        free(c->group_id);
         rv_conf_destroy(c->conf);
         free(c);
         return;

@@ -138,10 +138,8 @@ struct rv__kconsumer_s {
     kpart_t *parts;
     size_t part_cnt, part_cap;
     size_t seeks_pending;
-    bool manual;
 
-    char **sub;
-    size_t sub_cnt;
+    bool subscribed; /* the topic list itself is the owner's */
     rv_rebalance_listener_t listener;
     /* The partitions being assigned while the assigned listener runs: a
      * seek on one of them sets its start offset here. */
@@ -156,7 +154,8 @@ struct rv__kconsumer_s {
 
     rv_err_t held_err; /* an error seen while records were gathered */
     char held_msg[512];
-    char errmsg[512];
+    char *errmsg; /* the owner's last-error buffer */
+    size_t errmsg_size;
 };
 
 static rv_err_t seterr(rv__kconsumer_t *kc, rv_err_t err, const char *fmt, ...)
@@ -164,13 +163,9 @@ static rv_err_t seterr(rv__kconsumer_t *kc, rv_err_t err, const char *fmt, ...)
 static rv_err_t seterr(rv__kconsumer_t *kc, rv_err_t err, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(kc->errmsg, sizeof kc->errmsg, fmt, ap);
+    vsnprintf(kc->errmsg, kc->errmsg_size, fmt, ap);
     va_end(ap);
     return err;
-}
-
-const char *rv__kconsumer_last_error(const rv__kconsumer_t *kc) {
-    return kc->errmsg;
 }
 
 /* ---- the partition table ---- */
@@ -627,8 +622,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 /* ---- construction ---- */
 
-rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, char *errstr,
-                                   size_t errstr_size) {
+rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, char *errmsg,
+                                   size_t errmsg_size, char *errstr, size_t errstr_size) {
     rv__kconsumer_t *kc = calloc(1, sizeof(*kc));
     rv_conf_t *tconf = rv_conf_dup(conf);
     if (!kc || !tconf) {
@@ -638,6 +633,8 @@ rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, 
         return NULL;
     }
     kc->owner = owner;
+    kc->errmsg = errmsg;
+    kc->errmsg_size = errmsg_size;
     atomic_init(&kc->wakeup, false);
     kc->generation = -1;
     const char *gid = rv_conf_get(conf, "group.id");
@@ -734,59 +731,16 @@ fail:
 
 rv_err_t rv__kconsumer_subscribe(rv__kconsumer_t *kc, const char *const *topics, size_t topic_cnt,
                                  const rv_rebalance_listener_t *listener) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
-    if (!kc->group_id)
-        return seterr(kc, RV_ERR__INVALID_ARG,
-                      "To use the group management or offset commit APIs, you must provide a "
-                      "valid group.id in the consumer configuration.");
-    if (!topics || !topic_cnt)
-        return seterr(kc, RV_ERR__INVALID_ARG, "subscribe needs at least one topic");
-    if (kc->manual)
-        return seterr(kc, RV_ERR__STATE,
-                      "Subscription to topics, partitions and pattern are mutually exclusive");
-    if (listener && listener->version != RV_REBALANCE_LISTENER_VERSION)
-        return seterr(kc, RV_ERR__INVALID_ARG, "unknown rebalance listener version %d",
-                      listener->version);
-    char **sub = calloc(topic_cnt, sizeof(*sub));
     rd_kafka_topic_partition_list_t *rl = rd_kafka_topic_partition_list_new((int)topic_cnt);
-    if (!sub || !rl) {
-        free(sub);
-        if (rl)
-            rd_kafka_topic_partition_list_destroy(rl);
+    if (!rl)
         return seterr(kc, RV_ERR__NOMEM, "out of memory");
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < topic_cnt; i++) {
-        if (!topics[i] || !*topics[i]) {
-            rv_strv_free(sub, n);
-            rd_kafka_topic_partition_list_destroy(rl);
-            return seterr(kc, RV_ERR__INVALID_ARG,
-                          "Topic collection to subscribe to cannot contain null or empty topic");
-        }
-        bool dup = false;
-        for (size_t k = 0; k < n; k++)
-            dup |= strcmp(sub[k], topics[i]) == 0;
-        if (dup)
-            continue;
-        if (!(sub[n] = strdup(topics[i]))) {
-            rv_strv_free(sub, n);
-            rd_kafka_topic_partition_list_destroy(rl);
-            return seterr(kc, RV_ERR__NOMEM, "out of memory");
-        }
+    for (size_t i = 0; i < topic_cnt; i++)
         rd_kafka_topic_partition_list_add(rl, topics[i], RD_KAFKA_PARTITION_UA);
-        n++;
-    }
     rd_kafka_resp_err_t err = rd_kafka_subscribe(kc->rk, rl);
     rd_kafka_topic_partition_list_destroy(rl);
-    if (err) {
-        rv_strv_free(sub, n);
+    if (err)
         return seterr(kc, rv__kafka_err(err), "subscribe failed: %s", rd_kafka_err2str(err));
-    }
-    rv_strv_free(kc->sub, kc->sub_cnt);
-    kc->sub = sub;
-    kc->sub_cnt = n;
+    kc->subscribed = true;
     if (listener)
         kc->listener = *listener;
     else
@@ -798,11 +752,6 @@ rv_err_t rv__kconsumer_subscribe(rv__kconsumer_t *kc, const char *const *topics,
  * then the partitions are gone. librdkafka's revocation comes later and
  * then finds them out of the table already. */
 rv_err_t rv__kconsumer_unsubscribe(rv__kconsumer_t *kc) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
-    if (!kc->sub_cnt)
-        return RV_ERR_NO_ERROR;
     if (kc->part_cnt) {
         auto_commit_sync(kc, NULL);
         rd_kafka_topic_partition_list_t *names =
@@ -815,9 +764,7 @@ rv_err_t rv__kconsumer_unsubscribe(rv__kconsumer_t *kc) {
             rd_kafka_topic_partition_list_destroy(names);
         parts_clear(kc);
     }
-    rv_strv_free(kc->sub, kc->sub_cnt);
-    kc->sub = NULL;
-    kc->sub_cnt = 0;
+    kc->subscribed = false;
     rd_kafka_resp_err_t err = rd_kafka_unsubscribe(kc->rk);
     free(kc->member_id);
     kc->member_id = strdup("");
@@ -826,24 +773,6 @@ rv_err_t rv__kconsumer_unsubscribe(rv__kconsumer_t *kc) {
         return seterr(kc, RV_ERR__NOMEM, "out of memory");
     if (err)
         return seterr(kc, rv__kafka_err(err), "unsubscribe failed: %s", rd_kafka_err2str(err));
-    return RV_ERR_NO_ERROR;
-}
-
-rv_err_t rv__kconsumer_subscription(rv__kconsumer_t *kc, char ***topics, size_t *cnt) {
-    *topics = NULL;
-    *cnt = 0;
-    if (!kc->sub_cnt)
-        return RV_ERR_NO_ERROR;
-    char **v = calloc(kc->sub_cnt, sizeof(*v));
-    if (!v)
-        return RV_ERR__NOMEM;
-    for (size_t i = 0; i < kc->sub_cnt; i++)
-        if (!(v[i] = strdup(kc->sub[i]))) {
-            rv_strv_free(v, i);
-            return RV_ERR__NOMEM;
-        }
-    *topics = v;
-    *cnt = kc->sub_cnt;
     return RV_ERR_NO_ERROR;
 }
 
@@ -859,22 +788,7 @@ static int64_t start_offset(const rv__kconsumer_t *kc, int64_t pos) {
 }
 
 rv_err_t rv__kconsumer_assign(rv__kconsumer_t *kc, const rv_topic_partition_list_t *partitions) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
-    if (kc->sub_cnt)
-        return seterr(kc, RV_ERR__STATE,
-                      "Subscription to topics, partitions and pattern are mutually exclusive");
     size_t n = rv_topic_partition_list_count(partitions);
-    for (size_t i = 0; i < n; i++) {
-        const rv_topic_partition_t *tp = rv_topic_partition_list_get(partitions, i);
-        int64_t pos = rv_topic_partition_offset(tp);
-        if (pos < 0 && pos != RV_OFFSET_INVALID && pos != RV_OFFSET_STORED &&
-            pos != RV_OFFSET_BEGINNING && pos != RV_OFFSET_END)
-            return seterr(kc, RV_ERR__INVALID_ARG, "invalid start offset %lld for %s-%d",
-                          (long long)pos, rv_topic_partition_topic(tp),
-                          rv_topic_partition_partition(tp));
-    }
     parts_clear(kc);
     rd_kafka_topic_partition_list_t *rl = rd_kafka_topic_partition_list_new((int)(n ? n : 1));
     if (!rl)
@@ -895,10 +809,8 @@ rv_err_t rv__kconsumer_assign(rv__kconsumer_t *kc, const rv_topic_partition_list
     }
     rd_kafka_resp_err_t err = rd_kafka_assign(kc->rk, n ? rl : NULL);
     rd_kafka_topic_partition_list_destroy(rl);
-    kc->manual = n > 0;
     if (err) {
         parts_clear(kc);
-        kc->manual = false;
         return seterr(kc, rv__kafka_err(err), "assign failed: %s", rd_kafka_err2str(err));
     }
     return RV_ERR_NO_ERROR;
@@ -1010,17 +922,7 @@ static rv_err_t resolve(rv__kconsumer_t *kc, kpart_t *p) {
 
 rv_err_t rv__kconsumer_seek(rv__kconsumer_t *kc, const char *topic, int32_t partition,
                             int64_t offset) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
-    kpart_t *p = topic ? part_find(kc, topic, partition) : NULL;
-    if (!p)
-        return seterr(kc, RV_ERR_UNKNOWN_TOPIC_OR_PARTITION,
-                      "No current assignment for partition %s-%d", topic ? topic : "(null)",
-                      partition);
-    if (offset < 0 && offset != RV_OFFSET_BEGINNING && offset != RV_OFFSET_END &&
-        offset != RV_OFFSET_STORED)
-        return seterr(kc, RV_ERR__INVALID_ARG, "seek offset must not be negative");
+    kpart_t *p = part_find(kc, topic, partition);
     rd_kafka_topic_partition_t *e =
         kc->assigning ? rd_kafka_topic_partition_list_find(kc->assigning, topic, partition) : NULL;
     p->pos = offset;
@@ -1051,25 +953,16 @@ rv_err_t rv__kconsumer_seek(rv__kconsumer_t *kc, const char *topic, int32_t part
     return RV_ERR_NO_ERROR;
 }
 
-rv_err_t rv__kconsumer_seek_all(rv__kconsumer_t *kc, const rv_topic_partition_list_t *l,
-                                int64_t where) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
+int rv__kconsumer_is_assigned(rv__kconsumer_t *kc, const char *topic, int32_t partition) {
+    return part_find(kc, topic, partition) != NULL;
+}
+
+rv_err_t rv__kconsumer_seek_assignment(rv__kconsumer_t *kc, int64_t where) {
     rv_err_t first = RV_ERR_NO_ERROR;
-    if (!l) {
-        for (size_t i = 0; i < kc->part_cnt; i++) {
-            kpart_t *p = &kc->parts[i];
-            rv_err_t err = rv__kconsumer_seek(kc, p->topic, p->partition, where);
-            if (err && !first)
-                first = err;
-        }
-        return first;
-    }
-    for (size_t i = 0; i < rv_topic_partition_list_count(l); i++) {
-        const rv_topic_partition_t *tp = rv_topic_partition_list_get(l, i);
-        rv_err_t err = rv__kconsumer_seek(kc, rv_topic_partition_topic(tp),
-                                          rv_topic_partition_partition(tp), where);
+    for (size_t i = 0; i < kc->part_cnt; i++) {
+        kc->errmsg[0] = '\0'; /* as a seek of its own would */
+        kpart_t *p = &kc->parts[i];
+        rv_err_t err = rv__kconsumer_seek(kc, p->topic, p->partition, where);
         if (err && !first)
             first = err;
     }
@@ -1077,9 +970,6 @@ rv_err_t rv__kconsumer_seek_all(rv__kconsumer_t *kc, const rv_topic_partition_li
 }
 
 rv_err_t rv__kconsumer_position(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
     for (size_t i = 0; i < rv_topic_partition_list_count(partitions); i++) {
         rv_topic_partition_t *tp = rv_topic_partition_list_get(partitions, i);
         kpart_t *p = part_find(kc, rv_topic_partition_topic(tp), rv_topic_partition_partition(tp));
@@ -1097,11 +987,6 @@ rv_err_t rv__kconsumer_position(rv__kconsumer_t *kc, rv_topic_partition_list_t *
 
 rv_err_t rv__kconsumer_committed(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions,
                                  int timeout_ms) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
-    if (!kc->group_id)
-        return seterr(kc, RV_ERR__INVALID_ARG, "group.id is not set: no committed offsets");
     size_t n = rv_topic_partition_list_count(partitions);
     if (!n)
         return RV_ERR_NO_ERROR;
@@ -1141,9 +1026,6 @@ rv_err_t rv__kconsumer_committed(rv__kconsumer_t *kc, rv_topic_partition_list_t 
 
 rv_err_t rv__kconsumer_set_paused(rv__kconsumer_t *kc, const rv_topic_partition_list_t *l,
                                   int paused) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
     rv_err_t first = RV_ERR_NO_ERROR;
     size_t n = rv_topic_partition_list_count(l);
     rd_kafka_topic_partition_list_t *rl = rd_kafka_topic_partition_list_new((int)(n ? n : 1));
@@ -1176,11 +1058,6 @@ rv_err_t rv__kconsumer_set_paused(rv__kconsumer_t *kc, const rv_topic_partition_
 
 rv_err_t rv__kconsumer_commit_sync(rv__kconsumer_t *kc, const rv_topic_partition_list_t *offsets,
                                    char *errstr, size_t errstr_size) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed) {
-        rv__errstr_set(errstr, errstr_size, "consumer is closed");
-        return RV_ERR__STATE;
-    }
     /* Earlier asynchronous commits finish (and call back) first. */
     run_commits(kc, kc->commit_timeout_ms);
     if (!kc->group_id) {
@@ -1200,9 +1077,6 @@ rv_err_t rv__kconsumer_commit_sync(rv__kconsumer_t *kc, const rv_topic_partition
 
 rv_err_t rv__kconsumer_commit_async(rv__kconsumer_t *kc, const rv_topic_partition_list_t *offsets,
                                     rv_commit_cb_t *cb, void *opaque) {
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
     rv_topic_partition_list_t *l =
         offsets ? rv_topic_partition_list_copy(offsets) : parts_to_list(kc);
     if (!l)
@@ -1486,10 +1360,6 @@ out:
 }
 
 rv_err_t rv__kconsumer_poll(rv__kconsumer_t *kc, int timeout_ms, rv_records_t **out) {
-    *out = NULL;
-    kc->errmsg[0] = '\0';
-    if (kc->closed)
-        return seterr(kc, RV_ERR__STATE, "consumer is closed");
     if (kc->held_err) {
         rv_err_t err = seterr(kc, kc->held_err, "%s", kc->held_msg);
         kc->held_err = RV_ERR_NO_ERROR;
@@ -1630,7 +1500,7 @@ rv_err_t rv__kconsumer_close(rv__kconsumer_t *kc) {
     if (!kc->crashed) {
         /* A manual assignment has no revocation: commit here. A group
          * member commits in the revocation that close triggers. */
-        if (!kc->sub_cnt && kc->part_cnt)
+        if (!kc->subscribed && kc->part_cnt)
             err = auto_commit_sync(kc, NULL);
         run_commits(kc, kc->commit_timeout_ms);
         kc->close_commit_err = RV_ERR_NO_ERROR;
@@ -1671,7 +1541,6 @@ void rv__kconsumer_destroy(rv__kconsumer_t *kc) {
     }
     parts_clear(kc);
     free(kc->parts);
-    rv_strv_free(kc->sub, kc->sub_cnt);
     free(kc->member_id);
     free(kc->group_id);
     free(kc);

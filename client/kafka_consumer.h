@@ -5,6 +5,13 @@
  * meaning, ownership and errors of the public function of the same name in
  * rivulet/consumer.h. Callbacks receive the public consumer (`owner`).
  *
+ * client/consumer.c checks the arguments and the state both backends share
+ * (closed, group.id, subscription versus manual assignment, the offsets
+ * given) before it calls here, and clears the error message; the functions
+ * below assume those checks passed. It also keeps the subscription list
+ * and the message rv_consumer_last_error() returns: the backend writes its
+ * messages into that buffer.
+ *
  * Threads: as the public API. rv__kconsumer_wakeup() is the only function
  * any thread may call. */
 #ifndef RV_CLIENT_KAFKA_CONSUMER_H
@@ -21,31 +28,36 @@ typedef struct rv__kconsumer_s rv__kconsumer_t;
 /** A consumer on the Kafka cluster named by conf's bootstrap.servers.
  *  `conf` is borrowed (read during the call only); `owner` is borrowed and
  *  must outlive the result: it is what listener and commit callbacks get.
+ *  `errmsg` (errmsg_size bytes) is borrowed for the life of the result: the
+ *  owner's last-error buffer, where the backend writes its messages.
  *  NULL with a message in errstr when the configuration is refused. Caller
  *  owns the result; free with rv__kconsumer_destroy(). */
-rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, char *errstr,
-                                   size_t errstr_size);
+rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, char *errmsg,
+                                   size_t errmsg_size, char *errstr, size_t errstr_size);
 rv_err_t rv__kconsumer_close(rv__kconsumer_t *kc);
 /** Closes first when needed. NULL does nothing. */
 void rv__kconsumer_destroy(rv__kconsumer_t *kc);
 
+/** `topics` are non-empty and distinct (checked by the caller); borrowed
+ *  during the call only. */
 rv_err_t rv__kconsumer_subscribe(rv__kconsumer_t *kc, const char *const *topics, size_t topic_cnt,
                                  const rv_rebalance_listener_t *listener);
+/** Called only while subscribed. */
 rv_err_t rv__kconsumer_unsubscribe(rv__kconsumer_t *kc);
-rv_err_t rv__kconsumer_subscription(rv__kconsumer_t *kc, char ***topics, size_t *cnt);
 rv_err_t rv__kconsumer_assign(rv__kconsumer_t *kc, const rv_topic_partition_list_t *partitions);
 rv_err_t rv__kconsumer_assignment(rv__kconsumer_t *kc, rv_topic_partition_list_t **out);
 
 rv_err_t rv__kconsumer_poll(rv__kconsumer_t *kc, int timeout_ms, rv_records_t **out);
 void rv__kconsumer_wakeup(rv__kconsumer_t *kc);
-const char *rv__kconsumer_last_error(const rv__kconsumer_t *kc);
 
+/** 1 when topic-partition is in the current assignment, else 0. */
+int rv__kconsumer_is_assigned(rv__kconsumer_t *kc, const char *topic, int32_t partition);
+/** The partition is assigned and the offset valid (checked by the caller). */
 rv_err_t rv__kconsumer_seek(rv__kconsumer_t *kc, const char *topic, int32_t partition,
                             int64_t offset);
 /** seek_to_beginning (where = RV_OFFSET_BEGINNING) / seek_to_end
- *  (RV_OFFSET_END); NULL = the whole assignment. */
-rv_err_t rv__kconsumer_seek_all(rv__kconsumer_t *kc, const rv_topic_partition_list_t *partitions,
-                                int64_t where);
+ *  (RV_OFFSET_END) of the whole assignment. */
+rv_err_t rv__kconsumer_seek_assignment(rv__kconsumer_t *kc, int64_t where);
 rv_err_t rv__kconsumer_position(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions);
 rv_err_t rv__kconsumer_committed(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions,
                                  int timeout_ms);

@@ -75,8 +75,6 @@
 #define METADATA_WAIT_MS 1000
 /* Slices of rd_kafka_flush(), so callbacks due meanwhile run soon. */
 #define FLUSH_SLICE_MS 100
-/* Estimated overhead of a record in a batch (as client/producer.c). */
-#define RECORD_OVERHEAD 21
 
 typedef struct ktopic_s ktopic_t;
 
@@ -533,16 +531,6 @@ static void fail_now(rv__kproducer_t *kp, kmsg_t *m, rd_kafka_resp_err_t err, co
     push_done(kp, m, m);
 }
 
-static size_t record_size(const rv_producer_record_t *r) {
-    size_t n = RECORD_OVERHEAD;
-    n += r->key_len > 0 ? (size_t)r->key_len : 0;
-    n += r->value_len > 0 ? (size_t)r->value_len : 0;
-    for (size_t i = 0; i < r->header_cnt; i++)
-        n += strlen(r->headers[i].key) + 10 +
-             (r->headers[i].value_len > 0 ? (size_t)r->headers[i].value_len : 0);
-    return n;
-}
-
 /* One rd_kafka_produceva() call for record r; vu has room for
  * 7 + r->header_cnt entries. */
 static rd_kafka_resp_err_t produce(rv__kproducer_t *kp, ktopic_t *t, kmsg_t *m,
@@ -592,7 +580,7 @@ static void refresh_topic(rv__kproducer_t *kp, ktopic_t *t) {
         rd_kafka_metadata_destroy(md);
 }
 
-rv_err_t rv__kproducer_send(rv__kproducer_t *kp, const rv_producer_record_t *r,
+rv_err_t rv__kproducer_send(rv__kproducer_t *kp, const rv_producer_record_t *r, size_t size,
                             rv_delivery_cb_t *cb, void *opaque, char *errstr, size_t errstr_size) {
     size_t extra = kp->partitioner && r->value_len > 0 ? (size_t)r->value_len : 0;
     kmsg_t *m = calloc(1, sizeof *m + extra);
@@ -607,7 +595,7 @@ rv_err_t rv__kproducer_send(rv__kproducer_t *kp, const rv_producer_record_t *r,
     m->timestamp = r->timestamp >= 0 ? r->timestamp : rv__now_ms();
     m->req_partition = r->partition;
     m->key_null = r->key == NULL;
-    m->size = (int64_t)record_size(r);
+    m->size = (int64_t)size;
     m->partition = -1;
     m->offset = -1;
     m->value = r->value;
@@ -718,37 +706,9 @@ rv_err_t rv__kproducer_send(rv__kproducer_t *kp, const rv_producer_record_t *r,
 
 /* ---- send_sync ---- */
 
-typedef struct sync_res_s {
-    atomic_int done;
-    rv_err_t err;
-    char msg[ERRMSG_SIZE];
-    int32_t partition;
-    int64_t offset, timestamp;
-} sync_res_t;
-
-static void sync_cb(rv_producer_t *p, rv_err_t err, const char *errmsg, const char *topic,
-                    int32_t partition, int64_t offset, int64_t timestamp, void *opaque) {
-    (void)p, (void)topic;
-    sync_res_t *res = opaque;
-    res->err = err;
-    snprintf(res->msg, sizeof res->msg, "%s", errmsg ? errmsg : "");
-    res->partition = partition;
-    res->offset = offset;
-    res->timestamp = timestamp;
-    atomic_store(&res->done, 1);
-}
-
-rv_err_t rv__kproducer_send_sync(rv__kproducer_t *kp, const rv_producer_record_t *r,
-                                 int32_t *partition, int64_t *offset, int64_t *timestamp,
-                                 char *errstr, size_t errstr_size) {
-    sync_res_t res;
-    memset(&res, 0, sizeof res);
-    atomic_init(&res.done, 0);
-    rv_err_t err = rv__kproducer_send(kp, r, sync_cb, &res, errstr, errstr_size);
-    if (err)
-        return err;
+void rv__kproducer_sync_wait(rv__kproducer_t *kp, const atomic_int *done) {
     atomic_fetch_add(&kp->flush_gen, 1);
-    while (!atomic_load(&res.done)) {
+    while (!atomic_load(done)) {
         /* The caller waits for this record: do not let it linger. The
          * flush slice ends as soon as librdkafka has nothing left. */
         if (kp->rk)
@@ -756,15 +716,6 @@ rv_err_t rv__kproducer_send_sync(rv__kproducer_t *kp, const rv_producer_record_t
         rv__kproducer_poll(kp, kp->rk ? 0 : 10);
     }
     atomic_fetch_add(&kp->flush_gen, 1);
-    if (partition)
-        *partition = res.partition;
-    if (offset)
-        *offset = res.offset;
-    if (timestamp)
-        *timestamp = res.timestamp;
-    if (res.err)
-        rv__errstr_set(errstr, errstr_size, "%s", res.msg);
-    return res.err;
 }
 
 /* ---- lifecycle ---- */

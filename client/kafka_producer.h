@@ -6,6 +6,7 @@
 #ifndef RV_CLIENT_KAFKA_PRODUCER_H
 #define RV_CLIENT_KAFKA_PRODUCER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,14 +28,16 @@ rv__kproducer_t *rv__kproducer_new(rv_producer_t *owner, const rv_conf_t *conf, 
 void rv__kproducer_set_partitioner(rv__kproducer_t *kp, rv_partitioner_cb_t *cb, void *opaque);
 
 /** rv_producer_send() for a record that passed client/producer.c's
- *  checks. Thread-safe. */
-rv_err_t rv__kproducer_send(rv__kproducer_t *kp, const rv_producer_record_t *r,
+ *  checks; `size` is the record's estimated size those checks computed.
+ *  Thread-safe. */
+rv_err_t rv__kproducer_send(rv__kproducer_t *kp, const rv_producer_record_t *r, size_t size,
                             rv_delivery_cb_t *cb, void *opaque, char *errstr, size_t errstr_size);
 
-/** rv_producer_send_sync(). Thread-safe. */
-rv_err_t rv__kproducer_send_sync(rv__kproducer_t *kp, const rv_producer_record_t *r,
-                                 int32_t *partition, int64_t *offset, int64_t *timestamp,
-                                 char *errstr, size_t errstr_size);
+/** The wait of rv_producer_send_sync() (client/producer.c), after the
+ *  record was sent: sends what lingers at once and serves reports until
+ *  *done, which the record's delivery callback sets, is non-zero. `done`
+ *  is borrowed during the call. Thread-safe. */
+void rv__kproducer_sync_wait(rv__kproducer_t *kp, const atomic_int *done);
 
 /** rv_producer_poll(), rv_producer_flush(), rv_producer_in_flight().
  *  Thread-safe. */

@@ -749,7 +749,7 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
     if (err)
         return err;
     if (p->kafka)
-        return rv__kproducer_send(p->kafka, r, cb, opaque, errstr, errstr_size);
+        return rv__kproducer_send(p->kafka, r, size, cb, opaque, errstr, errstr_size);
     /* One clock reading per send serves the timestamp and the metadata age. */
     int64_t now = rv__now_ms();
     int64_t ts = r->timestamp >= 0 ? r->timestamp : now;
@@ -898,30 +898,26 @@ static void sync_cb(rv_producer_t *p, rv_err_t err, const char *errmsg, const ch
 rv_err_t rv_producer_send_sync(rv_producer_t *p, const rv_producer_record_t *r, int32_t *partition,
                                int64_t *offset, int64_t *timestamp, char *errstr,
                                size_t errstr_size) {
-    if (p && p->kafka) {
-        /* The checks of rv_producer_send(), then the backend's own wait. */
-        size_t size;
-        rv_err_t err = send_check(p, r, &size, errstr, errstr_size);
-        return err ? err
-                   : rv__kproducer_send_sync(p->kafka, r, partition, offset, timestamp, errstr,
-                                             errstr_size);
-    }
     sync_res_t res;
     memset(&res, 0, sizeof res);
     atomic_init(&res.done, 0);
     rv_err_t err = rv_producer_send(p, r, sync_cb, &res, errstr, errstr_size);
     if (err)
         return err;
-    /* The caller waits for this record: do not let it linger. */
-    pthread_mutex_lock(&p->lock);
-    p->flushing++;
-    pthread_cond_signal(&p->sender_cv);
-    pthread_mutex_unlock(&p->lock);
-    while (!atomic_load(&res.done))
-        rv_producer_poll(p, 10);
-    pthread_mutex_lock(&p->lock);
-    p->flushing--;
-    pthread_mutex_unlock(&p->lock);
+    if (p->kafka) {
+        rv__kproducer_sync_wait(p->kafka, &res.done);
+    } else {
+        /* The caller waits for this record: do not let it linger. */
+        pthread_mutex_lock(&p->lock);
+        p->flushing++;
+        pthread_cond_signal(&p->sender_cv);
+        pthread_mutex_unlock(&p->lock);
+        while (!atomic_load(&res.done))
+            rv_producer_poll(p, 10);
+        pthread_mutex_lock(&p->lock);
+        p->flushing--;
+        pthread_mutex_unlock(&p->lock);
+    }
     if (partition)
         *partition = res.partition;
     if (offset)
@@ -1012,25 +1008,6 @@ static rv_err_t codec_check(int codec, char *errstr, size_t errstr_size) {
     return err;
 }
 
-/* A producer on the kafka backend: the same configuration checks as the
- * embedded one (parse_conf), then librdkafka. */
-static rv_producer_t *kafka_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
-    rv_producer_t *p = calloc(1, sizeof *p);
-    if (!p) {
-        rv__errstr_set(errstr, errstr_size, "Out of memory");
-        return NULL;
-    }
-    p->producer_id = -1;
-    p->epoch = -1;
-    if (parse_conf(p, conf, errstr, errstr_size) ||
-        !(p->kafka = rv__kproducer_new(p, conf, p->idempotent, errstr, errstr_size))) {
-        free(p);
-        return NULL;
-    }
-    p->conf = conf;
-    return p;
-}
-
 rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size) {
     const char *bs = conf ? rv_conf_get(conf, "bootstrap.servers") : NULL;
     if (!bs || !*bs) {
@@ -1039,10 +1016,9 @@ rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
                        "or a host:port list for a Kafka cluster");
         return NULL;
     }
-    if (rv__kafka_is_remote(bs))
-        return kafka_producer_new(conf, errstr, errstr_size);
-    const char *dir = bs + strlen(EMBEDDED_PREFIX);
-    if (!*dir) {
+    bool remote = rv__kafka_is_remote(bs);
+    const char *dir = remote ? NULL : bs + strlen(EMBEDDED_PREFIX);
+    if (dir && !*dir) {
         rv__errstr_set(errstr, errstr_size, "bootstrap.servers=%s: embedded: needs a data folder",
                        bs);
         return NULL;
@@ -1054,7 +1030,21 @@ rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
     }
     p->producer_id = -1;
     p->epoch = -1;
-    if (parse_conf(p, conf, errstr, errstr_size) || codec_check(p->codec, errstr, errstr_size)) {
+    /* Both backends make the same configuration checks; librdkafka then
+     * does the rest of the kafka backend's work. */
+    if (parse_conf(p, conf, errstr, errstr_size)) {
+        free(p);
+        return NULL;
+    }
+    if (remote) {
+        if (!(p->kafka = rv__kproducer_new(p, conf, p->idempotent, errstr, errstr_size))) {
+            free(p);
+            return NULL;
+        }
+        p->conf = conf;
+        return p;
+    }
+    if (codec_check(p->codec, errstr, errstr_size)) {
         free(p);
         return NULL;
     }

@@ -1,5 +1,7 @@
 /* tests/testutil.h: helpers shared by the cmocka test programs: temporary
- * folders, record batches, and running the `rivulet` program. */
+ * folders, record batches, running the `rivulet` program, and the fixtures
+ * of the Kafka protocol tests (a broker with a server on 127.0.0.1, or a
+ * broker answering requests in-process; request frames; sockets). */
 #ifndef RV_TESTUTIL_H
 #define RV_TESTUTIL_H
 
@@ -10,7 +12,12 @@
 
 #include <cmocka.h>
 
+#include "broker/kafka/api.h"
+#include "broker/kafka/proto.h"
+#include "broker/kafka/server.h"
 #include "common/buf.h"
+#include "rivulet/broker.h"
+#include "rivulet/conf.h"
 
 /** A new empty folder under $TMPDIR (or /tmp). Caller frees the string and
  *  removes the folder with rvt_rmtree(), which first stops a server that
@@ -59,6 +66,83 @@ const char *rvt_bootstrap(const char *dir);
 void rvt_bootstrap_cleanup(void);
 /** True when RVT_BACKEND=kafka (the tests run over the network). */
 int rvt_kafka_backend(void);
+
+/* ---- client fixtures ---- */
+
+/* The fixture of the client tests: a broker on a new temporary folder and
+ * the bootstrap.servers that clients use to reach it. */
+typedef struct rvt_client_fx_s {
+    char *dir;
+    rv_broker_t *broker;
+    char bs[4200];  /* rvt_bootstrap(dir): embedded, or a server (kafka) */
+    char ebs[4200]; /* "embedded:DIR", e.g. for an admin client */
+} rvt_client_fx_t;
+
+/** cmocka setup/teardown for an rvt_client_fx_t in *state. The teardown
+ *  closes the broker and removes the folder (stopping its server). */
+int rvt_client_fx_setup(void **state);
+int rvt_client_fx_teardown(void **state);
+
+/** A configuration with bootstrap.servers and the "name", "value" pairs of
+ *  `ap` (ended by a NULL name). Fails the test when a setting is refused.
+ *  Caller owns the result (a client constructor takes it over). */
+rv_conf_t *rvt_conf_va(const char *bootstrap, va_list ap);
+
+/* ---- Kafka protocol fixtures ---- */
+
+/* A broker on a new temporary folder and a Kafka protocol server for it on
+ * 127.0.0.1, at a port the OS picked. */
+typedef struct rvt_kserver_s {
+    char *dir; /* the data folder (rvt_tmpdir()) */
+    rv_broker_t *broker;
+    rv__kserver_t *server;
+    int port;
+    char bs[64];    /* "127.0.0.1:PORT", for bootstrap.servers */
+    char ebs[4200]; /* "embedded:DIR", the same data without the network */
+} rvt_kserver_t;
+
+/** Fills *ks: opens a broker on a new temporary folder and starts a server
+ *  for it with the settings of `cfg` (NULL: the defaults), except that it
+ *  always listens on 127.0.0.1 at a port the OS picks. `cfg` is borrowed
+ *  for the call. Fails the test on error. Stop with rvt_kserver_stop(). */
+void rvt_kserver_start(rvt_kserver_t *ks, const rv__kserver_config_t *cfg);
+/** Stops the server, closes the broker and removes the folder. */
+void rvt_kserver_stop(rvt_kserver_t *ks);
+/** cmocka setup/teardown for an rvt_kserver_t (default settings) in
+ *  *state. */
+int rvt_kserver_setup(void **state);
+int rvt_kserver_teardown(void **state);
+
+/* A broker on a new temporary folder whose request handlers are called
+ * in-process with rv__kapi_call(&ctx, ...), without a server. */
+typedef struct rvt_kapi_s {
+    char *dir;
+    rv_broker_t *broker;
+    rv__kctx_t ctx; /* node 1, advertised as 127.0.0.1:9092, one partition
+                     * per created topic; the caller may change it */
+} rvt_kapi_t;
+
+/** Fills *ka (opens the broker, sets ctx). Fails the test on error. Close
+ *  with rvt_kapi_close(), which also removes the folder. */
+void rvt_kapi_open(rvt_kapi_t *ka);
+void rvt_kapi_close(rvt_kapi_t *ka);
+
+/** Starts a request frame in *w (initialised here; free with
+ *  rv__kw_free()): request header v1 (api key, version, correlation id,
+ *  client id), or v2 (an empty tag section after it) for the flexible
+ *  ApiVersions v3. The body follows; a frame for a socket also needs the
+ *  size prefix. */
+void rvt_kreq_begin(rv__kw_t *w, int16_t key, int16_t version, int32_t correlation_id,
+                    const char *client_id);
+
+/** Asserts that a response was read to its last byte without error. */
+void rvt_kresp_end(const rv__kr_t *r);
+
+/** A TCP connection to 127.0.0.1:port, with TCP_NODELAY and a 10 s receive
+ *  timeout. Fails the test when it cannot connect. Caller closes it. */
+int rvt_kdial(int port);
+/** Sends all n bytes: 0, or -1 when the peer closed the connection. */
+int rvt_ksend_all(int fd, const void *p, size_t n);
 
 /** Writes a whole file (test setup). */
 void rvt_write_file(const char *path, const void *p, size_t n);

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "broker/kafka/api.h"
+#include "broker/kafka/api_util.h"
 #include "broker/topic_config.h"
 #include "broker/topics.h"
 #include "common/config.h"
@@ -58,12 +59,6 @@
 #define ERRSTR_SIZE 512
 
 /* ---- helpers ---- */
-
-/* A Kafka error code for the wire: local (negative) codes become
- * UNKNOWN_SERVER_ERROR, the message still tells what happened. */
-static int16_t wire_err(rv_err_t err) {
-    return err < 0 ? (int16_t)RV_ERR_UNKNOWN_SERVER_ERROR : (int16_t)err;
-}
 
 static rv__topics_t *req_topics(const rv__kreq_t *req) {
     return rv__broker_topics(req->ctx->broker);
@@ -87,16 +82,6 @@ static int32_t read_count(rv__kr_t *r, size_t min_elem_size) {
     return r->err ? 0 : n;
 }
 
-/* Zeroed space for n elements, n may be 0. Borrowed: owned by the
- * request's arena and freed with the request. NULL (and the reader's
- * error set, so the request is dropped) when out of memory. */
-static void *arena_array(rv__kreq_t *req, size_t n, size_t size) {
-    void *p = rv__karena_alloc(&req->arena, n ? n * size : 1);
-    if (!p)
-        req->body.err = true;
-    return p;
-}
-
 typedef struct name_ref_s {
     const char *name;
     int32_t index;
@@ -114,7 +99,7 @@ static int name_ref_cmp(const void *a, const void *b) {
  * occurs. Returns the number of distinct names, -1 when out of memory. */
 static int32_t find_repeats(rv__kreq_t *req, const char *const *names, int32_t n, bool *first,
                             int32_t *count) {
-    name_ref_t *refs = arena_array(req, (size_t)n, sizeof *refs);
+    name_ref_t *refs = rv__kreq_array(req, (size_t)n, sizeof *refs);
     if (!refs)
         return -1;
     for (int32_t i = 0; i < n; i++)
@@ -326,25 +311,25 @@ static rv__kapi_status_t handle_create_topics(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
     int16_t v = req->api_version;
     int32_t n = read_count(r, 16);
-    ct_topic_t *tps = arena_array(req, (size_t)n, sizeof *tps);
+    ct_topic_t *tps = rv__kreq_array(req, (size_t)n, sizeof *tps);
     for (int32_t i = 0; i < n && !r->err; i++) {
         ct_topic_t *tp = &tps[i];
         tp->name = read_str(r);
         tp->partitions = rv__kr_i32(r);
         tp->replication_factor = rv__kr_i16(r);
         tp->assign_cnt = read_count(r, 8);
-        tp->assigns = arena_array(req, (size_t)tp->assign_cnt, sizeof *tp->assigns);
+        tp->assigns = rv__kreq_array(req, (size_t)tp->assign_cnt, sizeof *tp->assigns);
         for (int32_t j = 0; j < tp->assign_cnt && !r->err; j++) {
             ct_assign_t *a = &tp->assigns[j];
             a->partition = rv__kr_i32(r);
             a->broker_cnt = read_count(r, 4);
-            a->brokers = arena_array(req, (size_t)a->broker_cnt, sizeof *a->brokers);
+            a->brokers = rv__kreq_array(req, (size_t)a->broker_cnt, sizeof *a->brokers);
             for (int32_t k = 0; k < a->broker_cnt && !r->err; k++)
                 a->brokers[k] = rv__kr_i32(r);
         }
         tp->config_cnt = read_count(r, 4);
-        tp->cfg_names = arena_array(req, (size_t)tp->config_cnt, sizeof *tp->cfg_names);
-        tp->cfg_values = arena_array(req, (size_t)tp->config_cnt, sizeof *tp->cfg_values);
+        tp->cfg_names = rv__kreq_array(req, (size_t)tp->config_cnt, sizeof *tp->cfg_names);
+        tp->cfg_values = rv__kreq_array(req, (size_t)tp->config_cnt, sizeof *tp->cfg_values);
         for (int32_t j = 0; j < tp->config_cnt && !r->err; j++) {
             tp->cfg_names[j] = read_str(r);
             tp->cfg_values[j] = rv__kr_str(r);
@@ -354,9 +339,9 @@ static rv__kapi_status_t handle_create_topics(rv__kreq_t *req) {
     bool validate_only = v >= 1 ? rv__kr_bool(r) : false;
     if (r->err)
         return RV__KAPI_CLOSE;
-    const char **names = arena_array(req, (size_t)n, sizeof *names);
-    bool *first = arena_array(req, (size_t)n, sizeof *first);
-    int32_t *dups = arena_array(req, (size_t)n, sizeof *dups);
+    const char **names = rv__kreq_array(req, (size_t)n, sizeof *names);
+    bool *first = rv__kreq_array(req, (size_t)n, sizeof *first);
+    int32_t *dups = rv__kreq_array(req, (size_t)n, sizeof *dups);
     if (!names || !first || !dups)
         return RV__KAPI_CLOSE;
     for (int32_t i = 0; i < n; i++)
@@ -385,7 +370,7 @@ static rv__kapi_status_t handle_create_topics(rv__kreq_t *req) {
                                         errstr, sizeof errstr);
         }
         rv__kw_str(w, tp->name);
-        rv__kw_i16(w, wire_err(err));
+        rv__kw_i16(w, rv__kapi_wire_err(err));
         if (v >= 1)
             rv__kw_str(w, err ? errstr : NULL);
     }
@@ -397,7 +382,7 @@ static rv__kapi_status_t handle_create_topics(rv__kreq_t *req) {
 static rv__kapi_status_t handle_delete_topics(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
     int32_t n = read_count(r, 2);
-    const char **names = arena_array(req, (size_t)n, sizeof *names);
+    const char **names = rv__kreq_array(req, (size_t)n, sizeof *names);
     for (int32_t i = 0; i < n && !r->err; i++)
         names[i] = read_str(r);
     (void)rv__kr_i32(r); /* timeout_ms */
@@ -405,7 +390,7 @@ static rv__kapi_status_t handle_delete_topics(rv__kreq_t *req) {
         return RV__KAPI_CLOSE;
 
     /* One result per distinct name: Kafka's results are keyed by name. */
-    bool *first = arena_array(req, (size_t)n, sizeof *first);
+    bool *first = rv__kreq_array(req, (size_t)n, sizeof *first);
     int32_t distinct = first ? find_repeats(req, names, n, first, NULL) : -1;
     if (distinct < 0)
         return RV__KAPI_CLOSE;
@@ -422,7 +407,7 @@ static rv__kapi_status_t handle_delete_topics(rv__kreq_t *req) {
         if (err && err != RV_ERR_UNKNOWN_TOPIC_OR_PARTITION)
             rv__log_warn("KAFKA", "DeleteTopics %s: %s", names[i], errstr);
         rv__kw_str(w, names[i]);
-        rv__kw_i16(w, wire_err(err));
+        rv__kw_i16(w, rv__kapi_wire_err(err));
     }
     return RV__KAPI_DONE;
 }
@@ -500,7 +485,7 @@ static rv_err_t create_partitions_check(const rv__kreq_t *req, const cp_topic_t 
 static rv__kapi_status_t handle_create_partitions(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
     int32_t n = read_count(r, 10);
-    cp_topic_t *tps = arena_array(req, (size_t)n, sizeof *tps);
+    cp_topic_t *tps = rv__kreq_array(req, (size_t)n, sizeof *tps);
     for (int32_t i = 0; i < n && !r->err; i++) {
         cp_topic_t *tp = &tps[i];
         tp->name = read_str(r);
@@ -508,11 +493,11 @@ static rv__kapi_status_t handle_create_partitions(rv__kreq_t *req) {
         tp->assign_cnt = rv__kr_array(r, 4); /* nullable */
         if (tp->assign_cnt <= 0)
             continue;
-        tp->broker_cnts = arena_array(req, (size_t)tp->assign_cnt, sizeof *tp->broker_cnts);
-        tp->brokers = arena_array(req, (size_t)tp->assign_cnt, sizeof *tp->brokers);
+        tp->broker_cnts = rv__kreq_array(req, (size_t)tp->assign_cnt, sizeof *tp->broker_cnts);
+        tp->brokers = rv__kreq_array(req, (size_t)tp->assign_cnt, sizeof *tp->brokers);
         for (int32_t j = 0; j < tp->assign_cnt && !r->err; j++) {
             tp->broker_cnts[j] = read_count(r, 4);
-            tp->brokers[j] = arena_array(req, (size_t)tp->broker_cnts[j], sizeof **tp->brokers);
+            tp->brokers[j] = rv__kreq_array(req, (size_t)tp->broker_cnts[j], sizeof **tp->brokers);
             for (int32_t k = 0; k < tp->broker_cnts[j] && !r->err; k++)
                 tp->brokers[j][k] = rv__kr_i32(r);
         }
@@ -522,8 +507,8 @@ static rv__kapi_status_t handle_create_partitions(rv__kreq_t *req) {
     if (r->err)
         return RV__KAPI_CLOSE;
 
-    bool *first = arena_array(req, (size_t)n, sizeof *first);
-    const char **names = arena_array(req, (size_t)n, sizeof *names);
+    bool *first = rv__kreq_array(req, (size_t)n, sizeof *first);
+    const char **names = rv__kreq_array(req, (size_t)n, sizeof *names);
     if (!first || !names)
         return RV__KAPI_CLOSE;
     for (int32_t i = 0; i < n; i++)
@@ -554,7 +539,7 @@ static rv__kapi_status_t handle_create_partitions(rv__kreq_t *req) {
                                                    sizeof errstr);
         }
         rv__kw_str(w, tp->name);
-        rv__kw_i16(w, wire_err(err));
+        rv__kw_i16(w, rv__kapi_wire_err(err));
         rv__kw_str(w, err ? errstr : NULL);
     }
     return RV__KAPI_DONE;
@@ -728,7 +713,7 @@ typedef struct dc_resource_s {
 
 static void write_resource_error(rv__kw_t *w, const dc_resource_t *res, rv_err_t err,
                                  const char *errstr) {
-    rv__kw_i16(w, wire_err(err));
+    rv__kw_i16(w, rv__kapi_wire_err(err));
     rv__kw_str(w, errstr);
     rv__kw_i8(w, res->type);
     rv__kw_str(w, res->name);
@@ -739,14 +724,14 @@ static rv__kapi_status_t handle_describe_configs(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
     int16_t v = req->api_version;
     int32_t n = read_count(r, 7);
-    dc_resource_t *res = arena_array(req, (size_t)n, sizeof *res);
+    dc_resource_t *res = rv__kreq_array(req, (size_t)n, sizeof *res);
     for (int32_t i = 0; i < n && !r->err; i++) {
         res[i].type = rv__kr_i8(r);
         res[i].name = read_str(r);
         res[i].key_cnt = rv__kr_array(r, 2); /* nullable */
         if (res[i].key_cnt <= 0)
             continue;
-        res[i].keys = arena_array(req, (size_t)res[i].key_cnt, sizeof *res[i].keys);
+        res[i].keys = rv__kreq_array(req, (size_t)res[i].key_cnt, sizeof *res[i].keys);
         for (int32_t j = 0; j < res[i].key_cnt && !r->err; j++)
             res[i].keys[j] = read_str(r);
     }
@@ -847,9 +832,9 @@ static rv_err_t alter_topic(rv__kreq_t *req, const ac_resource_t *rs, bool valid
     }
 
     /* As Java's Properties: the last value of a repeated name wins. */
-    const char **set_names = arena_array(req, (size_t)rs->cnt, sizeof *set_names);
-    const char **set_values = arena_array(req, (size_t)rs->cnt, sizeof *set_values);
-    const char **del_names = arena_array(req, info.config_cnt, sizeof *del_names);
+    const char **set_names = rv__kreq_array(req, (size_t)rs->cnt, sizeof *set_names);
+    const char **set_values = rv__kreq_array(req, (size_t)rs->cnt, sizeof *set_values);
+    const char **del_names = rv__kreq_array(req, info.config_cnt, sizeof *del_names);
     size_t set_cnt = 0, del_cnt = 0;
     if (!set_names || !set_values || !del_names) {
         rv__topic_info_clear(&info);
@@ -901,14 +886,14 @@ static rv_err_t alter_topic(rv__kreq_t *req, const ac_resource_t *rs, bool valid
 static rv__kapi_status_t handle_alter_configs(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
     int32_t n = read_count(r, 7);
-    ac_resource_t *res = arena_array(req, (size_t)n, sizeof *res);
+    ac_resource_t *res = rv__kreq_array(req, (size_t)n, sizeof *res);
     for (int32_t i = 0; i < n && !r->err; i++) {
         ac_resource_t *rs = &res[i];
         rs->type = rv__kr_i8(r);
         rs->name = read_str(r);
         rs->cnt = read_count(r, 4);
-        rs->names = arena_array(req, (size_t)rs->cnt, sizeof *rs->names);
-        rs->values = arena_array(req, (size_t)rs->cnt, sizeof *rs->values);
+        rs->names = rv__kreq_array(req, (size_t)rs->cnt, sizeof *rs->names);
+        rs->values = rv__kreq_array(req, (size_t)rs->cnt, sizeof *rs->values);
         for (int32_t j = 0; j < rs->cnt && !r->err; j++) {
             rs->names[j] = read_str(r);
             rs->values[j] = rv__kr_str(r);
@@ -939,7 +924,7 @@ static rv__kapi_status_t handle_alter_configs(rv__kreq_t *req) {
                            resource_type_name(rs->type));
             err = RV_ERR_INVALID_REQUEST;
         }
-        rv__kw_i16(w, wire_err(err));
+        rv__kw_i16(w, rv__kapi_wire_err(err));
         rv__kw_str(w, err ? errstr : NULL);
         rv__kw_i8(w, rs->type);
         rv__kw_str(w, rs->name);
@@ -959,13 +944,13 @@ typedef struct dr_topic_s {
 static rv__kapi_status_t handle_delete_records(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
     int32_t n = read_count(r, 6);
-    dr_topic_t *tps = arena_array(req, (size_t)n, sizeof *tps);
+    dr_topic_t *tps = rv__kreq_array(req, (size_t)n, sizeof *tps);
     for (int32_t i = 0; i < n && !r->err; i++) {
         dr_topic_t *tp = &tps[i];
         tp->name = read_str(r);
         tp->cnt = read_count(r, 12);
-        tp->partitions = arena_array(req, (size_t)tp->cnt, sizeof *tp->partitions);
-        tp->offsets = arena_array(req, (size_t)tp->cnt, sizeof *tp->offsets);
+        tp->partitions = rv__kreq_array(req, (size_t)tp->cnt, sizeof *tp->partitions);
+        tp->offsets = rv__kreq_array(req, (size_t)tp->cnt, sizeof *tp->offsets);
         for (int32_t j = 0; j < tp->cnt && !r->err; j++) {
             tp->partitions[j] = rv__kr_i32(r);
             tp->offsets[j] = rv__kr_i64(r);
@@ -1001,7 +986,7 @@ static rv__kapi_status_t handle_delete_records(rv__kreq_t *req) {
                              tp->partitions[j], errstr);
             rv__kw_i32(w, tp->partitions[j]);
             rv__kw_i64(w, low);
-            rv__kw_i16(w, wire_err(err));
+            rv__kw_i16(w, rv__kapi_wire_err(err));
         }
     }
     return RV__KAPI_DONE;

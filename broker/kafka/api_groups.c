@@ -36,6 +36,7 @@
 
 #include "broker/group_coordinator.h"
 #include "broker/kafka/api.h"
+#include "broker/kafka/api_util.h"
 #include "broker/topics.h"
 #include "common/logger.h"
 
@@ -50,26 +51,8 @@
 #define MIN_BYTES 4 /* int32 length */
 #define MIN_ARRAY 4 /* int32 count */
 
-/* The error code that goes on the wire for a coordinator result: local
- * (negative) codes have no meaning to a Kafka client. */
-static int16_t wire_err(rv_err_t err) {
-    if (err < RV_ERR_UNKNOWN_SERVER_ERROR)
-        return (int16_t)RV_ERR_UNKNOWN_SERVER_ERROR;
-    return (int16_t)err;
-}
-
 static rv__group_coordinator_t *coordinator(const rv__kreq_t *req) {
     return rv__broker_group_coordinator(req->ctx->broker);
-}
-
-/* Arena memory for n elements of size sz; NULL (with the reader's error
- * set, so the request fails as out of memory) when it cannot be had. n is
- * already bounded by rv__kr_array. */
-static void *arena_array(rv__kreq_t *req, size_t n, size_t sz) {
-    void *p = rv__karena_alloc(&req->arena, (n ? n : 1) * sz);
-    if (!p)
-        req->body.err = true;
-    return p;
 }
 
 /* True when the partition exists, as Kafka's metadata-cache check before
@@ -106,7 +89,7 @@ static rv__kapi_status_t find_coordinator(rv__kreq_t *req) {
     rv__kw_t *w = &req->resp;
     if (v >= 1)
         rv__kw_i32(w, 0); /* throttle_time_ms */
-    rv__kw_i16(w, wire_err(err));
+    rv__kw_i16(w, rv__kapi_wire_err(err));
     if (v >= 1)
         rv__kw_str(w, err ? rv_err_str(err) : NULL);
     if (err) {
@@ -132,7 +115,7 @@ static void join_done(const rv__group_join_result_t *res, void *opaque) {
     rv__kw_t *w = &req->resp;
     if (v >= 2)
         rv__kw_i32(w, 0); /* throttle_time_ms */
-    rv__kw_i16(w, wire_err(res->err));
+    rv__kw_i16(w, rv__kapi_wire_err(res->err));
     rv__kw_i32(w, res->err ? -1 : res->generation_id);
     /* ProtocolName, Leader and MemberId are not nullable before v7. */
     rv__kw_str(w, res->protocol_name ? res->protocol_name : "");
@@ -164,7 +147,7 @@ static rv__kapi_status_t join_group(rv__kreq_t *req) {
     int32_t n = rv__kr_array(r, MIN_STR + MIN_BYTES);
     if (n < 0 || r->err || !jr.group_id || !jr.member_id || !jr.protocol_type)
         return RV__KAPI_CLOSE;
-    rv__group_protocol_t *protos = arena_array(req, (size_t)n, sizeof *protos);
+    rv__group_protocol_t *protos = rv__kreq_array(req, (size_t)n, sizeof *protos);
     for (int32_t i = 0; protos && i < n && !r->err; i++) {
         protos[i].name = rv__kr_str(r);
         protos[i].metadata = rv__kr_bytes(r, &protos[i].metadata_len);
@@ -191,7 +174,7 @@ static void sync_done(rv_err_t err, const void *assignment, size_t assignment_le
     rv__kw_t *w = &req->resp;
     if (req->api_version >= 1)
         rv__kw_i32(w, 0); /* throttle_time_ms */
-    rv__kw_i16(w, wire_err(err));
+    rv__kw_i16(w, rv__kapi_wire_err(err));
     /* An error carries an empty assignment, as Kafka's. */
     if (err || !assignment)
         rv__kw_bytes(w, "", 0);
@@ -210,7 +193,7 @@ static rv__kapi_status_t sync_group(rv__kreq_t *req) {
     int32_t n = rv__kr_array(r, MIN_STR + MIN_BYTES);
     if (n < 0 || r->err || !group_id || !member_id)
         return RV__KAPI_CLOSE;
-    rv__group_assignment_t *as = arena_array(req, (size_t)n, sizeof *as);
+    rv__group_assignment_t *as = rv__kreq_array(req, (size_t)n, sizeof *as);
     for (int32_t i = 0; as && i < n && !r->err; i++) {
         as[i].member_id = rv__kr_str(r);
         as[i].assignment = rv__kr_bytes(r, &as[i].assignment_len);
@@ -240,7 +223,7 @@ static rv__kapi_status_t heartbeat(rv__kreq_t *req) {
         rv__group_heartbeat(coordinator(req), group_id, generation, member_id, instance_id);
     if (v >= 1)
         rv__kw_i32(&req->resp, 0); /* throttle_time_ms */
-    rv__kw_i16(&req->resp, wire_err(err));
+    rv__kw_i16(&req->resp, rv__kapi_wire_err(err));
     return RV__KAPI_DONE;
 }
 
@@ -253,7 +236,7 @@ static rv__kapi_status_t leave_group(rv__kreq_t *req) {
     rv_err_t err = rv__group_leave(coordinator(req), group_id, member_id);
     if (req->api_version >= 1)
         rv__kw_i32(&req->resp, 0); /* throttle_time_ms */
-    rv__kw_i16(&req->resp, wire_err(err));
+    rv__kw_i16(&req->resp, rv__kapi_wire_err(err));
     return RV__KAPI_DONE;
 }
 
@@ -267,7 +250,51 @@ typedef struct rtopic_s {
     size_t first, cnt;
 } rtopic_t;
 
+/* Reads the fields of one partition into `entry`, an element of the flat
+ * array, for a request of version v; `topic` is the topic's name. */
+typedef void(read_part_fn)(rv__kr_t *r, int16_t v, const char *topic, void *entry);
+
+/* Reads the tn topics of a request (allocated in topics[]; NULL reads
+ * nothing), each a name and an array of partitions of at least min_part
+ * bytes each, and returns the flat array of `size`-byte entries, *cnt of
+ * them, that read_part filled. Borrowed: owned by the request's arena.
+ * A malformed request or a lack of memory sets the reader's error. */
+static void *read_topics(rv__kreq_t *req, rtopic_t *topics, int32_t tn, size_t min_part,
+                         size_t size, read_part_fn *read_part, size_t *cnt) {
+    rv__kr_t *r = &req->body;
+    /* The bytes left bound the total, so the flat array grows by doubling. */
+    char *v = NULL;
+    size_t cap = 0;
+    *cnt = 0;
+    for (int32_t i = 0; topics && i < tn && !r->err; i++) {
+        topics[i].name = rv__kr_str(r);
+        int32_t pn = rv__kr_array(r, min_part);
+        if (!topics[i].name || pn < 0)
+            r->err = true;
+        topics[i].first = *cnt;
+        topics[i].cnt = r->err ? 0 : (size_t)pn;
+        if (r->err || !pn)
+            continue;
+        char *n = rv__kreq_array_grow(req, v, *cnt, &cap, *cnt + (size_t)pn, size);
+        if (!n)
+            break;
+        v = n;
+        for (int32_t j = 0; j < pn && !r->err; j++, (*cnt)++)
+            read_part(r, req->api_version, topics[i].name, v + *cnt * size);
+    }
+    return v;
+}
+
 /* ---- OffsetCommit ---- */
+
+static void read_commit_part(rv__kr_t *r, int16_t v, const char *topic, void *entry) {
+    rv__group_offset_t *o = entry;
+    o->topic = topic;
+    o->partition = rv__kr_i32(r);
+    o->offset = rv__kr_i64(r);
+    o->leader_epoch = v >= 6 ? rv__kr_i32(r) : -1;
+    o->metadata = rv__kr_str(r); /* nullable: NULL is stored as "" */
+}
 
 static rv__kapi_status_t offset_commit(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
@@ -281,42 +308,12 @@ static rv__kapi_status_t offset_commit(rv__kreq_t *req) {
     int32_t tn = rv__kr_array(r, MIN_STR + MIN_ARRAY);
     if (tn < 0 || r->err || !group_id || !member_id)
         return RV__KAPI_CLOSE;
-    rtopic_t *topics = arena_array(req, (size_t)tn, sizeof *topics);
-    /* Each partition is at least index, offset and metadata length: the
-     * bytes left bound the total, so the flat array grows by doubling. */
-    size_t cap = 0, cnt = 0;
-    rv__group_offset_t *offs = NULL;
+    rtopic_t *topics = rv__kreq_array(req, (size_t)tn, sizeof *topics);
+    /* Each partition is at least index, offset and metadata length. */
+    size_t cnt;
     size_t min_part = 4 + 8 + (v >= 6 ? 4 : 0) + MIN_STR;
-    for (int32_t i = 0; topics && i < tn && !r->err; i++) {
-        topics[i].name = rv__kr_str(r);
-        int32_t pn = rv__kr_array(r, min_part);
-        if (!topics[i].name || pn < 0)
-            r->err = true;
-        topics[i].first = cnt;
-        topics[i].cnt = r->err ? 0 : (size_t)pn;
-        if (r->err || !pn)
-            continue;
-        if (cnt + (size_t)pn > cap) {
-            size_t ncap = cap ? cap : 8;
-            while (ncap < cnt + (size_t)pn)
-                ncap *= 2;
-            rv__group_offset_t *n = arena_array(req, ncap, sizeof *n);
-            if (!n)
-                break;
-            if (cnt)
-                memcpy(n, offs, cnt * sizeof *n);
-            offs = n;
-            cap = ncap;
-        }
-        for (int32_t j = 0; j < pn && !r->err; j++, cnt++) {
-            rv__group_offset_t *o = &offs[cnt];
-            o->topic = topics[i].name;
-            o->partition = rv__kr_i32(r);
-            o->offset = rv__kr_i64(r);
-            o->leader_epoch = v >= 6 ? rv__kr_i32(r) : -1;
-            o->metadata = rv__kr_str(r); /* nullable: NULL is stored as "" */
-        }
-    }
+    rv__group_offset_t *offs =
+        read_topics(req, topics, tn, min_part, sizeof *offs, read_commit_part, &cnt);
     if (r->err)
         return RV__KAPI_CLOSE;
 
@@ -324,8 +321,8 @@ static rv__kapi_status_t offset_commit(rv__kreq_t *req) {
      * they never reach the coordinator; the others are committed together
      * (compacted to the front of a second array, then spread back). */
     rv__topics_t *reg = rv__broker_topics(req->ctx->broker);
-    rv__group_offset_t *valid = arena_array(req, cnt, sizeof *valid);
-    size_t *where = arena_array(req, cnt, sizeof *where);
+    rv__group_offset_t *valid = rv__kreq_array(req, cnt, sizeof *valid);
+    size_t *where = rv__kreq_array(req, cnt, sizeof *where);
     if (!valid || !where)
         return RV__KAPI_CLOSE;
     size_t vn = 0;
@@ -356,7 +353,7 @@ static rv__kapi_status_t offset_commit(rv__kreq_t *req) {
         rv__kw_i32(w, (int32_t)topics[i].cnt);
         for (size_t j = topics[i].first; j < topics[i].first + topics[i].cnt; j++) {
             rv__kw_i32(w, offs[j].partition);
-            rv__kw_i16(w, wire_err(offs[j].err));
+            rv__kw_i16(w, rv__kapi_wire_err(offs[j].err));
         }
     }
     return RV__KAPI_DONE;
@@ -370,7 +367,14 @@ static void write_committed(rv__kw_t *w, int16_t v, const rv__group_committed_t 
     if (v >= 5)
         rv__kw_i32(w, err ? -1 : c->leader_epoch);
     rv__kw_str(w, err || !c->metadata ? "" : c->metadata);
-    rv__kw_i16(w, wire_err(err));
+    rv__kw_i16(w, rv__kapi_wire_err(err));
+}
+
+static void read_fetch_part(rv__kr_t *r, int16_t v, const char *topic, void *entry) {
+    (void)v;
+    rv__group_tp_t *tp = entry;
+    tp->topic = topic;
+    tp->partition = rv__kr_i32(r);
 }
 
 static rv__kapi_status_t offset_fetch(rv__kreq_t *req) {
@@ -382,36 +386,10 @@ static rv__kapi_status_t offset_fetch(rv__kreq_t *req) {
     if (r->err || !group_id || (tn < 0 && v < 2))
         return RV__KAPI_CLOSE;
     rtopic_t *topics = NULL;
-    rv__group_tp_t *tps = NULL;
-    size_t cnt = 0, cap = 0;
-    if (tn >= 0 && !(topics = arena_array(req, (size_t)tn, sizeof *topics)))
+    if (tn >= 0 && !(topics = rv__kreq_array(req, (size_t)tn, sizeof *topics)))
         return RV__KAPI_CLOSE;
-    for (int32_t i = 0; i < tn && !r->err; i++) {
-        topics[i].name = rv__kr_str(r);
-        int32_t pn = rv__kr_array(r, 4);
-        if (!topics[i].name || pn < 0)
-            r->err = true;
-        topics[i].first = cnt;
-        topics[i].cnt = r->err ? 0 : (size_t)pn;
-        if (r->err || !pn)
-            continue;
-        if (cnt + (size_t)pn > cap) {
-            size_t ncap = cap ? cap : 8;
-            while (ncap < cnt + (size_t)pn)
-                ncap *= 2;
-            rv__group_tp_t *n = arena_array(req, ncap, sizeof *n);
-            if (!n)
-                break;
-            if (cnt)
-                memcpy(n, tps, cnt * sizeof *n);
-            tps = n;
-            cap = ncap;
-        }
-        for (int32_t j = 0; j < pn; j++, cnt++) {
-            tps[cnt].topic = topics[i].name;
-            tps[cnt].partition = rv__kr_i32(r);
-        }
-    }
+    size_t cnt;
+    rv__group_tp_t *tps = read_topics(req, topics, tn, 4, sizeof *tps, read_fetch_part, &cnt);
     if (r->err)
         return RV__KAPI_CLOSE;
 
@@ -455,7 +433,7 @@ static rv__kapi_status_t offset_fetch(rv__kreq_t *req) {
         rv__kw_patch_i32(w, pos, nt);
     }
     if (v >= 2)
-        rv__kw_i16(w, wire_err(err));
+        rv__kw_i16(w, rv__kapi_wire_err(err));
     rv__group_committed_free(res, res_cnt);
     return RV__KAPI_DONE;
 }
@@ -469,7 +447,7 @@ static rv__kapi_status_t list_groups(rv__kreq_t *req) {
     rv__kw_t *w = &req->resp;
     if (req->api_version >= 1)
         rv__kw_i32(w, 0); /* throttle_time_ms */
-    rv__kw_i16(w, wire_err(err));
+    rv__kw_i16(w, rv__kapi_wire_err(err));
     rv__kw_i32(w, (int32_t)n);
     for (size_t i = 0; i < n; i++) {
         rv__kw_str(w, ls[i].group_id);
@@ -479,16 +457,25 @@ static rv__kapi_status_t list_groups(rv__kreq_t *req) {
     return RV__KAPI_DONE;
 }
 
-static rv__kapi_status_t describe_groups(rv__kreq_t *req) {
+/* Reads the non-nullable ARRAY of group ids of DescribeGroups and
+ * DeleteGroups; *n gets the count. Borrowed: owned by the request's arena.
+ * NULL when the request is malformed (or memory ran out): close it. */
+static const char **read_group_ids(rv__kreq_t *req, int32_t *n) {
     rv__kr_t *r = &req->body;
-    int32_t n = rv__kr_array(r, MIN_STR);
-    if (n < 0 || r->err)
-        return RV__KAPI_CLOSE;
-    const char **ids = arena_array(req, (size_t)n, sizeof *ids);
-    for (int32_t i = 0; ids && i < n && !r->err; i++)
+    *n = rv__kr_array(r, MIN_STR);
+    if (*n < 0 || r->err)
+        return NULL;
+    const char **ids = rv__kreq_array(req, (size_t)*n, sizeof *ids);
+    for (int32_t i = 0; ids && i < *n && !r->err; i++)
         if (!(ids[i] = rv__kr_str(r)))
             r->err = true;
-    if (r->err)
+    return r->err ? NULL : ids;
+}
+
+static rv__kapi_status_t describe_groups(rv__kreq_t *req) {
+    int32_t n;
+    const char **ids = read_group_ids(req, &n);
+    if (!ids)
         return RV__KAPI_CLOSE;
     rv__kw_t *w = &req->resp;
     if (req->api_version >= 1)
@@ -510,7 +497,7 @@ static rv__kapi_status_t describe_groups(rv__kreq_t *req) {
             continue;
         }
         if (err) {
-            rv__kw_i16(w, wire_err(err));
+            rv__kw_i16(w, rv__kapi_wire_err(err));
             rv__kw_str(w, ids[i]);
             rv__kw_str(w, "");
             rv__kw_str(w, "");
@@ -538,15 +525,9 @@ static rv__kapi_status_t describe_groups(rv__kreq_t *req) {
 }
 
 static rv__kapi_status_t delete_groups(rv__kreq_t *req) {
-    rv__kr_t *r = &req->body;
-    int32_t n = rv__kr_array(r, MIN_STR);
-    if (n < 0 || r->err)
-        return RV__KAPI_CLOSE;
-    const char **ids = arena_array(req, (size_t)n, sizeof *ids);
-    for (int32_t i = 0; ids && i < n && !r->err; i++)
-        if (!(ids[i] = rv__kr_str(r)))
-            r->err = true;
-    if (r->err)
+    int32_t n;
+    const char **ids = read_group_ids(req, &n);
+    if (!ids)
         return RV__KAPI_CLOSE;
     rv__kw_t *w = &req->resp;
     rv__kw_i32(w, 0); /* throttle_time_ms */
@@ -559,12 +540,20 @@ static rv__kapi_status_t delete_groups(rv__kreq_t *req) {
         if (err && *ids[i])
             rv__log_debug(FAC, "DeleteGroups %s: %s", ids[i], errstr);
         rv__kw_str(w, ids[i]);
-        rv__kw_i16(w, wire_err(err));
+        rv__kw_i16(w, rv__kapi_wire_err(err));
     }
     return RV__KAPI_DONE;
 }
 
 /* ---- OffsetDelete ---- */
+
+static void read_delete_part(rv__kr_t *r, int16_t v, const char *topic, void *entry) {
+    (void)v;
+    rv__group_offset_t *o = entry;
+    o->topic = topic;
+    o->partition = rv__kr_i32(r);
+    o->leader_epoch = -1;
+}
 
 static rv__kapi_status_t offset_delete(rv__kreq_t *req) {
     rv__kr_t *r = &req->body;
@@ -572,36 +561,10 @@ static rv__kapi_status_t offset_delete(rv__kreq_t *req) {
     int32_t tn = rv__kr_array(r, MIN_STR + MIN_ARRAY);
     if (tn < 0 || r->err || !group_id)
         return RV__KAPI_CLOSE;
-    rtopic_t *topics = arena_array(req, (size_t)tn, sizeof *topics);
-    rv__group_offset_t *offs = NULL;
-    size_t cnt = 0, cap = 0;
-    for (int32_t i = 0; topics && i < tn && !r->err; i++) {
-        topics[i].name = rv__kr_str(r);
-        int32_t pn = rv__kr_array(r, 4);
-        if (!topics[i].name || pn < 0)
-            r->err = true;
-        topics[i].first = cnt;
-        topics[i].cnt = r->err ? 0 : (size_t)pn;
-        if (r->err || !pn)
-            continue;
-        if (cnt + (size_t)pn > cap) {
-            size_t ncap = cap ? cap : 8;
-            while (ncap < cnt + (size_t)pn)
-                ncap *= 2;
-            rv__group_offset_t *n = arena_array(req, ncap, sizeof *n);
-            if (!n)
-                break;
-            if (cnt)
-                memcpy(n, offs, cnt * sizeof *n);
-            offs = n;
-            cap = ncap;
-        }
-        for (int32_t j = 0; j < pn; j++, cnt++) {
-            offs[cnt].topic = topics[i].name;
-            offs[cnt].partition = rv__kr_i32(r);
-            offs[cnt].leader_epoch = -1;
-        }
-    }
+    rtopic_t *topics = rv__kreq_array(req, (size_t)tn, sizeof *topics);
+    size_t cnt;
+    rv__group_offset_t *offs =
+        read_topics(req, topics, tn, 4, sizeof *offs, read_delete_part, &cnt);
     if (r->err)
         return RV__KAPI_CLOSE;
     /* Partitions that do not exist fail on their own (Kafka checks its
@@ -617,7 +580,7 @@ static rv__kapi_status_t offset_delete(rv__kreq_t *req) {
     if (err && *group_id)
         rv__log_debug(FAC, "OffsetDelete of group %s: %s", group_id, errstr);
     rv__kw_t *w = &req->resp;
-    rv__kw_i16(w, wire_err(err));
+    rv__kw_i16(w, rv__kapi_wire_err(err));
     rv__kw_i32(w, 0); /* throttle_time_ms */
     if (err) {
         /* A group-level error answers no partition, as Kafka. */
@@ -630,7 +593,7 @@ static rv__kapi_status_t offset_delete(rv__kreq_t *req) {
         rv__kw_i32(w, (int32_t)topics[i].cnt);
         for (size_t j = topics[i].first; j < topics[i].first + topics[i].cnt; j++) {
             rv__kw_i32(w, offs[j].partition);
-            rv__kw_i16(w, wire_err(offs[j].err));
+            rv__kw_i16(w, rv__kapi_wire_err(offs[j].err));
         }
     }
     return RV__KAPI_DONE;

@@ -28,32 +28,11 @@
  * Kafka does. */
 static int64_t g_ts0;
 
-typedef struct fx_s {
-    char *dir;
-    char bs[4200];  /* what the consumers use: rvt_bootstrap() */
-    char ebs[4200]; /* embedded:DIR, for the admin client */
-    rv_broker_t *broker;
-} fx_t;
+typedef rvt_client_fx_t fx_t;
 
 static int setup(void **state) {
-    fx_t *fx = calloc(1, sizeof(*fx));
-    char errstr[512];
-    fx->dir = rvt_tmpdir();
     g_ts0 = rv__now_ms();
-    snprintf(fx->ebs, sizeof fx->ebs, "embedded:%s", fx->dir);
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
-    snprintf(fx->bs, sizeof fx->bs, "%s", rvt_bootstrap(fx->dir));
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
-    return 0;
+    return rvt_client_fx_setup(state);
 }
 
 static void create_topic(fx_t *fx, const char *topic, int32_t partitions) {
@@ -95,16 +74,9 @@ static void produce(fx_t *fx, const char *topic, int32_t partition, int first, i
 /* A consumer on fx's folder with extra "name", "value" pairs (NULL-ended). */
 static rv_consumer_t *consumer(fx_t *fx, ...) {
     char errstr[512];
-    rv_conf_t *conf = rv_conf_new();
-    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", fx->bs, errstr, sizeof errstr), 0);
     va_list ap;
     va_start(ap, fx);
-    const char *n;
-    while ((n = va_arg(ap, const char *))) {
-        const char *v = va_arg(ap, const char *);
-        if (rv_conf_set(conf, n, v, errstr, sizeof errstr) != RV_CONF_OK)
-            fail_msg("%s", errstr);
-    }
+    rv_conf_t *conf = rvt_conf_va(fx->bs, ap);
     va_end(ap);
     rv_consumer_t *c = rv_consumer_new(conf, errstr, sizeof errstr);
     if (!c)
@@ -586,14 +558,15 @@ static void test_subscribe_one_member(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list),
-        cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_assign_order_and_headers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_offset_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seek_position_pause, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_commits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_control_and_compressed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wakeup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_subscribe_one_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_config, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_assign_order_and_headers, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_offset_reset, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_seek_position_pause, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_commits, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_control_and_compressed, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_wakeup, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_subscribe_one_member, setup, rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,32 +15,7 @@
 #include "rivulet/broker.h"
 #include "rivulet/consumer.h"
 
-typedef struct fx_s {
-    char *dir;
-    char bs[4200];  /* what the consumers use: rvt_bootstrap() */
-    char ebs[4200]; /* embedded:DIR, for the admin client */
-    rv_broker_t *broker;
-} fx_t;
-
-static int setup(void **state) {
-    fx_t *fx = calloc(1, sizeof(*fx));
-    char errstr[512];
-    fx->dir = rvt_tmpdir();
-    snprintf(fx->ebs, sizeof fx->ebs, "embedded:%s", fx->dir);
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
-    snprintf(fx->bs, sizeof fx->bs, "%s", rvt_bootstrap(fx->dir));
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
+typedef rvt_client_fx_t fx_t;
 
 static rv_admin_t *admin(fx_t *fx) {
     char errstr[512];
@@ -187,8 +162,10 @@ static void test_position_past_end_with_reset_none(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_committed_offset_past_end_is_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_position_past_end_with_reset_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_committed_offset_past_end_is_reset,
+                                        rvt_client_fx_setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_position_past_end_with_reset_none, rvt_client_fx_setup,
+                                        rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,9 +24,7 @@ static const char NULLV[] = "<null>";
 #define STR_OR_NULL(s) ((s) == NULLV ? NULL : (s))
 
 typedef struct fixture_s {
-    char *dir;
-    rv_broker_t *broker;
-    rv__kctx_t ctx;
+    rvt_kapi_t ka;      /* the broker on a temporary folder, ctx */
     rv__karena_t arena; /* strings of parsed responses */
     rv__kw_t req;       /* the request being built */
     rv__kw_t resp;      /* the last response body */
@@ -37,19 +35,10 @@ static int setup(void **state) {
     fixture_t *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    f->dir = rvt_tmpdir();
-    char errstr[512];
-    if (rv_broker_open(&f->broker, f->dir, errstr, sizeof errstr)) {
-        fprintf(stderr, "broker open: %s\n", errstr);
-        return -1;
-    }
-    f->ctx.broker = f->broker;
-    f->ctx.node_id = NODE_ID;
-    f->ctx.advertised_host = "127.0.0.1";
-    f->ctx.advertised_port = 9092;
-    f->ctx.cluster_id = RV__KSERVER_DEFAULT_CLUSTER_ID;
-    f->ctx.auto_create_topics = true;
-    f->ctx.num_partitions = 1;
+    rvt_kapi_open(&f->ka);
+    f->ka.ctx.node_id = NODE_ID;
+    f->ka.ctx.cluster_id = RV__KSERVER_DEFAULT_CLUSTER_ID;
+    f->ka.ctx.auto_create_topics = true;
     rv__kw_init(&f->req);
     rv__kw_init(&f->resp);
     *state = f;
@@ -61,15 +50,13 @@ static int teardown(void **state) {
     rv__kw_free(&f->req);
     rv__kw_free(&f->resp);
     rv__karena_free(&f->arena);
-    rv_broker_close(f->broker);
-    rvt_rmtree(f->dir);
-    free(f->dir);
+    rvt_kapi_close(&f->ka);
     free(f);
     return 0;
 }
 
 static rv__topics_t *topics(fixture_t *f) {
-    return rv__broker_topics(f->broker);
+    return rv__broker_topics(f->ka.broker);
 }
 
 /* ---- request frames and responses ---- */
@@ -78,11 +65,7 @@ static rv__topics_t *topics(fixture_t *f) {
  * client_id). */
 static rv__kw_t *begin(fixture_t *f, int16_t key, int16_t version) {
     rv__kw_free(&f->req);
-    rv__kw_init(&f->req);
-    rv__kw_i16(&f->req, key);
-    rv__kw_i16(&f->req, version);
-    rv__kw_i32(&f->req, 4242);
-    rv__kw_str(&f->req, "test-client");
+    rvt_kreq_begin(&f->req, key, version, 4242, "test-client");
     return &f->req;
 }
 
@@ -91,7 +74,7 @@ static rv__kw_t *begin(fixture_t *f, int16_t key, int16_t version) {
 static rv__kapi_status_t call(fixture_t *f) {
     assert_false(f->req.err);
     rv__kw_free(&f->resp);
-    rv__kapi_status_t st = rv__kapi_call(&f->ctx, f->req.b.data, f->req.b.len, &f->resp);
+    rv__kapi_status_t st = rv__kapi_call(&f->ka.ctx, f->req.b.data, f->req.b.len, &f->resp);
     if (st == RV__KAPI_DONE) {
         assert_false(f->resp.err);
         rv__kr_init(&f->r, f->resp.b.data, f->resp.b.len, &f->arena);
@@ -107,8 +90,7 @@ static void call_done(fixture_t *f) {
 
 /* The reader must be exactly at the end of the response. */
 static void assert_resp_end(fixture_t *f) {
-    assert_false(f->r.err);
-    assert_int_equal(rv__slice_left(&f->r.s), 0);
+    rvt_kresp_end(&f->r);
 }
 
 /* ---- CreateTopics ---- */
@@ -212,7 +194,7 @@ static size_t override_count(fixture_t *f, const char *name) {
 static bool path_exists(fixture_t *f, const char *name) {
     char path[4096];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    snprintf(path, sizeof path, "%s/%s", f->ka.dir, name);
     return stat(path, &st) == 0;
 }
 
@@ -236,7 +218,7 @@ static void test_create_topics_v4_defaults_and_configs(void **state) {
     assert_string_equal(topic_override(f, "defaults", "cleanup.policy"), "compact");
 
     /* -1 takes num.partitions from the server's settings. */
-    f->ctx.num_partitions = 4;
+    f->ka.ctx.num_partitions = 4;
     ct_args_t b = {"defaults4", -1, -1, NULL, 0, NULL, 0};
     assert_int_equal(create_topic(f, 4, &b, false, NULL), 0);
     assert_int_equal(partition_count(f, "defaults4"), 4);
@@ -776,7 +758,7 @@ static void test_delete_records(void **state) {
     rvt_make_batch(&batch, 10, "k", 16, 1000);
     char errstr[256];
     int64_t base;
-    assert_int_equal(rv_broker_produce(f->broker, "recs", 0, batch.data, batch.len, 1, &base,
+    assert_int_equal(rv_broker_produce(f->ka.broker, "recs", 0, batch.data, batch.len, 1, &base,
                                        errstr, sizeof errstr),
                      0);
     rv__buf_free(&batch);
@@ -941,10 +923,10 @@ static void test_kafka_python_admin(void **state) {
     cfg.node_id = NODE_ID;
     rv__kserver_t *srv = NULL;
     char errstr[512];
-    assert_int_equal(rv__kserver_start(&srv, f->broker, &cfg, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__kserver_start(&srv, f->ka.broker, &cfg, errstr, sizeof errstr), 0);
 
     char script[4096];
-    snprintf(script, sizeof script, "%s/admin.py", f->dir);
+    snprintf(script, sizeof script, "%s/admin.py", f->ka.dir);
     rvt_write_file(script, py_script, strlen(py_script));
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "timeout 60 /usr/bin/python3 %s 127.0.0.1:%d 2>&1", script,

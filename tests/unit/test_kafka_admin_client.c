@@ -23,10 +23,7 @@
 #define NODE_ID 3
 
 typedef struct fixture_s {
-    char *dir;
-    rv_broker_t *broker;
-    rv__kserver_t *server;
-    char bootstrap[64];
+    rvt_kserver_t ks;
     rv_admin_t *a;
 } fixture_t;
 
@@ -49,19 +46,12 @@ static rv_admin_t *admin_new(const char *bootstrap, const char *timeout_ms) {
 
 static int setup(void **state) {
     fixture_t *f = calloc(1, sizeof *f);
-    char errstr[512];
-    f->dir = rvt_tmpdir();
-    assert_int_equal(rv_broker_open(&f->broker, f->dir, errstr, sizeof errstr), 0);
     rv__kserver_config_t cfg;
     rv__kserver_config_default(&cfg);
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
     cfg.node_id = NODE_ID;
     cfg.auto_create_topics = false;
-    if (rv__kserver_start(&f->server, f->broker, &cfg, errstr, sizeof errstr))
-        fail_msg("server: %s", errstr);
-    snprintf(f->bootstrap, sizeof f->bootstrap, "127.0.0.1:%d", rv__kserver_port(f->server));
-    f->a = admin_new(f->bootstrap, "10000");
+    rvt_kserver_start(&f->ks, &cfg);
+    f->a = admin_new(f->ks.bs, "10000");
     *state = f;
     return 0;
 }
@@ -69,10 +59,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture_t *f = *state;
     rv_admin_destroy(f->a);
-    rv__kserver_stop(f->server);
-    rv_broker_close(f->broker);
-    rvt_rmtree(f->dir);
-    free(f->dir);
+    rvt_kserver_stop(&f->ks);
     free(f);
     return 0;
 }
@@ -118,8 +105,8 @@ static void produce(fixture_t *f, const char *topic, int32_t partition, int n) {
     char errstr[512];
     rv__buf_t batch = RV__BUF_INIT;
     rvt_make_batch(&batch, n, "k", 10, 0);
-    assert_int_equal(rv_broker_produce(f->broker, topic, partition, batch.data, batch.len, -1, NULL,
-                                       errstr, sizeof errstr),
+    assert_int_equal(rv_broker_produce(f->ks.broker, topic, partition, batch.data, batch.len, -1,
+                                       NULL, errstr, sizeof errstr),
                      0);
     rv__buf_free(&batch);
 }
@@ -245,7 +232,7 @@ static void test_groups(void **state) {
     /* A member of group "gm" in this process, through the embedded
      * backend on the same broker: the admin sees it over the wire. */
     char emb[4200];
-    snprintf(emb, sizeof emb, "embedded:%s", f->dir);
+    snprintf(emb, sizeof emb, "embedded:%s", f->ks.dir);
     rv_consumer_t *c = member_new(emb, "gm");
     const char *topics[] = {"g"};
     assert_int_equal(rv_consumer_subscribe(c, topics, 1, NULL), 0);
@@ -316,14 +303,14 @@ static void test_tools_over_network(void **state) {
     int rc = rvt_cli(&out, &err,
                      "topics --bootstrap-server %s --create --topic net --partitions 2 "
                      "--config retention.ms=60000",
-                     f->bootstrap);
+                     f->ks.bs);
     rv__buf_append(&out, "", 1);
     rv__buf_append(&err, "", 1);
     if (rc != 0)
         fail_msg("rc %d: %s", rc, (char *)err.data);
     assert_string_equal((char *)out.data, "Created topic net.\n");
     out.len = err.len = 0;
-    rc = rvt_cli(&out, &err, "topics --bootstrap-server %s --describe --topic net", f->bootstrap);
+    rc = rvt_cli(&out, &err, "topics --bootstrap-server %s --describe --topic net", f->ks.bs);
     rv__buf_append(&out, "", 1);
     rv__buf_append(&err, "", 1);
     if (rc != 0)
@@ -333,7 +320,7 @@ static void test_tools_over_network(void **state) {
     rvt_assert_contains((char *)out.data, "retention.ms=60000");
     rvt_assert_contains((char *)out.data, "Partition: 1\tLeader: 3");
     out.len = err.len = 0;
-    rc = rvt_cli(&out, &err, "topics --bootstrap-server %s --create --topic net", f->bootstrap);
+    rc = rvt_cli(&out, &err, "topics --bootstrap-server %s --create --topic net", f->ks.bs);
     rv__buf_append(&out, "", 1);
     rv__buf_append(&err, "", 1);
     assert_int_not_equal(rc, 0);

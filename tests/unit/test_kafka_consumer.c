@@ -26,40 +26,7 @@
 #include "rivulet/broker.h"
 #include "rivulet/consumer.h"
 
-typedef struct fx_s {
-    char *dir;
-    char ebs[4200]; /* embedded:DIR, for the admin client */
-    char bs[64];    /* 127.0.0.1:PORT */
-    rv_broker_t *broker;
-    rv__kserver_t *server;
-} fx_t;
-
-static int setup(void **state) {
-    fx_t *fx = calloc(1, sizeof(*fx));
-    char errstr[512];
-    fx->dir = rvt_tmpdir();
-    snprintf(fx->ebs, sizeof fx->ebs, "embedded:%s", fx->dir);
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
-    rv__kserver_config_t cfg;
-    rv__kserver_config_default(&cfg);
-    cfg.listen_host = "127.0.0.1";
-    cfg.listen_port = 0;
-    if (rv__kserver_start(&fx->server, fx->broker, &cfg, errstr, sizeof errstr))
-        fail_msg("server: %s", errstr);
-    snprintf(fx->bs, sizeof fx->bs, "127.0.0.1:%d", rv__kserver_port(fx->server));
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv__kserver_stop(fx->server);
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
+typedef rvt_kserver_t fx_t;
 
 static void create_topic(fx_t *fx, const char *topic, int32_t partitions) {
     char errstr[512];
@@ -93,16 +60,9 @@ static void produce(fx_t *fx, const char *topic, int32_t partition, int first, i
 
 static rv_consumer_t *consumer(fx_t *fx, ...) {
     char errstr[512];
-    rv_conf_t *conf = rv_conf_new();
-    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", fx->bs, errstr, sizeof errstr), 0);
     va_list ap;
     va_start(ap, fx);
-    const char *n;
-    while ((n = va_arg(ap, const char *))) {
-        const char *v = va_arg(ap, const char *);
-        if (rv_conf_set(conf, n, v, errstr, sizeof errstr) != RV_CONF_OK)
-            fail_msg("%s", errstr);
-    }
+    rv_conf_t *conf = rvt_conf_va(fx->bs, ap);
     va_end(ap);
     rv_consumer_t *c = rv_consumer_new(conf, errstr, sizeof errstr);
     if (!c)
@@ -508,13 +468,18 @@ static void test_unreachable_cluster(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_records_outlive_consumer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seek_in_assigned_listener, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wakeup_interrupts_poll, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reset_none, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_commit_async_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_cooperative, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_eager, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_outlive_consumer, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_seek_in_assigned_listener, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_wakeup_interrupts_poll, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_reset_none, rvt_kserver_setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_commit_async_order, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_group_cooperative, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_group_eager, rvt_kserver_setup, rvt_kserver_teardown),
         cmocka_unit_test(test_unreachable_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,17 +27,12 @@
 #define SESSION_MS 10000
 #define REBALANCE_MS 5000
 
-typedef struct fx_s {
-    char *dir;
-    rv_broker_t *broker;
-    rv__kctx_t ctx;
-} fx_t;
+typedef rvt_kapi_t fx_t;
 
 static int setup(void **state) {
     fx_t *fx = calloc(1, sizeof *fx);
     char errstr[512];
-    fx->dir = rvt_tmpdir();
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
+    rvt_kapi_open(fx);
     rv__group_config_t cfg;
     rv__group_config_default(&cfg);
     /* Long enough for two threads to join the same first rebalance, short
@@ -48,23 +43,17 @@ static int setup(void **state) {
     rv__topics_t *t = rv__broker_topics(fx->broker);
     assert_int_equal(rv__topics_create(t, "t", 4, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
     assert_int_equal(rv__topics_create(t, "u", 1, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
-    fx->ctx.broker = fx->broker;
     fx->ctx.node_id = 7;
-    fx->ctx.advertised_host = "127.0.0.1";
     fx->ctx.advertised_port = 19092;
     fx->ctx.cluster_id = "test-cluster";
     fx->ctx.auto_create_topics = false;
-    fx->ctx.num_partitions = 1;
     *state = fx;
     return 0;
 }
 
 static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
+    rvt_kapi_close(*state);
+    free(*state);
     return 0;
 }
 
@@ -73,11 +62,7 @@ static int teardown(void **state) {
 /* Starts a request frame: header v1 (key, version, correlation id,
  * client id). */
 static void req_begin(rv__kw_t *w, int16_t key, int16_t version) {
-    rv__kw_init(w);
-    rv__kw_i16(w, key);
-    rv__kw_i16(w, version);
-    rv__kw_i32(w, 42);
-    rv__kw_str(w, "test-client");
+    rvt_kreq_begin(w, key, version, 42, "test-client");
 }
 
 /* Runs a frame; on DONE *r reads the response body (kept in *resp). */
@@ -93,8 +78,7 @@ static rv__kapi_status_t call(const fx_t *fx, rv__kw_t *w, rv__kw_t *resp, rv__k
 
 /* Asserts the whole response was read without error, then frees it. */
 static void resp_end(rv__kr_t *r, rv__kw_t *resp, rv__karena_t *arena) {
-    assert_false(r->err);
-    assert_int_equal(r->s.pos, r->s.len);
+    rvt_kresp_end(r);
     rv__kw_free(resp);
     rv__karena_free(arena);
 }

@@ -14,42 +14,24 @@
 #include "rivulet/admin.h"
 #include "rivulet/broker.h"
 
-typedef struct fx_s {
-    char *dir;
-    rv_broker_t *broker;
-    rv__kctx_t ctx;
-} fx_t;
+typedef rvt_kapi_t fx_t;
 
 static int setup(void **state) {
     fx_t *fx = calloc(1, sizeof *fx);
-    char errstr[512];
-    fx->dir = rvt_tmpdir();
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
-    fx->ctx.broker = fx->broker;
-    fx->ctx.node_id = 1;
-    fx->ctx.advertised_host = "127.0.0.1";
-    fx->ctx.advertised_port = 9092;
+    rvt_kapi_open(fx);
     fx->ctx.cluster_id = "limits";
-    fx->ctx.num_partitions = 1;
     *state = fx;
     return 0;
 }
 
 static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
+    rvt_kapi_close(*state);
+    free(*state);
     return 0;
 }
 
 static void header(rv__kw_t *w, int16_t key, int16_t version) {
-    rv__kw_init(w);
-    rv__kw_i16(w, key);
-    rv__kw_i16(w, version);
-    rv__kw_i32(w, 42);
-    rv__kw_str(w, "limits-test");
+    rvt_kreq_begin(w, key, version, 42, "limits-test");
 }
 
 /* Sums the record bytes of a Fetch v4 response for one partition. */

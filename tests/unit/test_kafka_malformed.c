@@ -27,61 +27,21 @@
 
 #define MAX_REQUEST (1 << 20)
 
-typedef struct fx_s {
-    char *dir;
-    rv_broker_t *broker;
-    rv__kserver_t *server;
-    int port;
-} fx_t;
+typedef rvt_kserver_t fx_t;
 
 static int setup(void **state) {
     fx_t *fx = calloc(1, sizeof *fx);
-    char errstr[512];
-    fx->dir = rvt_tmpdir();
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
     rv__kserver_config_t cfg;
     rv__kserver_config_default(&cfg);
-    cfg.listen_port = 0;
     cfg.max_request_bytes = MAX_REQUEST;
-    assert_int_equal(rv__kserver_start(&fx->server, fx->broker, &cfg, errstr, sizeof errstr), 0);
-    fx->port = rv__kserver_port(fx->server);
+    rvt_kserver_start(fx, &cfg);
     *state = fx;
     return 0;
 }
 
-static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv__kserver_stop(fx->server);
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
-
-static int dial(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
+/* The broker may close the connection mid-frame: also a legal outcome. */
 static void send_all(int fd, const void *p, size_t n) {
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* the broker closed: also a legal outcome */
-        b += w;
-        n -= (size_t)w;
-    }
+    (void)rvt_ksend_all(fd, p, n);
 }
 
 /* Reads up to n bytes within timeout_ms. Returns the count read; stops
@@ -126,7 +86,7 @@ static void check_alive(int fd, int32_t corr) {
 
 /* Sends one frame with the given size prefix and checks the outcome. */
 static void replay(int port, const uint8_t *frame, size_t len, int32_t size_prefix) {
-    int fd = dial(port);
+    int fd = rvt_kdial(port);
     uint8_t pre[4];
     rv__wbe32(pre, (uint32_t)size_prefix);
     send_all(fd, pre, 4);
@@ -160,7 +120,7 @@ static void test_corpus_replay(void **state) {
     snprintf(path, sizeof path, "%s/fuzz/corpus/fuzz_kafka_request", src);
     DIR *d = opendir(path);
     assert_non_null(d);
-    int control = dial(fx->port);
+    int control = rvt_kdial(fx->port);
     int32_t corr = 1000;
     check_alive(control, corr++);
     int seeds = 0;
@@ -202,7 +162,7 @@ static void test_corpus_replay(void **state) {
     closedir(d);
     assert_true(seeds >= 10);
     /* A fresh connection is served too. */
-    int fresh = dial(fx->port);
+    int fresh = rvt_kdial(fx->port);
     check_alive(fresh, corr++);
     close(fresh);
     check_alive(control, corr++);
@@ -211,7 +171,7 @@ static void test_corpus_replay(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_corpus_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corpus_replay, setup, rvt_kserver_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

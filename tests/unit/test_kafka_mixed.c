@@ -23,38 +23,7 @@
 #define KCAT "/usr/bin/kcat"
 #define N 20
 
-typedef struct fx_s {
-    char *dir;
-    char ebs[4200]; /* embedded:DIR */
-    char bs[64];    /* 127.0.0.1:PORT */
-    rv_broker_t *broker;
-    rv__kserver_t *server;
-} fx_t;
-
-static int setup(void **state) {
-    fx_t *fx = calloc(1, sizeof *fx);
-    char errstr[512];
-    fx->dir = rvt_tmpdir();
-    snprintf(fx->ebs, sizeof fx->ebs, "embedded:%s", fx->dir);
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
-    rv__kserver_config_t cfg;
-    rv__kserver_config_default(&cfg);
-    cfg.listen_port = 0;
-    assert_int_equal(rv__kserver_start(&fx->server, fx->broker, &cfg, errstr, sizeof errstr), 0);
-    snprintf(fx->bs, sizeof fx->bs, "127.0.0.1:%d", rv__kserver_port(fx->server));
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv__kserver_stop(fx->server);
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
+typedef rvt_kserver_t fx_t;
 
 static rv_conf_t *embedded_conf(fx_t *fx) {
     char errstr[512];
@@ -320,9 +289,11 @@ static void test_mixed_group(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kcat_to_embedded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_embedded_to_kcat, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mixed_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kcat_to_embedded, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_embedded_to_kcat, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_mixed_group, rvt_kserver_setup, rvt_kserver_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

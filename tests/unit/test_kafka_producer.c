@@ -23,50 +23,26 @@
 #include "rivulet/broker.h"
 #include "rivulet/producer.h"
 
-typedef struct fixture_s {
-    char *dir;
-    rv_broker_t *b;
-    char bs[4200];
-} fixture_t;
+typedef rvt_client_fx_t fixture_t;
 
 static int setup(void **state) {
-    fixture_t *f = calloc(1, sizeof *f);
-    f->dir = rvt_tmpdir();
+    rvt_client_fx_setup(state);
+    fixture_t *f = *state;
     char errstr[512];
-    if (rv_broker_open(&f->b, f->dir, errstr, sizeof errstr))
-        return -1;
-    if (rv__topics_create(rv__broker_topics(f->b), "t", 4, 1, NULL, NULL, 0, errstr,
+    if (rv__topics_create(rv__broker_topics(f->broker), "t", 4, 1, NULL, NULL, 0, errstr,
                           sizeof errstr) ||
-        rv__topics_create(rv__broker_topics(f->b), "one", 1, 1, NULL, NULL, 0, errstr,
+        rv__topics_create(rv__broker_topics(f->broker), "one", 1, 1, NULL, NULL, 0, errstr,
                           sizeof errstr))
         return -1;
-    snprintf(f->bs, sizeof f->bs, "%s", rvt_bootstrap(f->dir));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture_t *f = *state;
-    rv_broker_close(f->b);
-    rvt_rmtree(f->dir);
-    free(f->dir);
-    free(f);
     return 0;
 }
 
 /* A producer on bootstrap `bs` with name=value pairs (NULL-terminated). */
 static rv_producer_t *producer(const char *bs, ...) {
-    rv_conf_t *conf = rv_conf_new();
     char errstr[512];
-    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", bs, errstr, sizeof errstr), 0);
     va_list ap;
     va_start(ap, bs);
-    const char *n;
-    while ((n = va_arg(ap, const char *)) != NULL) {
-        const char *v = va_arg(ap, const char *);
-        if (rv_conf_set(conf, n, v, errstr, sizeof errstr))
-            fail_msg("%s=%s: %s", n, v, errstr);
-    }
+    rv_conf_t *conf = rvt_conf_va(bs, ap);
     va_end(ap);
     rv_producer_t *p = rv_producer_new(conf, errstr, sizeof errstr);
     if (!p)
@@ -151,8 +127,8 @@ static void test_callbacks_on_calling_thread(void **state) {
     size_t len;
     int64_t t0 = rv__mono_ms();
     for (;;) {
-        assert_int_equal(rv_broker_fetch(f->b, "one", 0, 0, 1 << 20, &data, &len, NULL, NULL, 0),
-                         0);
+        assert_int_equal(
+            rv_broker_fetch(f->broker, "one", 0, 0, 1 << 20, &data, &len, NULL, NULL, 0), 0);
         rv_free(data);
         if (len > 0 || rv__mono_ms() - t0 > 5000)
             break;
@@ -288,7 +264,8 @@ static void test_record_contents(void **state) {
     rv_producer_destroy(p);
     void *data;
     size_t len;
-    assert_int_equal(rv_broker_fetch(f->b, "one", 0, 0, 1 << 20, &data, &len, NULL, NULL, 0), 0);
+    assert_int_equal(rv_broker_fetch(f->broker, "one", 0, 0, 1 << 20, &data, &len, NULL, NULL, 0),
+                     0);
     rv_batch_reader_t *rd = rv_batch_reader_new(data, len);
     assert_int_equal(rv_batch_reader_next(rd), 1);
     int32_t kl, vl;
@@ -370,8 +347,8 @@ static void test_threads(void **state) {
     for (int32_t part = 0; part < 4; part++) {
         void *data;
         size_t len;
-        assert_int_equal(rv_broker_fetch(f->b, "t", part, 0, 1 << 24, &data, &len, NULL, NULL, 0),
-                         0);
+        assert_int_equal(
+            rv_broker_fetch(f->broker, "t", part, 0, 1 << 24, &data, &len, NULL, NULL, 0), 0);
         rv_batch_reader_t *rd = rv_batch_reader_new(data, len);
         while (rv_batch_reader_next(rd) == 1)
             total++;
@@ -411,13 +388,17 @@ int main(void) {
      * folders over the Kafka protocol. */
     setenv("RVT_BACKEND", "kafka", 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_keyed_partition_is_java, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_callbacks_on_calling_thread, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_user_partitioner_sees_value, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_room_comes_back_without_poll, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_record_contents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unreachable_cluster, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyed_partition_is_java, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_callbacks_on_calling_thread, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_user_partitioner_sees_value, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_room_comes_back_without_poll, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_record_contents, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_cluster, setup, rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

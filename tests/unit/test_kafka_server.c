@@ -32,41 +32,15 @@
 #include "rivulet/log.h"
 #include "rivulet/producer.h"
 
-typedef struct fixture_s {
-    char *dir;
-    rv_broker_t *b;
-    rv__kserver_t *srv;
-    int port;
-} fixture_t;
+typedef rvt_kserver_t fixture_t;
 
 static int setup(void **state) {
     fixture_t *f = calloc(1, sizeof *f);
-    f->dir = rvt_tmpdir();
-    char errstr[512];
-    if (rv_broker_open(&f->b, f->dir, errstr, sizeof errstr)) {
-        fprintf(stderr, "open: %s\n", errstr);
-        return -1;
-    }
     rv__kserver_config_t cfg;
     rv__kserver_config_default(&cfg);
-    cfg.listen_port = 0;
     cfg.max_request_bytes = 1 << 20;
-    if (rv__kserver_start(&f->srv, f->b, &cfg, errstr, sizeof errstr)) {
-        fprintf(stderr, "start: %s\n", errstr);
-        return -1;
-    }
-    f->port = rv__kserver_port(f->srv);
+    rvt_kserver_start(f, &cfg);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture_t *f = *state;
-    rv__kserver_stop(f->srv);
-    rv_broker_close(f->b);
-    rvt_rmtree(f->dir);
-    free(f->dir);
-    free(f);
     return 0;
 }
 
@@ -77,51 +51,22 @@ static void sleep_ms(int ms) {
 
 static void create_topic(fixture_t *f, const char *name, int32_t parts) {
     char errstr[512];
-    if (rv__topics_create(rv__broker_topics(f->b), name, parts, 1, NULL, NULL, 0, errstr,
+    if (rv__topics_create(rv__broker_topics(f->broker), name, parts, 1, NULL, NULL, 0, errstr,
                           sizeof errstr))
         fail_msg("create %s: %s", name, errstr);
 }
 
 /* ---- a raw Kafka client ---- */
 
-static int connect_to(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
+/* Every byte must go out: the server closes only on errors. */
 static void send_all(int fd, const void *p, size_t n) {
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        assert_true(w > 0);
-        b += w;
-        n -= (size_t)w;
-    }
+    assert_int_equal(rvt_ksend_all(fd, p, n), 0);
 }
 
 /* Appends a whole request frame (size, header v1 or v2, body) to out. */
 static void frame(rv__buf_t *out, int16_t key, int16_t ver, int32_t corr, const rv__kw_t *body) {
     rv__kw_t h;
-    rv__kw_init(&h);
-    rv__kw_i16(&h, key);
-    rv__kw_i16(&h, ver);
-    rv__kw_i32(&h, corr);
-    rv__kw_str(&h, "rvtest");
-    if (key == RV__KAPI_API_VERSIONS && ver >= 3)
-        rv__kw_uvarint(&h, 0);
+    rvt_kreq_begin(&h, key, ver, corr, "rvtest");
     size_t blen = body ? body->b.len : 0;
     assert_int_equal(rv__buf_put_be32(out, (uint32_t)(h.b.len + blen)), 0);
     assert_int_equal(rv__buf_append(out, h.b.data, h.b.len), 0);
@@ -196,8 +141,7 @@ static void resp_open(resp_t *rs, const rv__buf_t *b) {
 }
 
 static void resp_close(resp_t *rs) {
-    assert_false(rs->r.err);
-    assert_int_equal(rv__slice_left(&rs->r.s), 0); /* every byte accounted for */
+    rvt_kresp_end(&rs->r);
     rv__karena_free(&rs->arena);
 }
 
@@ -341,7 +285,7 @@ static void check_range(int16_t key, int16_t min, int16_t max) {
 
 static void test_api_versions(void **state) {
     fixture_t *f = *state;
-    int fd = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
     rv__buf_t b = RV__BUF_INIT;
     /* v0: error, [key, min, max]. */
     send_req(fd, RV__KAPI_API_VERSIONS, 0, 7, NULL);
@@ -455,7 +399,7 @@ static void test_metadata(void **state) {
     fixture_t *f = *state;
     create_topic(f, "alpha", 3);
     create_topic(f, "__consumer_offsets", 2);
-    int fd = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
     rv__buf_t b = RV__BUF_INIT;
     md_topic_t t[8];
 
@@ -513,7 +457,7 @@ static void test_metadata(void **state) {
 static void test_produce_fetch(void **state) {
     fixture_t *f = *state;
     create_topic(f, "pf", 1);
-    int fd = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
     rv__buf_t b1 = RV__BUF_INIT, b2 = RV__BUF_INIT, b = RV__BUF_INIT;
     rvt_make_batch(&b1, 3, "k", 20, rv__now_ms());
     rvt_make_batch(&b2, 4, "j", 30, rv__now_ms());
@@ -616,8 +560,9 @@ static void test_fetch_max_bytes(void **state) {
     char errstr[256];
     for (int p = 0; p < 2; p++)
         assert_int_equal(
-            rv_broker_produce(f->b, "mb", p, b1.data, b1.len, 1, NULL, errstr, sizeof errstr), 0);
-    int fd = connect_to(f->port);
+            rv_broker_produce(f->broker, "mb", p, b1.data, b1.len, 1, NULL, errstr, sizeof errstr),
+            0);
+    int fd = rvt_kdial(f->port);
     rv__kw_t w;
     rv__kw_init(&w);
     rv__kw_i32(&w, -1);
@@ -681,8 +626,8 @@ static void *append_later(void *arg) {
 static void test_fetch_long_poll(void **state) {
     fixture_t *f = *state;
     create_topic(f, "lp", 1);
-    int fd = connect_to(f->port);
-    appender_t a = {f->b, 300, RV__BUF_INIT};
+    int fd = rvt_kdial(f->port);
+    appender_t a = {f->broker, 300, RV__BUF_INIT};
     /* Current timestamps: retention.ms would delete records from 1970. */
     rvt_make_batch(&a.batch, 2, "k", 10, rv__now_ms());
     pthread_t th;
@@ -796,8 +741,8 @@ static void test_list_offsets(void **state) {
     rvt_make_batch(&b1, 5, "k", 10, t0);
     char errstr[256];
     assert_int_equal(
-        rv_broker_produce(f->b, "lo", 0, b1.data, b1.len, 1, NULL, errstr, sizeof errstr), 0);
-    int fd = connect_to(f->port);
+        rv_broker_produce(f->broker, "lo", 0, b1.data, b1.len, 1, NULL, errstr, sizeof errstr), 0);
+    int fd = rvt_kdial(f->port);
     int16_t err;
     int64_t ts = 0;
     assert_int_equal(list_offsets(fd, 0, "lo", -1, &err, &ts), 5);
@@ -822,7 +767,7 @@ static void test_list_offsets(void **state) {
 
 static void test_init_producer_id(void **state) {
     fixture_t *f = *state;
-    int fd = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
     rv__buf_t b = RV__BUF_INIT;
     int64_t pids[2];
     for (int i = 0; i < 3; i++) {
@@ -861,7 +806,7 @@ static void test_init_producer_id(void **state) {
 static void test_pipelined_in_order(void **state) {
     fixture_t *f = *state;
     create_topic(f, "pipe", 1);
-    int fd = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
     /* One write: a long-polling Fetch first, then quick requests: their
      * answers must wait for the Fetch (responses in request order). */
     rv__buf_t all = RV__BUF_INIT;
@@ -889,7 +834,7 @@ static void test_pipelined_in_order(void **state) {
 static void test_acks0_no_response(void **state) {
     fixture_t *f = *state;
     create_topic(f, "a0", 1);
-    int fd = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
     rv__buf_t batch = RV__BUF_INIT, b = RV__BUF_INIT;
     rvt_make_batch(&batch, 3, "k", 10, rv__now_ms());
     rv__kw_t w;
@@ -908,7 +853,7 @@ static void test_acks0_no_response(void **state) {
     assert_true(closed_by_server(fd));
     close(fd);
     /* Invalid acks: INVALID_REQUIRED_ACKS. */
-    fd = connect_to(f->port);
+    fd = rvt_kdial(f->port);
     produce_body(&w, 2, "a0", 0, &batch);
     send_req(fd, RV__KAPI_PRODUCE, 7, 4, &w);
     rv__kw_free(&w);
@@ -924,7 +869,7 @@ static void test_acks0_no_response(void **state) {
 /* Each bad input closes its own connection; the other keeps working. */
 static void test_bad_frames_close_one_connection(void **state) {
     fixture_t *f = *state;
-    int good = connect_to(f->port);
+    int good = rvt_kdial(f->port);
     rv__buf_t b = RV__BUF_INIT;
     struct {
         const char *what;
@@ -939,7 +884,7 @@ static void test_bad_frames_close_one_connection(void **state) {
         {"truncated header", {0, 0, 0, 9, 0, 18, 0, 0, 0, 0, 0, 1, 0x00}, 13},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int fd = connect_to(f->port);
+        int fd = rvt_kdial(f->port);
         send_all(fd, cases[i].bytes, cases[i].len);
         if (!closed_by_server(fd))
             fail_msg("connection not closed after: %s", cases[i].what);
@@ -949,7 +894,7 @@ static void test_bad_frames_close_one_connection(void **state) {
     }
     /* A body the handler finds malformed (Metadata with a huge array
      * count) also closes the connection. */
-    int fd = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
     rv__kw_t w;
     rv__kw_init(&w);
     rv__kw_i32(&w, 1000000);
@@ -1008,7 +953,7 @@ static void capture_log(int level, const char *fac, const char *msg, void *opaqu
 static void test_backpressure(void **state) {
     fixture_t *f = *state;
     create_topic(f, "flood", 1);
-    flood_t fl = {connect_to(f->port), 160, RV__BUF_INIT};
+    flood_t fl = {rvt_kdial(f->port), 160, RV__BUF_INIT};
     rvt_make_batch(&fl.batch, 10, "k", 50000, rv__now_ms()); /* ~500 KB */
     int level = rv_log_get_level();
     rv_log_set_level(RV_LOG_DEBUG);
@@ -1040,16 +985,16 @@ static void test_backpressure(void **state) {
 static void test_stop_with_open_connection(void **state) {
     fixture_t *f = *state;
     create_topic(f, "st", 1);
-    int fd = connect_to(f->port);
-    int idle = connect_to(f->port);
+    int fd = rvt_kdial(f->port);
+    int idle = rvt_kdial(f->port);
     rv__kw_t w;
     fetch_body(&w, 11, 30000, 1, 1 << 20, "st", 0, 0, 1 << 20);
     send_req(fd, RV__KAPI_FETCH, 11, 9, &w);
     rv__kw_free(&w);
     sleep_ms(200); /* the fetch is parked */
     int64_t t0 = rv__mono_ms();
-    rv__kserver_stop(f->srv);
-    f->srv = NULL;
+    rv__kserver_stop(f->server);
+    f->server = NULL;
     assert_true(rv__mono_ms() - t0 < 3000);
     rv__buf_t b = RV__BUF_INIT;
     assert_int_equal(recv_resp(fd, &b), 9);
@@ -1312,7 +1257,7 @@ static void test_bootstrap_helper(void **state) {
     assert_ptr_equal(rvt_bootstrap(dir), bs); /* once per folder */
     if (rvt_kafka_backend()) {
         rvt_assert_prefix(bs, "127.0.0.1:");
-        int fd = connect_to(atoi(bs + 10));
+        int fd = rvt_kdial(atoi(bs + 10));
         send_req(fd, RV__KAPI_API_VERSIONS, 0, 1, NULL);
         rv__buf_t b = RV__BUF_INIT;
         assert_int_equal(recv_resp(fd, &b), 1);
@@ -1330,19 +1275,22 @@ static void test_bootstrap_helper(void **state) {
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_api_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_produce_fetch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fetch_max_bytes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fetch_long_poll, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_offsets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_init_producer_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_acks0_no_response, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_frames_close_one_connection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_with_open_connection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_librdkafka_produce_consume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_versions, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_metadata, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_produce_fetch, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_max_bytes, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_long_poll, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_list_offsets, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_init_producer_id, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_acks0_no_response, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_frames_close_one_connection, setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_open_connection, setup,
+                                        rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_librdkafka_produce_consume, setup,
+                                        rvt_kserver_teardown),
         cmocka_unit_test(test_kcat_against_rivulet_broker),
         cmocka_unit_test(test_broker_cmd_errors),
         cmocka_unit_test(test_cluster_id),

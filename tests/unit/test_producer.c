@@ -20,51 +20,27 @@
 #include "rivulet/broker.h"
 #include "rivulet/producer.h"
 
-typedef struct fixture_s {
-    char *dir;
-    rv_broker_t *b;
-    char bs[4200];
-} fixture_t;
+typedef rvt_client_fx_t fixture_t;
 
 static int setup(void **state) {
-    fixture_t *f = calloc(1, sizeof *f);
-    f->dir = rvt_tmpdir();
+    rvt_client_fx_setup(state);
+    fixture_t *f = *state;
     char errstr[512];
-    if (rv_broker_open(&f->b, f->dir, errstr, sizeof errstr))
-        return -1;
-    if (rv__topics_create(rv__broker_topics(f->b), "t", 4, 1, NULL, NULL, 0, errstr,
+    if (rv__topics_create(rv__broker_topics(f->broker), "t", 4, 1, NULL, NULL, 0, errstr,
                           sizeof errstr) ||
-        rv__topics_create(rv__broker_topics(f->b), "one", 1, 1, NULL, NULL, 0, errstr,
+        rv__topics_create(rv__broker_topics(f->broker), "one", 1, 1, NULL, NULL, 0, errstr,
                           sizeof errstr))
         return -1;
-    snprintf(f->bs, sizeof f->bs, "%s", rvt_bootstrap(f->dir));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture_t *f = *state;
-    rv_broker_close(f->b);
-    rvt_rmtree(f->dir); /* stops the folder's server first, if any */
-    free(f->dir);
-    free(f);
     return 0;
 }
 
 /* A producer with bootstrap.servers and the given name=value pairs
  * (NULL-terminated). */
 static rv_producer_t *producer(fixture_t *f, ...) {
-    rv_conf_t *conf = rv_conf_new();
     char errstr[512];
-    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", f->bs, errstr, sizeof errstr), 0);
     va_list ap;
     va_start(ap, f);
-    const char *n;
-    while ((n = va_arg(ap, const char *)) != NULL) {
-        const char *v = va_arg(ap, const char *);
-        if (rv_conf_set(conf, n, v, errstr, sizeof errstr))
-            fail_msg("%s=%s: %s", n, v, errstr);
-    }
+    rv_conf_t *conf = rvt_conf_va(f->bs, ap);
     va_end(ap);
     rv_producer_t *p = rv_producer_new(conf, errstr, sizeof errstr);
     if (!p)
@@ -125,7 +101,8 @@ static int count_batches(fixture_t *f, const char *topic, int32_t part, int *rec
                          rv__batch_hdr_t *last) {
     void *data;
     size_t len;
-    assert_int_equal(rv_broker_fetch(f->b, topic, part, 0, 1 << 24, &data, &len, NULL, NULL, 0), 0);
+    assert_int_equal(
+        rv_broker_fetch(f->broker, topic, part, 0, 1 << 24, &data, &len, NULL, NULL, 0), 0);
     int n = 0, recs = 0;
     for (size_t pos = 0; pos < len;) {
         rv__batch_hdr_t h;
@@ -168,7 +145,8 @@ static void test_delivery_callback(void **state) {
     /* The records are in the log with key, value and header. */
     void *data;
     size_t len;
-    assert_int_equal(rv_broker_fetch(f->b, "one", 0, 0, 1 << 20, &data, &len, NULL, NULL, 0), 0);
+    assert_int_equal(rv_broker_fetch(f->broker, "one", 0, 0, 1 << 20, &data, &len, NULL, NULL, 0),
+                     0);
     rv_batch_reader_t *rd = rv_batch_reader_new(data, len);
     assert_int_equal(rv_batch_reader_next(rd), 1);
     int32_t kl, vl;
@@ -376,8 +354,8 @@ static void test_order_and_keys(void **state) {
     for (int32_t part = 0; part < 4; part++) {
         void *data;
         size_t len;
-        assert_int_equal(rv_broker_fetch(f->b, "t", part, 0, 1 << 24, &data, &len, NULL, NULL, 0),
-                         0);
+        assert_int_equal(
+            rv_broker_fetch(f->broker, "t", part, 0, 1 << 24, &data, &len, NULL, NULL, 0), 0);
         rv_batch_reader_t *rd = rv_batch_reader_new(data, len);
         int prev = -1;
         while (rv_batch_reader_next(rd) == 1) {
@@ -476,7 +454,8 @@ static void test_unknown_topic_and_partition(void **state) {
     rvt_assert_contains(r[1].msg, "Partition 4");
     /* Created later, the topic works without a new producer. */
     assert_int_equal(
-        rv__topics_create(rv__broker_topics(f->b), "nope", 1, 1, NULL, NULL, 0, errstr, 512), 0);
+        rv__topics_create(rv__broker_topics(f->broker), "nope", 1, 1, NULL, NULL, 0, errstr, 512),
+        0);
     x = rec("nope", "k", "v");
     assert_int_equal(rv_producer_send_sync(p, &x, NULL, NULL, NULL, errstr, sizeof errstr), 0);
     /* Bad records are refused by send itself. */
@@ -620,19 +599,21 @@ static void test_bad_config(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_delivery_callback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_send_sync_and_poll, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_linger_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_full_blocks_then_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_acks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_order_and_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sticky_null_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_user_partitioner, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_topic_and_partition, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idempotent_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compression, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_close, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_callback, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_send_sync_and_poll, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_linger_batches, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_full_blocks_then_fails, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_acks, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_order_and_keys, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sticky_null_keys, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_user_partitioner, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_topic_and_partition, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_batches, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_compression, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_close, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_config, setup, rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,32 +15,15 @@
 #include "rivulet/broker.h"
 #include "rivulet/producer.h"
 
-typedef struct fixture_s {
-    char *dir;
-    rv_broker_t *b;
-    char bs[4200];
-} fixture_t;
+typedef rvt_client_fx_t fixture_t;
 
 static int setup(void **state) {
-    fixture_t *f = calloc(1, sizeof *f);
-    f->dir = rvt_tmpdir();
+    rvt_client_fx_setup(state);
+    fixture_t *f = *state;
     char errstr[512];
-    if (rv_broker_open(&f->b, f->dir, errstr, sizeof errstr))
-        return -1;
-    if (rv__topics_create(rv__broker_topics(f->b), "one", 1, 1, NULL, NULL, 0, errstr,
+    if (rv__topics_create(rv__broker_topics(f->broker), "one", 1, 1, NULL, NULL, 0, errstr,
                           sizeof errstr))
         return -1;
-    snprintf(f->bs, sizeof f->bs, "%s", rvt_bootstrap(f->dir));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture_t *f = *state;
-    rv_broker_close(f->b);
-    rvt_rmtree(f->dir);
-    free(f->dir);
-    free(f);
     return 0;
 }
 
@@ -139,8 +122,10 @@ static void test_flush_covers_send_from_callback(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_linger_record_sent_without_flush, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flush_covers_send_from_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_linger_record_sent_without_flush, setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_flush_covers_send_from_callback, setup,
+                                        rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
