@@ -14,6 +14,7 @@
 #include "record.h"
 #include "serde.h"
 #include "store.h"
+#include "streams.h"
 #include "test_driver.h"
 #include "topology.h"
 

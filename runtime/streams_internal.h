@@ -1,0 +1,143 @@
+/* runtime/streams_internal.h: what the stream threads (runtime/
+ * stream_thread.c) share with the application object (runtime/streams.c,
+ * public side rivulet/streams.h).
+ *
+ * The app owns the configuration, the topology (borrowed from the user),
+ * the state directory, the routing table from broker topic names to
+ * sub-topologies, and the threads. Everything it computes in
+ * rv_streams_start() before the threads start is read-only afterwards, so
+ * threads read it without a lock; what changes later (state, the partition
+ * count cache, the admin client) is behind the app's locks. */
+#ifndef RV_RUNTIME_STREAMS_INTERNAL_H
+#define RV_RUNTIME_STREAMS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rivulet/admin.h"
+#include "rivulet/streams.h"
+#include "runtime/topology_internal.h"
+#include "state/state_dir.h"
+
+typedef struct rv__stream_thread_s rv__stream_thread_t;
+
+/* A topic the app consumes: its broker name and the sub-topology whose
+ * source reads it. */
+typedef struct rv__streams_route_s {
+    char *topic;
+    int subtopology;
+} rv__streams_route_t;
+
+/* A cached partition count of a topic the app writes to. */
+typedef struct rv__streams_pcount_s {
+    char *topic;
+    int32_t count;
+} rv__streams_pcount_t;
+
+struct rv_streams_s {
+    rv_topology_t *topo; /* borrowed */
+    rv_conf_t *conf;     /* owned */
+    const char *app_id;  /* borrowed from conf */
+    /* Kafka Streams' client id: client.id when set, else
+     * "<application.id>-<process uuid>"; threads are "<id>-StreamThread-N"
+     * and their clients "<thread>-consumer" etc., unique per instance. */
+    char client_id[400];
+    int thread_cnt;
+    int64_t commit_interval_ms;
+
+    _Atomic int state;          /* rv_streams_state_t */
+    pthread_mutex_t trans_lock; /* serializes transitions and listener calls */
+    rv_streams_state_cb_t *state_cb;
+    void *state_opaque;
+    rv_streams_uncaught_error_cb_t *error_cb;
+    void *error_opaque;
+    rv_state_restore_listener_t restore;
+    bool has_restore;
+
+    /* Fixed in rv_streams_start() before the threads start. */
+    rv__state_dir_t *sd;
+    rv__streams_route_t *routes;
+    size_t route_cnt;
+    const char **subscription; /* the routes' topics */
+    int32_t *sub_partitions;   /* partition count per sub-topology id */
+    size_t sub_cnt;
+
+    pthread_mutex_t lock; /* admin, pcounts, alive, err */
+    pthread_cond_t cond;  /* signalled when a thread exits */
+    rv_admin_t *admin;
+    rv__streams_pcount_t *pcounts;
+    size_t pcount_cnt;
+    rv__stream_thread_t **threads;
+    int started_threads;
+    int alive;
+    bool joined;
+    char err[2048];
+};
+
+/** Moves the app to `to` when Kafka allows it from the current state,
+ *  calling the state listener; returns false (and changes nothing)
+ *  otherwise. Any thread. */
+bool rv__streams_transition(rv_streams_t *s, rv_streams_state_t to);
+
+/** A thread's assignment changed (running = it has its tasks ready):
+ *  recomputes RUNNING / REBALANCING from every thread. Any thread. */
+void rv__streams_thread_changed(rv_streams_t *s);
+
+/** The sub-topology reading broker topic `topic`, -1 when none. Any
+ *  thread after start. */
+int rv__streams_route(const rv_streams_t *s, const char *topic);
+
+/** The partition count of `topic` (asked once through the admin client,
+ *  then cached); <= 0 when unknown. Any thread. */
+int32_t rv__streams_partition_count(rv_streams_t *s, const char *topic);
+
+/** The end offset (high watermark) of topic/partition, asked through the
+ *  admin client so both backends answer at once; -1 with a message in
+ *  errstr on failure. Any thread. */
+int64_t rv__streams_end_offset(rv_streams_t *s, const char *topic, int32_t partition, char *errstr,
+                               size_t errstr_size);
+
+/** A stream thread failed with err/message: records it and returns the
+ *  uncaught error handler's response. For SHUTDOWN_* also moves the app
+ *  to PENDING_ERROR and stops the other threads. Called on the failing
+ *  thread. */
+rv_streams_uncaught_response_t rv__streams_thread_failed(rv_streams_t *s, rv__stream_thread_t *th,
+                                                         rv_err_t err, const char *message);
+
+/** The thread is about to return: the last one out moves an app in
+ *  PENDING_ERROR to ERROR. */
+void rv__streams_thread_exited(rv_streams_t *s);
+
+/** Test hook: makes every thread stop as a killed process would - no
+ *  final commit, no checkpoint, consumers silent until session.timeout.ms
+ *  (rv__consumer_simulate_crash) - then returns once they stopped. The app
+ *  ends in NOT_RUNNING; destroy it as usual. Caller's thread. */
+void rv__streams_simulate_crash(rv_streams_t *s);
+
+/* ---- runtime/stream_thread.c ---- */
+
+/** A stream thread named "<client id>-StreamThread-<idx+1>" of app
+ *  `s`, not started. Caller owns *out; free with
+ *  rv__stream_thread_destroy() after rv__stream_thread_join(). */
+rv_err_t rv__stream_thread_new(rv__stream_thread_t **out, rv_streams_t *s, int idx);
+rv_err_t rv__stream_thread_start(rv__stream_thread_t *th, char *errstr, size_t errstr_size);
+/** Asks the thread to stop (clean: final commit) at its next loop turn.
+ *  Any thread. */
+void rv__stream_thread_stop(rv__stream_thread_t *th);
+/** As stop, but the thread then exits as if killed (see
+ *  rv__streams_simulate_crash). Any thread. */
+void rv__stream_thread_crash(rv__stream_thread_t *th);
+/** Waits for a started thread to return. */
+void rv__stream_thread_join(rv__stream_thread_t *th);
+void rv__stream_thread_destroy(rv__stream_thread_t *th);
+/** 1 while the thread has its assignment's tasks created, restored and
+ *  initialized (Kafka's StreamThread RUNNING); 0 while starting or
+ *  rebalancing. Any thread. */
+int rv__stream_thread_running(const rv__stream_thread_t *th);
+/** 1 once the thread returned or is about to. Any thread. */
+int rv__stream_thread_dead(const rv__stream_thread_t *th);
+const char *rv__stream_thread_name(const rv__stream_thread_t *th);
+
+#endif
