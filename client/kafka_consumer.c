@@ -625,10 +625,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, char *errmsg,
                                    size_t errmsg_size, char *errstr, size_t errstr_size) {
     rv__kconsumer_t *kc = calloc(1, sizeof(*kc));
-    rv_conf_t *tconf = rv_conf_dup(conf);
-    if (!kc || !tconf) {
-        free(kc);
-        rv_conf_destroy(tconf);
+    if (!kc) {
         rv__errstr_set(errstr, errstr_size, "out of memory");
         return NULL;
     }
@@ -661,11 +658,8 @@ rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, 
                        (long long)hb, (long long)st);
         goto fail;
     }
-    /* librdkafka has no "none": its "error" is the same policy. */
-    if (kc->reset == RESET_NONE &&
-        rv_conf_set(tconf, "auto.offset.reset", "latest", errstr, errstr_size) != RV_CONF_OK)
-        goto fail;
-    rd_kafka_conf_t *rc = rv__kafka_conf_new(tconf, RV__KAFKA_CONSUMER, errstr, errstr_size);
+    /* auto.offset.reset=none becomes librdkafka's "error" (client/kafka_conf.c). */
+    rd_kafka_conf_t *rc = rv__kafka_conf_new(conf, RV__KAFKA_CONSUMER, errstr, errstr_size);
     if (!rc)
         goto fail;
     char why[256], private_gid[96];
@@ -684,7 +678,6 @@ rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, 
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "false"},
-        {"auto.offset.reset", kc->reset == RESET_NONE ? "error" : NULL},
         {"group.id", kc->group_id ? NULL : private_gid},
         {"topic.metadata.refresh.interval.ms", max_age},
         {"max.poll.interval.ms", max_poll},
@@ -717,10 +710,8 @@ rv__kconsumer_t *rv__kconsumer_new(rv_consumer_t *owner, const rv_conf_t *conf, 
         goto fail;
     }
     kc->next_auto_commit = rv__mono_ms() + kc->auto_commit_ms;
-    rv_conf_destroy(tconf);
     return kc;
 fail:
-    rv_conf_destroy(tconf);
     kc->closed = true;
     kc->crashed = true; /* nothing to commit or leave */
     rv__kconsumer_destroy(kc);

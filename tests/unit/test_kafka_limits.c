@@ -3,7 +3,9 @@
  * response never holds more than fetch.max.bytes (but always one whole
  * batch), whatever the client asks; and requests naming very many topics
  * (each a candidate duplicate of the others) are answered correctly, one
- * result per distinct name, with repeats reported as Kafka does. */
+ * result per distinct name, with repeats reported as Kafka does. Also the
+ * shape Produce accepts: one RecordBatch v2 per partition from v3 on (the
+ * idempotence checks rely on it), and magic 2 only at every version. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,10 +165,69 @@ static void test_many_topic_names(void **state) {
     rv__kw_free(&resp);
 }
 
+/* Produces `data` to p-0 with Produce `version` (acks 1); returns the
+ * partition's error code and sets *base_offset. */
+static int16_t produce(fx_t *fx, int16_t version, const void *data, size_t len,
+                       int64_t *base_offset) {
+    rv__kw_t w, resp;
+    header(&w, RV__KAPI_PRODUCE, version);
+    if (version >= 3)
+        rv__kw_str(&w, NULL); /* transactional id */
+    rv__kw_i16(&w, 1);
+    rv__kw_i32(&w, 1000);
+    rv__kw_i32(&w, 1);
+    rv__kw_str(&w, "p");
+    rv__kw_i32(&w, 1);
+    rv__kw_i32(&w, 0);
+    rv__kw_bytes(&w, data, len);
+    assert_int_equal(rv__kapi_call(&fx->ctx, w.b.data, w.b.len, &resp), RV__KAPI_DONE);
+    rv__karena_t arena = RV__KARENA_INIT;
+    rv__kr_t r;
+    rv__kr_init(&r, resp.b.data, resp.b.len, &arena);
+    assert_int_equal(rv__kr_array(&r, 0), 1);
+    assert_string_equal(rv__kr_str(&r), "p");
+    assert_int_equal(rv__kr_array(&r, 0), 1);
+    assert_int_equal(rv__kr_i32(&r), 0);
+    int16_t err = rv__kr_i16(&r);
+    *base_offset = rv__kr_i64(&r);
+    (void)rv__kr_i64(&r); /* log append time (v2+) */
+    if (version >= 5)
+        (void)rv__kr_i64(&r); /* log start offset */
+    (void)rv__kr_i32(&r);     /* throttle */
+    rvt_kresp_end(&r);
+    rv__karena_free(&arena);
+    rv__kw_free(&w);
+    rv__kw_free(&resp);
+    return err;
+}
+
+static void test_produce_batch_rules(void **state) {
+    fx_t *fx = *state;
+    fx->ctx.auto_create_topics = true;
+    rv__buf_t two = RV__BUF_INIT;
+    rvt_make_batch(&two, 3, "k", 10, 1700000000000LL);
+    size_t one = two.len;
+    rvt_make_batch(&two, 3, "k", 10, 1700000000000LL);
+    int64_t base = -2;
+    /* Two batches in one partition: Kafka's INVALID_RECORD from v3 on. */
+    assert_int_equal(produce(fx, 3, two.data, two.len, &base), RV_ERR_INVALID_RECORD);
+    assert_int_equal(produce(fx, 7, two.data, two.len, &base), RV_ERR_INVALID_RECORD);
+    /* One batch is taken, at v3 and with the older v2 request layout. */
+    assert_int_equal(produce(fx, 3, two.data, one, &base), 0);
+    assert_int_equal(base, 0);
+    assert_int_equal(produce(fx, 2, two.data, one, &base), 0);
+    assert_int_equal(base, 3);
+    /* A message set of magic 1 (what Produce v0-2 clients once sent). */
+    two.data[16] = 1;
+    assert_int_equal(produce(fx, 2, two.data, one, &base), RV_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    rv__buf_free(&two);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fetch_max_bytes_caps_the_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_topic_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_produce_batch_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
