@@ -34,7 +34,24 @@
  * tasks ready) or REBALANCING (some thread is starting or rebalancing),
  * as KafkaStreams' StreamStateListener does. A failed thread asks the
  * uncaught error handler; SHUTDOWN_* moves the app to PENDING_ERROR and
- * stops the other threads, and the last thread out moves it to ERROR. */
+ * stops the other threads, and the last thread out moves it to ERROR.
+ *
+ * Global stores (runtime/global_thread.c). With a global store the app
+ * has one global stream thread besides the stream threads. start() starts
+ * it first and waits until it bootstrapped the global stores (as Kafka's
+ * start() blocks in GlobalStreamThread.start()); only then do the stream
+ * threads start, so a stream task never sees a half-filled global store.
+ * The global topics are not routed to the stream threads (and take no
+ * part in co-partitioning); a topology of global stores only runs no
+ * stream thread at all (Kafka overrides num.stream.threads to 0). The app
+ * is RUNNING when the global thread and every stream thread are.
+ * Shutdown order is Kafka's: the stream threads first (they read the
+ * global stores), then the global thread, which flushes its stores and
+ * writes its checkpoint. When a stream thread failure stops the client
+ * the last stream thread out stops the global thread; when the global
+ * thread fails it stops the stream threads and closes its stores once
+ * they returned. s->alive counts stream threads, s->global_alive the
+ * global one; the app reaches ERROR when neither is left. */
 #include <regex.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -116,6 +133,10 @@ void rv__streams_thread_changed(rv_streams_t *s) {
     }
     bool all_running = true;
     pthread_mutex_lock(&s->lock); /* order: trans_lock, then lock */
+    if (s->started_threads < s->thread_cnt)
+        all_running = false; /* start() has not started them all yet */
+    if (s->global && !rv__global_thread_running(s->global))
+        all_running = false;
     for (int i = 0; i < s->started_threads; i++) {
         rv__stream_thread_t *th = s->threads[i];
         if (!rv__stream_thread_dead(th) && !rv__stream_thread_running(th))
@@ -182,6 +203,38 @@ int64_t rv__streams_end_offset(rv_streams_t *s, const char *topic, int32_t parti
     return end;
 }
 
+rv_err_t rv__streams_topic_offsets(rv_streams_t *s, const char *topic, int32_t *count,
+                                   int64_t **starts, int64_t **ends, char *errstr,
+                                   size_t errstr_size) {
+    *count = 0;
+    *starts = *ends = NULL;
+    rv_topic_description_t *d = NULL;
+    pthread_mutex_lock(&s->lock);
+    rv_err_t err = rv_admin_describe_topic(s->admin, topic, &d, errstr, errstr_size);
+    pthread_mutex_unlock(&s->lock);
+    if (err)
+        return err;
+    int32_t n = rv_topic_description_partition_count(d);
+    int64_t *a = calloc(n > 0 ? (size_t)n : 1, sizeof *a);
+    int64_t *b = calloc(n > 0 ? (size_t)n : 1, sizeof *b);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        rv_topic_description_destroy(d);
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
+        return RV_ERR__NOMEM;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        a[i] = rv_topic_description_log_start_offset(d, i);
+        b[i] = rv_topic_description_end_offset(d, i);
+    }
+    rv_topic_description_destroy(d);
+    *count = n;
+    *starts = a;
+    *ends = b;
+    return 0;
+}
+
 rv_streams_uncaught_response_t rv__streams_thread_failed(rv_streams_t *s, rv__stream_thread_t *th,
                                                          rv_err_t err, const char *message) {
     rv__log_err(FAC,
@@ -214,6 +267,47 @@ rv_streams_uncaught_response_t rv__streams_thread_failed(rv_streams_t *s, rv__st
 void rv__streams_thread_exited(rv_streams_t *s) {
     pthread_mutex_lock(&s->lock);
     int left = --s->alive;
+    bool global = s->global_alive;
+    pthread_cond_broadcast(&s->cond);
+    if (left == 0 && global && rv_streams_state(s) == RV_STREAMS_PENDING_ERROR)
+        /* The client is stopping on an error: the global thread goes
+         * after the last stream thread (rv_streams_close() does the same
+         * on a clean stop). */
+        rv__global_thread_stop(s->global);
+    pthread_mutex_unlock(&s->lock);
+    if (left == 0 && !global && rv_streams_state(s) == RV_STREAMS_PENDING_ERROR)
+        rv__streams_transition(s, RV_STREAMS_ERROR);
+}
+
+void rv__streams_global_failed(rv_streams_t *s, const char *thread_name, rv_err_t err,
+                               const char *message) {
+    rv_streams_uncaught_response_t r = RV_STREAMS_SHUTDOWN_CLIENT;
+    if (s->error_cb)
+        r = s->error_cb(err, message, thread_name, s->error_opaque);
+    if (r == RV_STREAMS_REPLACE_THREAD)
+        rv__log_warn(FAC,
+                     "stream-client [%s] The global thread cannot be replaced. Reverting to "
+                     "shutting down the client.",
+                     s->app_id);
+    rv__log_err(FAC,
+                "stream-client [%s] Encountered the following exception during processing and "
+                "the streams client is going to shut down now: %s: %s",
+                s->app_id, rv_err_name(err), message);
+    pthread_mutex_lock(&s->lock);
+    if (!s->err[0])
+        snprintf(s->err, sizeof s->err, "%s: %s", thread_name, message);
+    pthread_mutex_unlock(&s->lock);
+    rv__streams_transition(s, RV_STREAMS_PENDING_ERROR);
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->started_threads; i++)
+        rv__stream_thread_stop(s->threads[i]);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void rv__streams_global_exited(rv_streams_t *s) {
+    pthread_mutex_lock(&s->lock);
+    s->global_alive = false;
+    int left = s->alive;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     if (left == 0 && rv_streams_state(s) == RV_STREAMS_PENDING_ERROR)
@@ -247,14 +341,10 @@ rv_streams_t *rv_streams_new(rv_topology_t *topology, rv_conf_t *conf, char *err
                        "default value.");
         return NULL;
     }
-    size_t subs = rv__topology_subtopology_count(topology);
+    size_t subs = rv__topology_subtopology_count(topology), stream_subs = 0;
     for (size_t i = 0; i < subs; i++)
-        if (rv__topology_subtopology(topology, i)->global) {
-            rv__errstr_set(errstr, errstr_size,
-                           "The topology has a global store: global stores are not supported "
-                           "by the streams app yet");
-            return NULL;
-        }
+        if (!rv__topology_subtopology(topology, i)->global)
+            stream_subs++;
     rv_streams_t *s = calloc(1, sizeof *s);
     if (!s) {
         rv__errstr_set(errstr, errstr_size, "Out of memory");
@@ -265,6 +355,10 @@ rv_streams_t *rv_streams_new(rv_topology_t *topology, rv_conf_t *conf, char *err
     s->commit_interval_ms = atoll(rv_conf_get(conf, "commit.interval.ms"));
     if (s->thread_cnt < 1)
         s->thread_cnt = 1;
+    if (stream_subs == 0 && subs > 0) {
+        rv__log_info(FAC, "Overriding number of StreamThreads to zero for global-only topology");
+        s->thread_cnt = 0;
+    }
     atomic_init(&s->state, RV_STREAMS_CREATED);
     pthread_mutex_init(&s->trans_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
@@ -430,6 +524,8 @@ static rv_err_t setup(rv_streams_t *s, char *errstr, size_t errstr_size) {
     for (size_t i = 0; !err && i < subs; i++) {
         const rv__subtopology_t *st = rv__topology_subtopology(s->topo, i);
         s->sub_partitions[i] = -1;
+        if (st->global)
+            continue; /* read by the global thread, not routed to tasks */
         for (size_t k = 0; !err && k < st->source_cnt; k++) {
             const rv__tnode_t *tn = rv__topology_node(s->topo, st->sources[k]);
             for (size_t j = 0; !err && j < tn->topic_cnt; j++) {
@@ -492,6 +588,17 @@ static rv_err_t setup(rv_streams_t *s, char *errstr, size_t errstr_size) {
         }
         s->sub_partitions[i] = c;
     }
+    /* Repartition topics with a count of their own (Kafka's
+     * Repartitioned.withNumberOfPartitions()): fixed before propagation,
+     * which then gives the reading sub-topology that count. */
+    for (size_t k = 0; !err && k < su.cnt; k++) {
+        rtopic_t *t = &su.v[k];
+        if (!t->internal || t->exists)
+            continue;
+        int32_t fixed = rv__topology_internal_partitions(s->topo, t->name + strlen(s->app_id) + 1);
+        if (fixed > 0)
+            t->count = fixed;
+    }
     /* Repartition topics: propagate counts until stable. */
     for (size_t pass = 0; !err && pass <= subs; pass++) {
         bool changed = false;
@@ -521,7 +628,7 @@ static rv_err_t setup(rv_streams_t *s, char *errstr, size_t errstr_size) {
             break;
     }
     for (size_t i = 0; !err && i < subs; i++)
-        if (s->sub_partitions[i] <= 0) {
+        if (s->sub_partitions[i] <= 0 && !rv__topology_subtopology(s->topo, i)->global) {
             rv__errstr_set(errstr, errstr_size,
                            "Cannot tell the partition count of sub-topology %d: none of its "
                            "sources has a known topic",
@@ -594,6 +701,23 @@ static rv_err_t setup(rv_streams_t *s, char *errstr, size_t errstr_size) {
     return err;
 }
 
+/* Stops whatever start() started after a failure: PENDING_ERROR, then
+ * ERROR once no thread is left (else the last one out moves it). */
+static void start_failed(rv_streams_t *s, rv_err_t err, const char *errstr) {
+    snprintf(s->err, sizeof s->err, "%s", errstr && *errstr ? errstr : rv_err_str(err));
+    rv__log_err(FAC, "stream-client [%s] Start failed: %s", s->app_id, s->err);
+    rv__streams_transition(s, RV_STREAMS_PENDING_ERROR);
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->started_threads; i++)
+        rv__stream_thread_stop(s->threads[i]);
+    if (s->alive == 0 && s->global_alive)
+        rv__global_thread_stop(s->global);
+    bool none = s->alive == 0 && !s->global_alive;
+    pthread_mutex_unlock(&s->lock);
+    if (none)
+        rv__streams_transition(s, RV_STREAMS_ERROR);
+}
+
 rv_err_t rv_streams_start(rv_streams_t *s, char *errstr, size_t errstr_size) {
     if (errstr && errstr_size)
         errstr[0] = '\0';
@@ -608,14 +732,38 @@ rv_err_t rv_streams_start(rv_streams_t *s, char *errstr, size_t errstr_size) {
     if (!err)
         err = rv__state_dir_open(&s->sd, rv_conf_get(s->conf, "state.dir"), s->app_id, errstr,
                                  errstr_size);
+    bool has_global = false;
+    for (size_t i = 0; i < rv__topology_subtopology_count(s->topo); i++)
+        has_global = has_global || rv__topology_subtopology(s->topo, i)->global;
+    if (!err && has_global) {
+        rv__global_thread_t *gt = NULL;
+        err = rv__global_thread_new(&gt, s);
+        if (!err) {
+            pthread_mutex_lock(&s->lock);
+            s->global = gt;
+            pthread_mutex_unlock(&s->lock);
+            /* Blocks until the global stores are bootstrapped. */
+            err = rv__global_thread_start(gt, errstr, errstr_size);
+            pthread_mutex_lock(&s->lock);
+            bool closing = s->closing;
+            pthread_mutex_unlock(&s->lock);
+            if (err && closing)
+                return err; /* rv_streams_close() stopped it: not an app error */
+        }
+    }
     if (!err) {
-        s->threads = calloc((size_t)s->thread_cnt, sizeof *s->threads);
+        s->threads = calloc(s->thread_cnt > 0 ? (size_t)s->thread_cnt : 1, sizeof *s->threads);
         if (!s->threads)
             err = RV_ERR__NOMEM;
     }
     for (int i = 0; !err && i < s->thread_cnt; i++)
         err = rv__stream_thread_new(&s->threads[i], s, i);
     pthread_mutex_lock(&s->lock);
+    if (!err && s->closing) {
+        pthread_mutex_unlock(&s->lock);
+        rv__errstr_set(errstr, errstr_size, "The app was closed while starting");
+        return RV_ERR__STATE;
+    }
     for (int i = 0; !err && i < s->thread_cnt; i++) {
         err = rv__stream_thread_start(s->threads[i], errstr, errstr_size);
         if (!err) {
@@ -627,18 +775,13 @@ rv_err_t rv_streams_start(rv_streams_t *s, char *errstr, size_t errstr_size) {
     if (err) {
         if (err == RV_ERR__NOMEM && errstr && errstr_size && !errstr[0])
             rv__errstr_set(errstr, errstr_size, "Out of memory");
-        snprintf(s->err, sizeof s->err, "%s", errstr ? errstr : rv_err_str(err));
-        rv__log_err(FAC, "stream-client [%s] Start failed: %s", s->app_id, s->err);
-        rv__streams_transition(s, RV_STREAMS_PENDING_ERROR);
-        pthread_mutex_lock(&s->lock);
-        for (int i = 0; i < s->started_threads; i++)
-            rv__stream_thread_stop(s->threads[i]);
-        int alive = s->alive;
-        pthread_mutex_unlock(&s->lock);
-        if (alive == 0)
-            rv__streams_transition(s, RV_STREAMS_ERROR);
+        start_failed(s, err, errstr);
+        return err;
     }
-    return err;
+    /* Every thread may already run (or there is none: a topology of
+     * global stores only). */
+    rv__streams_thread_changed(s);
+    return 0;
 }
 
 /* ---- Closing ---- */
@@ -648,6 +791,7 @@ rv_err_t rv_streams_close(rv_streams_t *s, int timeout_ms) {
     if (st == RV_STREAMS_CREATED || st == RV_STREAMS_REBALANCING || st == RV_STREAMS_RUNNING)
         rv__streams_transition(s, RV_STREAMS_PENDING_SHUTDOWN);
     pthread_mutex_lock(&s->lock);
+    s->closing = true;
     for (int i = 0; i < s->started_threads; i++)
         rv__stream_thread_stop(s->threads[i]);
     struct timespec until;
@@ -664,16 +808,25 @@ rv_err_t rv_streams_close(rv_streams_t *s, int timeout_ms) {
     while (s->alive > 0 && rc == 0)
         rc = timeout_ms < 0 ? pthread_cond_wait(&s->cond, &s->lock)
                             : pthread_cond_timedwait(&s->cond, &s->lock, &until);
-    int alive = s->alive;
+    /* The global thread stops after the stream threads, which read its
+     * stores (Kafka's close() order). */
+    if (s->alive == 0 && s->global_alive)
+        rv__global_thread_stop(s->global);
+    while (s->global_alive && rc == 0)
+        rc = timeout_ms < 0 ? pthread_cond_wait(&s->cond, &s->lock)
+                            : pthread_cond_timedwait(&s->cond, &s->lock, &until);
+    int alive = s->alive + (s->global_alive ? 1 : 0);
     bool join = !s->joined && alive == 0;
     if (join)
         s->joined = true;
     pthread_mutex_unlock(&s->lock);
     if (alive > 0)
         return RV_ERR__TIMED_OUT;
-    if (join)
+    if (join) {
         for (int i = 0; i < s->started_threads; i++)
             rv__stream_thread_join(s->threads[i]);
+        rv__global_thread_join(s->global);
+    }
     rv__streams_transition(s, RV_STREAMS_NOT_RUNNING);
     return 0;
 }
@@ -682,6 +835,8 @@ void rv__streams_simulate_crash(rv_streams_t *s) {
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < s->started_threads; i++)
         rv__stream_thread_crash(s->threads[i]);
+    if (s->global)
+        rv__global_thread_crash(s->global);
     pthread_mutex_unlock(&s->lock);
     rv_streams_close(s, -1);
 }
@@ -693,6 +848,8 @@ void rv_streams_destroy(rv_streams_t *s) {
     for (int i = 0; s->threads && i < s->thread_cnt; i++)
         rv__stream_thread_destroy(s->threads[i]);
     free(s->threads);
+    /* After the stream tasks: they read the global stores' views. */
+    rv__global_thread_destroy(s->global);
     rv_admin_destroy(s->admin);
     rv__state_dir_destroy(s->sd);
     for (size_t i = 0; i < s->route_cnt; i++)

@@ -17,11 +17,13 @@
 #include <stdint.h>
 
 #include "rivulet/admin.h"
+#include "rivulet/store.h"
 #include "rivulet/streams.h"
 #include "runtime/topology_internal.h"
 #include "state/state_dir.h"
 
 typedef struct rv__stream_thread_s rv__stream_thread_t;
+typedef struct rv__global_thread_s rv__global_thread_t;
 
 /* A topic the app consumes: its broker name and the sub-topology whose
  * source reads it. */
@@ -71,9 +73,16 @@ struct rv_streams_s {
     size_t pcount_cnt;
     rv__stream_thread_t **threads;
     int started_threads;
-    int alive;
+    int alive;         /* stream threads started and not yet returned */
+    bool global_alive; /* the global thread started and not yet returned */
+    bool closing;      /* rv_streams_close() began: start no more threads */
     bool joined;
     char err[2048];
+
+    /* The global stream thread (runtime/global_thread.c) when the
+     * topology has global stores, else NULL; set in rv_streams_start()
+     * before any stream thread exists. */
+    rv__global_thread_t *global;
 };
 
 /** Moves the app to `to` when Kafka allows it from the current state,
@@ -84,6 +93,14 @@ bool rv__streams_transition(rv_streams_t *s, rv_streams_state_t to);
 /** A thread's assignment changed (running = it has its tasks ready):
  *  recomputes RUNNING / REBALANCING from every thread. Any thread. */
 void rv__streams_thread_changed(rv_streams_t *s);
+
+/** The partition count of `topic` and, per partition, its log start and
+ *  end offsets, through the admin client. Caller owns *starts and *ends
+ *  (free()). An error (UNKNOWN_TOPIC_OR_PARTITION for a missing topic)
+ *  with a message in errstr. Any thread. */
+rv_err_t rv__streams_topic_offsets(rv_streams_t *s, const char *topic, int32_t *count,
+                                   int64_t **starts, int64_t **ends, char *errstr,
+                                   size_t errstr_size);
 
 /** The sub-topology reading broker topic `topic`, -1 when none. Any
  *  thread after start. */
@@ -109,6 +126,18 @@ rv_streams_uncaught_response_t rv__streams_thread_failed(rv_streams_t *s, rv__st
 /** The thread is about to return: the last one out moves an app in
  *  PENDING_ERROR to ERROR. */
 void rv__streams_thread_exited(rv_streams_t *s);
+
+/** The global thread failed after bootstrapping (Kafka 3.x consults the
+ *  uncaught error handler, where REPLACE_THREAD becomes SHUTDOWN_CLIENT
+ *  since the global thread cannot be replaced): records the message,
+ *  moves the app to PENDING_ERROR and stops the stream threads. Called on
+ *  the global thread. */
+void rv__streams_global_failed(rv_streams_t *s, const char *thread_name, rv_err_t err,
+                               const char *message);
+
+/** The global thread is about to return: as rv__streams_thread_exited().
+ */
+void rv__streams_global_exited(rv_streams_t *s);
 
 /** Test hook: makes every thread stop as a killed process would - no
  *  final commit, no checkpoint, consumers silent until session.timeout.ms
@@ -139,5 +168,36 @@ int rv__stream_thread_running(const rv__stream_thread_t *th);
 /** 1 once the thread returned or is about to. Any thread. */
 int rv__stream_thread_dead(const rv__stream_thread_t *th);
 const char *rv__stream_thread_name(const rv__stream_thread_t *th);
+
+/* ---- runtime/global_thread.c ---- */
+
+/** The global stream thread "<client id>-GlobalStreamThread" of app `s`
+ *  (Kafka Streams' GlobalStreamThread), not started. Caller owns *out;
+ *  free with rv__global_thread_destroy() after rv__global_thread_join()
+ *  and after every stream task is gone (they read its stores). */
+rv_err_t rv__global_thread_new(rv__global_thread_t **out, rv_streams_t *s);
+/** Starts the thread and waits until it bootstrapped the global stores
+ *  (Kafka: GlobalStreamThread.start() blocks until RUNNING). Sets
+ *  s->global_alive under s->lock once the thread runs. Returns 0 when the
+ *  stores are ready; the bootstrap error with its message in errstr
+ *  (the thread has then returned); or RV_ERR__STATE when the thread was
+ *  stopped (rv_streams_close()) while bootstrapping. Caller's thread. */
+rv_err_t rv__global_thread_start(rv__global_thread_t *gt, char *errstr, size_t errstr_size);
+/** Asks the thread to stop: after a clean stop the stores are flushed and
+ *  the checkpoint written. Any thread. */
+void rv__global_thread_stop(rv__global_thread_t *gt);
+/** As stop, but without the final flush and checkpoint (a killed
+ *  process). Any thread. */
+void rv__global_thread_crash(rv__global_thread_t *gt);
+void rv__global_thread_join(rv__global_thread_t *gt);
+void rv__global_thread_destroy(rv__global_thread_t *gt);
+/** 1 once the stores are bootstrapped and until the thread stops. Any
+ *  thread. */
+int rv__global_thread_running(const rv__global_thread_t *gt);
+
+/** The stream tasks' rv__task_opts_t.global_store (opaque = the app): the
+ *  thread-safe, read-only view of global store `name`, NULL when none.
+ *  Borrowed: valid until the app is destroyed. Any thread after start. */
+rv_kv_store_t *rv__streams_global_store(void *opaque, const char *name);
 
 #endif

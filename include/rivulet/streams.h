@@ -56,8 +56,7 @@ RV_EXTERN const char *rv_streams_state_name(rv_streams_state_t state);
  *  (needs application.id and bootstrap.servers). Takes ownership of conf
  *  on success only. Caller owns the result; free with
  *  rv_streams_destroy(). NULL with a message in errstr when the topology
- *  is not built, a property is missing or invalid, or the topology has a
- *  global store (not supported by the app yet). */
+ *  is not built or a property is missing or invalid. */
 RV_EXTERN rv_streams_t *rv_streams_new(rv_topology_t *topology, rv_conf_t *conf, char *errstr,
                                        size_t errstr_size);
 
@@ -123,11 +122,14 @@ RV_EXTERN rv_err_t rv_streams_set_restore_listener(rv_streams_t *s,
  *  have equal partition counts (co-partitioning), creates the missing
  *  internal topics (changelogs compacted with the sub-topology's partition
  *  count, repartition topics with the upstream count), and starts the
- *  stream threads. State CREATED -> REBALANCING; RUNNING once every thread
- *  has its tasks restored. A setup failure (missing source topic, topics
- *  not co-partitioned, an admin error) returns the error with a message in
- *  errstr, and the state goes PENDING_ERROR -> ERROR. RV_ERR__STATE when
- *  not in CREATED. */
+ *  stream threads. With global stores it first starts the global stream
+ *  thread and blocks until the global stores are bootstrapped (as Kafka's
+ *  start()); a missing global topic fails the start, and a close from
+ *  another thread meanwhile makes it return RV_ERR__STATE. State CREATED
+ *  -> REBALANCING; RUNNING once every thread has its tasks restored. A
+ *  setup failure (missing source topic, topics not co-partitioned, an
+ *  admin error) returns the error with a message in errstr, and the state
+ *  goes PENDING_ERROR -> ERROR. RV_ERR__STATE when not in CREATED. */
 RV_EXTERN rv_err_t rv_streams_start(rv_streams_t *s, char *errstr, size_t errstr_size);
 
 /** Stops the application: every thread commits its tasks (flushing stores,
