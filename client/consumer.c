@@ -904,7 +904,7 @@ static rv_err_t resolve_positions(rv_consumer_t *c) {
             }
             which = c->reset == RESET_EARLIEST ? RV_OFFSET_BEGINNING : RV_OFFSET_END;
         }
-        int64_t off;
+        int64_t off = -1;
         rv_err_t err = log_bound(c, p->topic, p->partition, which, &off);
         if (err == RV_ERR_UNKNOWN_TOPIC_OR_PARTITION)
             continue; /* deleted or not created yet: try again later */
@@ -1614,7 +1614,7 @@ static int part_fetch(rv_consumer_t *c, part_t *p, size_t max_bytes, size_t *fet
                            p->topic, p->partition, (long long)p->position);
         int64_t old = p->position;
         p->position = c->reset == RESET_EARLIEST ? RV_OFFSET_BEGINNING : RV_OFFSET_END;
-        int64_t off;
+        int64_t off = -1;
         err = log_bound(c, p->topic, p->partition, p->position, &off);
         if (err)
             return -(int)err;

@@ -169,6 +169,14 @@ struct rv_producer_s {
 
 /* ---- small helpers ---- */
 
+/* Wall-clock milliseconds at the kernel tick's resolution (a few ms). */
+static int64_t now_coarse_ms(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+        return rv__now_ms();
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void abs_deadline(struct timespec *ts, int64_t ms_from_now) {
     clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms_from_now / 1000;
@@ -750,8 +758,11 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
         return err;
     if (p->kafka)
         return rv__kproducer_send(p->kafka, r, size, cb, opaque, errstr, errstr_size);
-    /* One clock reading per send serves the timestamp and the metadata age. */
-    int64_t now = rv__now_ms();
+    /* One clock reading per send serves the timestamp and the metadata age.
+     * A record that brings its timestamp (every record a stream app sends)
+     * only needs the clock for the metadata age, counted in minutes: the
+     * coarse clock, a plain memory read, is exact enough for that. */
+    int64_t now = r->timestamp >= 0 ? now_coarse_ms() : rv__now_ms();
     int64_t ts = r->timestamp >= 0 ? r->timestamp : now;
 
     pthread_mutex_lock(&p->lock);
@@ -836,7 +847,7 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
     if (!r->key && r->partition == RV_PARTITION_ANY && !p->partitioner)
         t->sticky_batch = b->id;
     if (b->cnt == b->cap) {
-        int32_t cap = b->cap ? b->cap * 2 : 16;
+        int32_t cap = b->cap ? b->cap * 2 : 64;
         rmeta_t *m = realloc(b->meta, (size_t)cap * sizeof *m);
         if (!m) {
             pthread_mutex_unlock(&p->lock);

@@ -148,6 +148,10 @@ const char *rv_conf_get(const rv_conf_t *conf, const char *name) {
     return prop ? prop->dflt : NULL;
 }
 
+int rv__conf_is_set(const rv_conf_t *conf, const char *name) {
+    return conf && name && ent_find(conf, name) != NULL;
+}
+
 int64_t rv__conf_get_int64(const rv_conf_t *conf, const char *name, int64_t dflt) {
     int64_t v;
     const char *s = rv_conf_get(conf, name);

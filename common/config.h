@@ -62,6 +62,10 @@ extern const rv__prop_t rv__conf_props[];
 /** Typed reads of a conf whose values were checked on set (or defaults).
  *  Return `dflt` when the property has no value. */
 int64_t rv__conf_get_int64(const rv_conf_t *conf, const char *name, int64_t dflt);
+
+/** 1 when `name` was set in conf (rv_conf_set), 0 when it only has its
+ *  table default. */
+int rv__conf_is_set(const rv_conf_t *conf, const char *name);
 bool rv__conf_get_bool(const rv_conf_t *conf, const char *name, bool dflt);
 
 /** Writes the Markdown reference of a table (one section) to buf. */

@@ -34,8 +34,16 @@
  * seeds the collector's last changelog offset so the next checkpoint
  * records it. A task processes nothing before its stores are restored.
  *
+ * Clients. Kafka Streams' client defaults apply unless the app set the
+ * property: the producer lingers 100 ms (linger.ms; sink and changelog
+ * records leave in full batches) and the consumer returns up to 1000
+ * records a poll (max.poll.records).
+ *
  * Loop. poll (at most 100 ms, or commit.interval.ms when smaller) -> hand
- * each record to its task -> process every queued record, each followed by
+ * each record to its task (without a copy: the tasks share the polled
+ * container, which lives until its last record is processed; a run of
+ * records of one partition is routed once) -> process every queued
+ * record, each followed by
  * stream-time punctuation -> wall-clock punctuation -> serve delivery
  * reports -> commit when commit.interval.ms passed since the last commit
  * and something changed, or at once when a processor asked.
@@ -63,6 +71,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/errstr.h"
 #include "client/consumer_internal.h"
 #include "common/logger.h"
@@ -100,6 +109,7 @@ struct rv__stream_thread_s {
 
     last_off_t *offs; /* acknowledged offsets per topic-partition */
     size_t off_cnt, off_cap;
+    size_t off_hit;    /* index of the entry last_off() found last */
     rv_err_t send_err; /* first failed delivery */
     char send_msg[512];
 
@@ -142,9 +152,15 @@ static void fail(rv__stream_thread_t *th, rv_err_t err, const char *fmt, ...) {
 
 static last_off_t *last_off(rv__stream_thread_t *th, const char *topic, int32_t partition,
                             bool create) {
+    /* Delivery reports come in runs of one batch: try the last hit first. */
+    if (th->off_hit < th->off_cnt && th->offs[th->off_hit].partition == partition &&
+        !strcmp(th->offs[th->off_hit].topic, topic))
+        return &th->offs[th->off_hit];
     for (size_t i = 0; i < th->off_cnt; i++)
-        if (th->offs[i].partition == partition && !strcmp(th->offs[i].topic, topic))
+        if (th->offs[i].partition == partition && !strcmp(th->offs[i].topic, topic)) {
+            th->off_hit = i;
             return &th->offs[i];
+        }
     if (!create)
         return NULL;
     if (th->off_cnt == th->off_cap) {
@@ -324,11 +340,11 @@ static rv_err_t restore_consumer(rv__stream_thread_t *th, char *errstr, size_t e
 }
 
 /* Restores one store of task t from its changelog partition. */
-static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t, rv__task_store_t *ts,
-                              char *errstr, size_t errstr_size) {
+static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
+                              const rv__task_store_info_t *ts, char *errstr, size_t errstr_size) {
     rv_streams_t *app = th->app;
-    const char *store_name = ts->ts->name;
-    int32_t p = t->partition;
+    const char *store_name = ts->name;
+    int32_t p = rv__task_partition(t);
     rv_err_t err = restore_consumer(th, errstr, errstr_size);
     if (err)
         return err;
@@ -342,7 +358,7 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t, rv__task_s
      * start over), to the end offset taken now: what is written later is
      * this task's own output. */
     int64_t end = rv__streams_end_offset(app, ts->changelog, p, errstr, errstr_size);
-    int64_t start = ts->persistent && ts->ckpt_offset >= 0 ? ts->ckpt_offset + 1 : -1;
+    int64_t start = ts->persistent && ts->checkpoint_offset >= 0 ? ts->checkpoint_offset + 1 : -1;
     int64_t pos = start >= 0 ? start : 0;
     if (end < 0) {
         rv_topic_partition_list_destroy(l);
@@ -450,6 +466,10 @@ static rv_err_t create_task(rv__stream_thread_t *th, int sub, int32_t partition)
     o.collector.flush = coll_flush;
     o.collector.last_offset = coll_last_offset;
     o.collector.opaque = th;
+    if (th->app->global) {
+        o.global_store = rv__streams_global_store; /* the locked read-only views */
+        o.global_store_opaque = th->app;
+    }
     rv__task_t *t = NULL;
     rv_err_t err;
     int64_t deadline = rv__mono_ms() + LOCK_RETRY_MS;
@@ -476,9 +496,12 @@ static rv_err_t create_task(rv__stream_thread_t *th, int sub, int32_t partition)
         th->task_cap = cap;
     }
     th->tasks[th->task_cnt++] = t;
-    for (size_t i = 0; !err && i < t->store_cnt; i++)
-        if (t->stores[i].changelog)
-            err = restore_store(th, t, &t->stores[i], errstr, sizeof errstr);
+    for (size_t i = 0; !err && i < rv__task_store_count(t); i++) {
+        rv__task_store_info_t si;
+        rv__task_store_info(t, i, &si);
+        if (si.changelog)
+            err = restore_store(th, t, &si, errstr, sizeof errstr);
+    }
     if (!err)
         err = rv__task_init(t, errstr, sizeof errstr);
     if (err)
@@ -573,6 +596,14 @@ static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts
 
 /* ---- The loop ---- */
 
+/* Sets name to value unless the app set it. */
+static rv_conf_res_t default_override(rv_conf_t *conf, const char *name, const char *value,
+                                      char *errstr, size_t errstr_size) {
+    if (rv__conf_is_set(conf, name))
+        return RV_CONF_OK;
+    return rv_conf_set(conf, name, value, errstr, errstr_size);
+}
+
 static rv_err_t make_clients(rv__stream_thread_t *th, char *errstr, size_t errstr_size) {
     rv_streams_t *app = th->app;
     char cid[480];
@@ -586,6 +617,12 @@ static rv_err_t make_clients(rv__stream_thread_t *th, char *errstr, size_t errst
     snprintf(cid, sizeof cid, "%s-producer", th->name);
     bad = bad || rv_conf_set(pc, "client.id", cid, errstr, errstr_size) ||
           rv_conf_set(pc, "acks", "all", errstr, errstr_size);
+    /* Kafka Streams' client defaults (StreamsConfig's PRODUCER and
+     * CONSUMER_DEFAULT_OVERRIDES): linger.ms=100, so sink and changelog
+     * records travel in full batches, and max.poll.records=1000. A value
+     * the app set wins. */
+    bad = bad || default_override(pc, "linger.ms", "100", errstr, errstr_size) ||
+          default_override(cc, "max.poll.records", "1000", errstr, errstr_size);
     if (bad) {
         rv_conf_destroy(cc);
         rv_conf_destroy(pc);
@@ -672,19 +709,39 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
             break;
         }
         size_t n = rv_records_count(rs);
+        /* The tasks queue the records where the consumer put them; the
+         * container goes when the last of them is processed. */
+        rv__shared_records_t *sr = n ? rv__shared_records_new(rs) : NULL;
+        if (sr)
+            rs = NULL;
+        /* Records of one partition come in runs sharing one topic string:
+         * route a run once. */
+        const char *run_topic = NULL;
+        int32_t run_partition = -1;
+        rv__task_t *t = NULL;
         for (size_t i = 0; i < n && !th->fail_err; i++) {
-            const rv_record_t *r = rv_records_get(rs, i);
-            int sub = rv__streams_route(app, rv_record_topic(r));
-            rv__task_t *t = sub >= 0 ? find_task(th, sub, rv_record_partition(r)) : NULL;
+            const rv_record_t *r =
+                sr ? rv_records_get(rv__shared_records_get(sr), i) : rv_records_get(rs, i);
+            const char *topic = rv_record_topic(r);
+            int32_t partition = rv_record_partition(r);
+            if (topic != run_topic || partition != run_partition) {
+                int sub = rv__streams_route(app, topic);
+                t = sub >= 0 ? find_task(th, sub, partition) : NULL;
+                run_topic = topic;
+                run_partition = partition;
+            }
             if (!t) {
                 /* Revoked meanwhile: its new owner reads it again. */
                 rv__log_debug(FAC, "stream-thread [%s] Dropped a record of %s-%d: no task",
-                              th->name, rv_record_topic(r), (int)rv_record_partition(r));
+                              th->name, topic, (int)partition);
                 continue;
             }
-            if (rv__task_add_consumed(t, r, errstr, sizeof errstr))
+            rv_err_t aerr = sr ? rv__task_add_shared(t, sr, i, errstr, sizeof errstr)
+                               : rv__task_add_consumed(t, r, errstr, sizeof errstr);
+            if (aerr)
                 fail(th, RV_ERR__FAIL, "Task %s failed: %s", rv__task_id(t), errstr);
         }
+        rv__shared_records_unref(sr);
         rv_records_destroy(rs);
         process_all(th);
         rv_producer_poll(th->producer, 0);

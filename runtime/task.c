@@ -33,15 +33,21 @@
  * stores through the owner's global_store lookup.
  *
  * Queues and picking. One queue per input partition, in the order the
- * partitions were first seen. A record is deserialized and its timestamp
- * extracted when it is added (Kafka does it when the record reaches the
- * head of its queue; with no records skipped in between that is the same).
- * rv__task_process() takes the head with the smallest timestamp among the
- * non-empty queues, the earliest queue on a tie (Kafka's PartitionGroup).
- * An empty queue does not block picking: that is max.task.idle.ms = 0 as
- * far as the task can tell; waiting for a partition that still has lag on
- * the broker is the owner's decision (it knows the fetch positions), so it
- * should add what it fetched for all partitions before processing.
+ * partitions were first seen. A queued record does not copy what the
+ * consumer fetched: it holds a reference on the consumer's container
+ * (rv__task_add_shared()) and reads the record there, so the extractor
+ * sees the consumer's rv_record_t; only records handed over as loose
+ * bytes (rv__task_add_record(), the test driver) are copied into a
+ * one-record container of their own. The bytes serde, being the identity,
+ * deserializes and serializes without copying: the processors see the
+ * record's bytes, and a sink hands the processor's bytes to the collector. A record is deserialized
+ * and its timestamp extracted when it is added (Kafka does it when the record reaches the head of
+ * its queue; with no records skipped in between that is the same). rv__task_process() takes the
+ * head with the smallest timestamp among the non-empty queues, the earliest queue on a tie (Kafka's
+ * PartitionGroup). An empty queue does not block picking: that is max.task.idle.ms = 0 as far as
+ * the task can tell; waiting for a partition that still has lag on the broker is the owner's
+ * decision (it knows the fetch positions), so it should add what it fetched for all partitions
+ * before processing.
  *
  * Stream time is the highest timestamp of the records processed so far; it
  * never goes back, so a record older than stream time is processed with
@@ -168,6 +174,9 @@ static rv_err_t resolve_node(rv__task_t *t, rv__task_node_t *n, char *errstr, si
             }
         }
     } else if (tn->kind == RV__TNODE_SINK) {
+        if (!tn->extractor)
+            n->sink_topic_ok = !rv__topology_topic_name(n->sink_topic, sizeof n->sink_topic,
+                                                        t->app_id, tn->topic, tn->sink.internal);
         n->key_serde = tn->sink.key_serializer ? tn->sink.key_serializer : dk;
         n->value_serde = tn->sink.value_serializer ? tn->sink.value_serializer : dv;
     } else {
@@ -511,19 +520,65 @@ const char *rv__task_last_error(const rv__task_t *t) {
 }
 
 size_t rv__task_queued(const rv__task_t *t) {
-    size_t n = 0;
-    for (size_t i = 0; i < t->queue_cnt; i++)
-        n += t->queues[i].cnt - t->queues[i].head;
-    return n;
+    return t->queued;
+}
+
+int32_t rv__task_partition(const rv__task_t *t) {
+    return t->partition;
+}
+
+int rv__task_subtopology(const rv__task_t *t) {
+    return t->st->id;
+}
+
+size_t rv__task_store_count(const rv__task_t *t) {
+    return t->closed ? 0 : t->store_cnt;
+}
+
+void rv__task_store_info(const rv__task_t *t, size_t i, rv__task_store_info_t *out) {
+    const rv__task_store_t *s = &t->stores[i];
+    out->name = s->ts->name;
+    out->store = s->store;
+    out->changelog = s->changelog;
+    out->persistent = s->persistent;
+    out->checkpoint_offset = s->ckpt_offset;
 }
 
 /* ---- Queues ---- */
 
+struct rv__shared_records_s {
+    rv_records_t *rs;
+    size_t refs;
+};
+
+rv__shared_records_t *rv__shared_records_new(rv_records_t *rs) {
+    rv__shared_records_t *sr = malloc(sizeof *sr);
+    if (!sr)
+        return NULL;
+    sr->rs = rs;
+    sr->refs = 1;
+    return sr;
+}
+
+const rv_records_t *rv__shared_records_get(const rv__shared_records_t *sr) {
+    return sr->rs;
+}
+
+void rv__shared_records_unref(rv__shared_records_t *sr) {
+    if (!sr || --sr->refs > 0)
+        return;
+    rv_records_destroy(sr->rs);
+    free(sr);
+}
+
 static void qrec_free(rv__task_t *t, rv__queue_t *q, rv__qrec_t *r) {
     const rv__task_node_t *src = &t->nodes[q->source];
-    rv_serde_free(src->key_serde, r->key);
-    rv_serde_free(src->value_serde, r->value);
-    rv_records_destroy(r->raw);
+    if (!r->key_borrowed)
+        rv_serde_free(src->key_serde, r->key);
+    if (!r->value_borrowed)
+        rv_serde_free(src->value_serde, r->value);
+    rv_records_destroy(r->own);
+    rv__shared_records_unref(r->shared);
     memset(r, 0, sizeof *r);
 }
 
@@ -538,6 +593,7 @@ static void free_queues(rv__task_t *t) {
     free(t->queues);
     t->queues = NULL;
     t->queue_cnt = 0;
+    t->queued = 0;
 }
 
 /* The source of the sub-topology reading `topic` (the broker's name). */
@@ -560,10 +616,19 @@ static size_t find_source(const rv__task_t *t, const char *topic) {
     return SIZE_MAX;
 }
 
-static rv__queue_t *get_queue(rv__task_t *t, const char *topic, int32_t partition, size_t source) {
+/* The queue of topic/partition, made on its first record. A known queue
+ * answers without resolving the source again (the per-record path). NULL
+ * with *src SIZE_MAX when no source reads the topic, else out of memory. */
+static rv__queue_t *get_queue(rv__task_t *t, const char *topic, int32_t partition, size_t *src) {
     for (size_t i = 0; i < t->queue_cnt; i++)
-        if (t->queues[i].partition == partition && !strcmp(t->queues[i].topic, topic))
+        if (t->queues[i].partition == partition && !strcmp(t->queues[i].topic, topic)) {
+            *src = t->queues[i].source;
             return &t->queues[i];
+        }
+    size_t source = find_source(t, topic);
+    *src = source;
+    if (source == SIZE_MAX)
+        return NULL;
     rv__queue_t *nq = realloc(t->queues, (t->queue_cnt + 1) * sizeof *nq);
     if (!nq)
         return NULL;
@@ -579,6 +644,26 @@ static rv__queue_t *get_queue(rv__task_t *t, const char *topic, int32_t partitio
     q->committable = -1;
     t->queue_cnt++;
     return q;
+}
+
+/* Room for one more record at the tail of q. */
+static rv_err_t queue_reserve(rv__queue_t *q) {
+    if (q->cnt < q->cap)
+        return 0;
+    if (q->head > 0) {
+        memmove(q->v, q->v + q->head, (q->cnt - q->head) * sizeof *q->v);
+        q->cnt -= q->head;
+        q->head = 0;
+    }
+    if (q->cnt == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        rv__qrec_t *nv = realloc(q->v, cap * sizeof *nv);
+        if (!nv)
+            return RV_ERR__NOMEM;
+        q->v = nv;
+        q->cap = cap;
+    }
+    return 0;
 }
 
 /* A private copy of a record as a one-record container, so extractors get
@@ -642,55 +727,49 @@ static void skip_offset(rv__queue_t *q, int64_t offset) {
         q->committable = offset + 1;
 }
 
-rv_err_t rv__task_add_record(rv__task_t *t, const char *topic, int32_t partition, int64_t offset,
-                             int64_t timestamp, const void *key, int32_t key_len, const void *value,
-                             int32_t value_len, const rv_header_t *headers, size_t header_cnt,
-                             char *errstr, size_t errstr_size) {
-    if (t->failed || t->closed)
-        return refuse(t, errstr, errstr_size);
-    size_t src = find_source(t, topic);
-    if (src == SIZE_MAX) {
-        rv__errstr_set(errstr, errstr_size, "Task %s reads no topic %s", t->id, topic);
-        return RV_ERR__INVALID_ARG;
+/* The bytes serde is the identity: its "deserialized" value is the record's
+ * own bytes, which the queued record keeps alive, so nothing is copied.
+ * Every other serde runs as usual. A non-null empty value keeps a non-NULL
+ * pointer, as the copying deserializer gives. */
+static rv_err_t deserialize(const rv_serde_t *serde, void **out, int32_t *out_len, bool *borrowed,
+                            const char *topic, const void *bytes, int32_t len, char *msg,
+                            size_t msg_size) {
+    *borrowed = false;
+    if (serde != rv_serde_bytes())
+        return rv_serde_deserialize(serde, out, out_len, topic, bytes, len, msg, msg_size);
+    *borrowed = true;
+    if (!bytes || len < 0) {
+        *out = NULL;
+        *out_len = -1;
+    } else {
+        *out = (void *)(len ? bytes : "");
+        *out_len = len;
     }
-    rv__queue_t *q = get_queue(t, topic, partition, src);
-    if (!q)
-        return RV_ERR__NOMEM;
-    if (q->cnt == q->cap) {
-        if (q->head > 0) {
-            memmove(q->v, q->v + q->head, (q->cnt - q->head) * sizeof *q->v);
-            q->cnt -= q->head;
-            q->head = 0;
-        }
-        if (q->cnt == q->cap) {
-            size_t cap = q->cap ? q->cap * 2 : 16;
-            rv__qrec_t *nv = realloc(q->v, cap * sizeof *nv);
-            if (!nv)
-                return RV_ERR__NOMEM;
-            q->v = nv;
-            q->cap = cap;
-        }
-    }
-    rv__qrec_t r;
-    memset(&r, 0, sizeof r);
-    rv_err_t err = copy_record(&r.raw, topic, partition, offset, timestamp, key, key_len, value,
-                               value_len, headers, header_cnt);
-    if (err) {
-        rv__errstr_set(errstr, errstr_size, "Cannot queue a record of %s-%" PRId32 ": %s", topic,
-                       partition, rv_err_str(err));
-        return err;
-    }
-    r.next_offset = offset + 1;
-    const rv__task_node_t *sn = &t->nodes[src];
+    return 0;
+}
+
+/* Deserializes r (raw set), extracts its timestamp and appends it to q,
+ * whose tail has room. Takes over r's references: a skipped or failed
+ * record is freed here. */
+static rv_err_t enqueue(rv__task_t *t, rv__queue_t *q, rv__qrec_t *r, char *errstr,
+                        size_t errstr_size) {
+    const rv__task_node_t *sn = &t->nodes[q->source];
+    const rv_record_t *raw = r->raw;
+    const char *topic = q->topic;
+    int32_t partition = q->partition;
+    int64_t offset = rv_record_offset(raw);
+    int32_t kl, vl;
+    const void *key = rv_record_key(raw, &kl);
+    const void *value = rv_record_value(raw, &vl);
+    r->next_offset = offset + 1;
     char msg[512] = "";
-    err = rv_serde_deserialize(sn->key_serde, &r.key, &r.key_len, topic, key, key ? key_len : -1,
-                               msg, sizeof msg);
+    rv_err_t err = deserialize(sn->key_serde, &r->key, &r->key_len, &r->key_borrowed, topic, key,
+                               key ? kl : -1, msg, sizeof msg);
     if (!err)
-        err = rv_serde_deserialize(sn->value_serde, &r.value, &r.value_len, topic, value,
-                                   value ? value_len : -1, msg, sizeof msg);
+        err = deserialize(sn->value_serde, &r->value, &r->value_len, &r->value_borrowed, topic,
+                          value, value ? vl : -1, msg, sizeof msg);
     if (err) {
-        rv_serde_free(sn->key_serde, r.key);
-        rv_records_destroy(r.raw);
+        qrec_free(t, q, r);
         if (t->deser_continue) {
             rv__log_warn(FAC,
                          "Exception caught during Deserialization, taskId: %s, topic: %s, "
@@ -709,21 +788,18 @@ rv_err_t rv__task_add_record(rv__task_t *t, const char *topic, int32_t partition
                          "%" PRId32 ", offset: %" PRId64 ": %s",
                          t->id, topic, partition, offset, msg);
     }
-    const rv_record_t *raw = rv_records_get(r.raw, 0);
     msg[0] = '\0';
-    err = sn->extractor(&r.ts, raw, q->partition_time, sn->extractor_opaque, msg, sizeof msg);
-    if (!err && r.ts < 0) {
+    err = sn->extractor(&r->ts, raw, q->partition_time, sn->extractor_opaque, msg, sizeof msg);
+    if (!err && r->ts < 0) {
         rv__log_warn(FAC,
                      "Skipping record due to negative extracted timestamp. topic=[%s] "
                      "partition=[%" PRId32 "] offset=[%" PRId64 "] extractedTimestamp=[%" PRId64
                      "] extractor=[%s]",
-                     topic, partition, offset, r.ts,
+                     topic, partition, offset, r->ts,
                      sn->tn->source.timestamp_extractor ? "user-supplied" : "default");
     }
-    if (err || r.ts < 0) {
-        rv_serde_free(sn->key_serde, r.key);
-        rv_serde_free(sn->value_serde, r.value);
-        rv_records_destroy(r.raw);
+    if (err || r->ts < 0) {
+        qrec_free(t, q, r);
         if (err)
             return task_fail(
                 t, err, errstr, errstr_size,
@@ -732,10 +808,49 @@ rv_err_t rv__task_add_record(rv__task_t *t, const char *topic, int32_t partition
         skip_offset(q, offset);
         return 0;
     }
-    if (r.ts > q->partition_time)
-        q->partition_time = r.ts;
-    q->v[q->cnt++] = r;
+    if (r->ts > q->partition_time)
+        q->partition_time = r->ts;
+    q->v[q->cnt++] = *r;
+    t->queued++;
     return 0;
+}
+
+/* The queue for a new record of topic/partition, with room at its tail. */
+static rv_err_t queue_for(rv__task_t *t, const char *topic, int32_t partition, rv__queue_t **out,
+                          char *errstr, size_t errstr_size) {
+    if (t->failed || t->closed)
+        return refuse(t, errstr, errstr_size);
+    size_t src;
+    rv__queue_t *q = get_queue(t, topic, partition, &src);
+    if (!q && src == SIZE_MAX) {
+        rv__errstr_set(errstr, errstr_size, "Task %s reads no topic %s", t->id, topic);
+        return RV_ERR__INVALID_ARG;
+    }
+    if (!q || queue_reserve(q))
+        return RV_ERR__NOMEM;
+    *out = q;
+    return 0;
+}
+
+rv_err_t rv__task_add_record(rv__task_t *t, const char *topic, int32_t partition, int64_t offset,
+                             int64_t timestamp, const void *key, int32_t key_len, const void *value,
+                             int32_t value_len, const rv_header_t *headers, size_t header_cnt,
+                             char *errstr, size_t errstr_size) {
+    rv__queue_t *q = NULL;
+    rv_err_t err = queue_for(t, topic, partition, &q, errstr, errstr_size);
+    if (err)
+        return err;
+    rv__qrec_t r;
+    memset(&r, 0, sizeof r);
+    err = copy_record(&r.own, topic, partition, offset, timestamp, key, key_len, value, value_len,
+                      headers, header_cnt);
+    if (err) {
+        rv__errstr_set(errstr, errstr_size, "Cannot queue a record of %s-%" PRId32 ": %s", topic,
+                       partition, rv_err_str(err));
+        return err;
+    }
+    r.raw = rv_records_get(r.own, 0);
+    return enqueue(t, q, &r, errstr, errstr_size);
 }
 
 rv_err_t rv__task_add_consumed(rv__task_t *t, const rv_record_t *rec, char *errstr,
@@ -758,33 +873,79 @@ rv_err_t rv__task_add_consumed(rv__task_t *t, const rv_record_t *rec, char *errs
     return err;
 }
 
+rv_err_t rv__task_add_shared(rv__task_t *t, rv__shared_records_t *sr, size_t i, char *errstr,
+                             size_t errstr_size) {
+    const rv_record_t *rec = rv_records_get(sr->rs, i);
+    if (!rec) {
+        rv__errstr_set(errstr, errstr_size, "No record %zu in the container", i);
+        return RV_ERR__INVALID_ARG;
+    }
+    rv__queue_t *q = NULL;
+    rv_err_t err =
+        queue_for(t, rv_record_topic(rec), rv_record_partition(rec), &q, errstr, errstr_size);
+    if (err)
+        return err;
+    rv__qrec_t r;
+    memset(&r, 0, sizeof r);
+    r.raw = rec;
+    r.shared = sr;
+    sr->refs++;
+    return enqueue(t, q, &r, errstr, errstr_size);
+}
+
 /* ---- Processing ---- */
+
+/* The bytes serde is the identity: the record's bytes go to the collector
+ * as they are (borrowed for the send). Every other serde runs as usual;
+ * the message for a negative length is the bytes serializer's. */
+static rv_err_t serialize(const rv_serde_t *serde, void **out, int32_t *out_len, bool *borrowed,
+                          const char *topic, const void *data, int32_t len, char *msg,
+                          size_t msg_size) {
+    *borrowed = false;
+    if (serde != rv_serde_bytes())
+        return rv_serde_serialize(serde, out, out_len, topic, data, len, msg, msg_size);
+    *out = NULL;
+    *out_len = -1;
+    if (!data)
+        return 0;
+    if (len < 0) {
+        rv__errstr_set(msg, msg_size, "Negative length %d for bytes", len);
+        return RV_ERR__SERIALIZATION;
+    }
+    *borrowed = true;
+    *out = (void *)data;
+    *out_len = len;
+    return 0;
+}
 
 /* Runs a sink: picks the topic, serializes, partitions, sends. */
 static rv_err_t run_sink(rv__task_t *t, rv__task_node_t *n, const rv_processor_record_t *rec) {
     const rv__tnode_t *tn = n->tn;
-    char topic[512];
+    char xtopic[512];
+    const char *topic = n->sink_topic;
     if (tn->extractor) {
         const char *x = tn->extractor(rec, tn->extractor_opaque);
         if (!x)
             return task_fail(t, RV_ERR__FAIL, NULL, 0,
                              "Topic name extractor of sink %s returned no topic", tn->name);
-        snprintf(topic, sizeof topic, "%s", x);
-    } else if (rv__topology_topic_name(topic, sizeof topic, t->app_id, tn->topic,
-                                       tn->sink.internal)) {
+        snprintf(xtopic, sizeof xtopic, "%s", x);
+        topic = xtopic;
+    } else if (!n->sink_topic_ok) {
         return task_fail(t, RV_ERR__INVALID_ARG, NULL, 0, "Topic name of sink %s is too long",
                          tn->name);
     }
     void *kb = NULL, *vb = NULL;
     int32_t kl = -1, vl = -1;
+    bool kborrowed = false, vborrowed = false;
     char msg[512] = "";
-    rv_err_t err =
-        rv_serde_serialize(n->key_serde, &kb, &kl, topic, rec->key, rec->key_len, msg, sizeof msg);
+    rv_err_t err = serialize(n->key_serde, &kb, &kl, &kborrowed, topic, rec->key, rec->key_len, msg,
+                             sizeof msg);
     if (!err)
-        err = rv_serde_serialize(n->value_serde, &vb, &vl, topic, rec->value, rec->value_len, msg,
-                                 sizeof msg);
+        err = serialize(n->value_serde, &vb, &vl, &vborrowed, topic, rec->value, rec->value_len,
+                        msg, sizeof msg);
     if (err) {
-        rv_serde_free(n->key_serde, kb);
+        if (!kborrowed)
+            rv_serde_free(n->key_serde, kb);
         return task_fail(t, err, NULL, 0,
                          "Error serializing a record for topic %s in sink %s of task %s: %s "
                          "(check the sink's serdes or default.key.serde / default.value.serde)",
@@ -794,8 +955,10 @@ static rv_err_t run_sink(rv__task_t *t, rv__task_node_t *n, const rv_processor_r
     if (tn->sink.partitioner) {
         int32_t cnt = t->coll.partition_count ? t->coll.partition_count(t->coll.opaque, topic) : 0;
         if (cnt <= 0) {
-            rv_serde_free(n->key_serde, kb);
-            rv_serde_free(n->value_serde, vb);
+            if (!kborrowed)
+                rv_serde_free(n->key_serde, kb);
+            if (!vborrowed)
+                rv_serde_free(n->value_serde, vb);
             return task_fail(t, RV_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL, 0,
                              "Could not get partition information for topic %s for task %s", topic,
                              t->id);
@@ -805,8 +968,10 @@ static rv_err_t run_sink(rv__task_t *t, rv__task_node_t *n, const rv_processor_r
     }
     err = t->coll.send(t->coll.opaque, topic, partition, kb, kl, vb, vl, rec->timestamp,
                        rec->headers, rec->header_cnt, msg, sizeof msg);
-    rv_serde_free(n->key_serde, kb);
-    rv_serde_free(n->value_serde, vb);
+    if (!kborrowed)
+        rv_serde_free(n->key_serde, kb);
+    if (!vborrowed)
+        rv_serde_free(n->value_serde, vb);
     if (err)
         return task_fail(t, err, NULL, 0,
                          "Error encountered sending record to topic %s for task %s due to: %s",
@@ -878,9 +1043,10 @@ rv_err_t rv__task_process(rv__task_t *t, int *processed, char *errstr, size_t er
     rv__qrec_t r = best->v[best->head++];
     if (best->head == best->cnt)
         best->head = best->cnt = 0;
+    t->queued--;
     if (r.ts > t->stream_time)
         t->stream_time = r.ts;
-    const rv_record_t *raw = rv_records_get(r.raw, 0);
+    const rv_record_t *raw = r.raw;
     size_t hc = rv_record_header_count(raw);
     rv_header_t *hs = hc ? calloc(hc, sizeof *hs) : NULL;
     if (hc && !hs) {

@@ -98,6 +98,25 @@ rv_err_t rv__task_init(rv__task_t *task, char *errstr, size_t errstr_size);
 /** The task id "<sub-topology>_<partition>". Borrowed. */
 const char *rv__task_id(const rv__task_t *task);
 
+/** The task's partition number and sub-topology id. */
+int32_t rv__task_partition(const rv__task_t *task);
+int rv__task_subtopology(const rv__task_t *task);
+
+/** Number of stores of the task's sub-topology (0 after close). */
+size_t rv__task_store_count(const rv__task_t *task);
+
+/** What an owner needs to restore one store of the task. */
+typedef struct rv__task_store_info_s {
+    const char *name;          /* the store's name; borrowed */
+    rv_kv_store_t *store;      /* outermost layer; borrowed until close */
+    const char *changelog;     /* changelog topic, NULL when not logged; borrowed */
+    bool persistent;           /* keeps its data on disk between runs */
+    int64_t checkpoint_offset; /* changelog offset of the last checkpoint, -1 none */
+} rv__task_store_info_t;
+
+/** Fills *out for store i (< rv__task_store_count()). */
+void rv__task_store_info(const rv__task_t *task, size_t i, rv__task_store_info_t *out);
+
 /** The task's store `name` (outermost layer of its stack), NULL when the
  *  sub-topology has none by that name. Borrowed: valid until close. */
 rv_kv_store_t *rv__task_store(const rv__task_t *task, const char *name);
@@ -124,6 +143,29 @@ rv_err_t rv__task_add_record(rv__task_t *task, const char *topic, int32_t partit
 /** As rv__task_add_record() for a record a consumer returned. */
 rv_err_t rv__task_add_consumed(rv__task_t *task, const rv_record_t *record, char *errstr,
                                size_t errstr_size);
+
+/** A consumer's container whose records several tasks queue without
+ *  copying them (rv__task_add_shared()): the container lives until its
+ *  owner dropped its reference and every record queued from it was
+ *  processed or dropped. The count is not atomic: the owner and the tasks
+ *  run on one thread. */
+typedef struct rv__shared_records_s rv__shared_records_t;
+
+/** Wraps rs with one reference for the caller. Takes ownership of rs on
+ *  success; NULL when out of memory (rs stays the caller's). */
+rv__shared_records_t *rv__shared_records_new(rv_records_t *rs);
+/** The wrapped container. Borrowed: valid while a reference is held. */
+const rv_records_t *rv__shared_records_get(const rv__shared_records_t *sr);
+/** Drops one reference; the last one destroys the container. NULL does
+ *  nothing. */
+void rv__shared_records_unref(rv__shared_records_t *sr);
+
+/** As rv__task_add_consumed() for record i of sr, without copying it: the
+ *  queued record takes a reference on sr and reads the consumer's bytes
+ *  until it is processed. Deserializers and the extractor see the same
+ *  bytes and rv_record_t as with rv__task_add_consumed(). */
+rv_err_t rv__task_add_shared(rv__task_t *task, rv__shared_records_t *sr, size_t i, char *errstr,
+                             size_t errstr_size);
 
 /** Number of records queued and not yet processed. */
 size_t rv__task_queued(const rv__task_t *task);
@@ -224,6 +266,10 @@ typedef struct rv__task_node_s {
     const rv_serde_t *key_serde, *value_serde; /* sources: deser; sinks: ser */
     rv_timestamp_extractor_cb_t *extractor;    /* sources */
     void *extractor_opaque;
+    /* Sinks without a topic name extractor: the broker's topic name,
+     * resolved once; sink_topic_ok false when it does not fit. */
+    char sink_topic[512];
+    bool sink_topic_ok;
 } rv__task_node_t;
 
 typedef struct rv__task_store_s {
@@ -245,14 +291,20 @@ typedef struct rv__rec_ctx_s {
     size_t header_cnt;
 } rv__rec_ctx_t;
 
-/* A queued input record: a private copy (a one-record container, so the
- * extractor sees a real rv_record_t), deserialized, with its timestamp. */
+/* A queued input record, deserialized, with its timestamp. raw is the
+ * record as consumed: in a container shared with the consumer's other
+ * records (rv__task_add_shared()), or in a private one-record copy (own,
+ * rv__task_add_record()), so the extractor always sees a real rv_record_t.
+ * The bytes serde deserializes to the record's own bytes (borrowed). */
 typedef struct rv__qrec_s {
-    rv_records_t *raw;
+    const rv_record_t *raw;
+    rv_records_t *own;
+    rv__shared_records_t *shared;
     int64_t ts;
     void *key, *value; /* as the source's deserializers made them */
     int32_t key_len, value_len;
-    int64_t next_offset; /* committable offset once processed */
+    bool key_borrowed, value_borrowed; /* point into raw: not freed */
+    int64_t next_offset;               /* committable offset once processed */
 } rv__qrec_t;
 
 /* The queue of one input partition (Kafka's RecordQueue). */
@@ -293,6 +345,7 @@ struct rv__task_s {
 
     rv__queue_t *queues;
     size_t queue_cnt;
+    size_t queued;              /* records queued over all queues */
     rv__task_offset_t *offsets; /* rv__task_commit()'s answer */
 
     rv_cancellable_t **puncts;

@@ -3,13 +3,19 @@
  * holds recent writes in memory and passes them on at flush.
  *
  * DESIGN
- * Entries live in a skip list keyed by the record key (state/skiplist.c),
- * so ranges can be merged in key order, and on two intrusive lists:
+ * Entries live in a hash table keyed by the record key, which serves the
+ * point reads and writes, and on two intrusive lists:
  *   - the LRU list, most recently used first: every get and put moves the
  *     entry to the head; eviction takes the tail;
  *   - the dirty list, in the order entries were last updated (an update of
  *     a dirty entry moves it to the tail, as NamedCache's dirtyKeys remove
  *     then add): the order of a flush.
+ * Key order is only needed by iterators, so the ordered index, a skip list
+ * (state/skiplist.c), is kept lazily: a new entry goes on the "unindexed"
+ * list, and opening an iterator first moves every unindexed entry into the
+ * skip list. Every entry is in exactly one of the two. A store that is
+ * only read and written by key (a count, an aggregate) thus never pays for
+ * ordering, and one that iterates pays what a skip list always cost.
  * An entry is dirty (written here, not yet in the wrapped store) or clean
  * (a copy of the wrapped store's value, cached by a read). A delete is a
  * dirty entry with no value (a tombstone) that hides the wrapped store's
@@ -61,17 +67,27 @@
 #include "state/store_internal.h"
 
 typedef struct centry_s {
-    rv__skl_node_t *node; /* holds the key; node->val is this entry */
-    uint8_t *value;       /* NULL: a tombstone */
-    size_t value_len;
+    uint64_t hash;
+    struct centry_s *h_next;          /* hash chain */
+    rv__skl_node_t *node;             /* in the ordered index (node->val is this entry), or NULL */
+    struct centry_s *u_prev, *u_next; /* the unindexed list, while node is NULL */
+    uint8_t *value;                   /* NULL: a tombstone */
+    size_t value_len, value_cap;
     int dirty;
     struct centry_s *lru_prev, *lru_next; /* head: most recently used */
     struct centry_s *d_prev, *d_next;     /* head: least recently updated */
+    size_t key_len;
+    uint8_t key[]; /* the entry's own copy */
 } centry_t;
+
+#define HASH_MIN_BUCKETS 1024
 
 typedef struct cache_s {
     rv_kv_store_t *inner; /* owned */
-    rv__skl_t map;
+    centry_t **tab;       /* hash buckets, a power of two of them */
+    size_t mask;
+    rv__skl_t map;    /* the ordered index of the indexed entries */
+    centry_t *u_head; /* entries not in the ordered index yet */
     centry_t *lru_head, *lru_tail;
     centry_t *d_head, *d_tail;
     size_t bytes, max_bytes, entries, dirty;
@@ -84,7 +100,87 @@ typedef struct cache_s {
 } cache_t;
 
 static size_t entry_size(const centry_t *e) {
-    return e->node->key_len + e->value_len + RV__CACHE_ENTRY_OVERHEAD;
+    return e->key_len + e->value_len + RV__CACHE_ENTRY_OVERHEAD;
+}
+
+/* 64-bit hash of a key, 8 bytes at a time, with murmur3's finalizer. */
+static uint64_t key_hash(const void *key, size_t len) {
+    const uint8_t *p = key;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)len;
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = (h ^ v) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint64_t v = 0;
+        memcpy(&v, p, len);
+        h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+static centry_t *find(const cache_t *c, const void *key, size_t key_len, uint64_t h) {
+    for (centry_t *e = c->tab[h & c->mask]; e; e = e->h_next)
+        if (e->hash == h && e->key_len == key_len && (!key_len || !memcmp(e->key, key, key_len)))
+            return e;
+    return NULL;
+}
+
+/* Doubles the buckets once there are more entries than buckets; when that
+ * cannot be allocated the chains just get longer. */
+static void maybe_grow(cache_t *c) {
+    if (c->entries <= c->mask + 1)
+        return;
+    size_t n = (c->mask + 1) * 2;
+    centry_t **tab = calloc(n, sizeof *tab);
+    if (!tab)
+        return;
+    for (size_t i = 0; i <= c->mask; i++) {
+        for (centry_t *e = c->tab[i], *nx; e; e = nx) {
+            nx = e->h_next;
+            e->h_next = tab[e->hash & (n - 1)];
+            tab[e->hash & (n - 1)] = e;
+        }
+    }
+    free(c->tab);
+    c->tab = tab;
+    c->mask = n - 1;
+}
+
+static void unindexed_unlink(cache_t *c, centry_t *e) {
+    if (e->u_prev)
+        e->u_prev->u_next = e->u_next;
+    else
+        c->u_head = e->u_next;
+    if (e->u_next)
+        e->u_next->u_prev = e->u_prev;
+    e->u_prev = e->u_next = NULL;
+}
+
+/* Moves every unindexed entry into the ordered index (before iterating). */
+static rv_err_t index_all(cache_t *c) {
+    while (c->u_head) {
+        centry_t *e = c->u_head;
+        rv__skl_node_t *n;
+        int created;
+        rv_err_t err = rv__skl_upsert(&c->map, e->key, e->key_len, &n, &created);
+        if (err)
+            return err;
+        rv_assert(created);
+        n->val = e;
+        e->node = n;
+        unindexed_unlink(c, e);
+    }
+    return RV_ERR_NO_ERROR;
 }
 
 static void lru_unlink(cache_t *c, centry_t *e) {
@@ -142,7 +238,14 @@ static void entry_remove(cache_t *c, centry_t *e) {
     lru_unlink(c, e);
     c->bytes -= entry_size(e);
     c->entries--;
-    rv__skl_remove(&c->map, e->node->key, e->node->key_len);
+    centry_t **pp = &c->tab[e->hash & c->mask];
+    while (*pp != e)
+        pp = &(*pp)->h_next;
+    *pp = e->h_next;
+    if (e->node)
+        rv__skl_remove(&c->map, e->key, e->key_len);
+    else
+        unindexed_unlink(c, e);
     free(e->value);
     free(e);
 }
@@ -151,42 +254,48 @@ static void entry_remove(cache_t *c, centry_t *e) {
  * it the most recently used. */
 static rv_err_t entry_set(cache_t *c, const void *key, size_t key_len, const void *value,
                           size_t value_len, int dirty) {
-    uint8_t *copy = NULL;
-    if (value) {
-        copy = malloc(value_len ? value_len : 1);
+    uint64_t h = key_hash(key, key_len);
+    centry_t *e = find(c, key, key_len, h);
+    if (!value)
+        value_len = 0;
+    /* An overwrite reuses the value's buffer when the new value fits. */
+    uint8_t *copy = e && value && e->value && e->value_cap >= value_len ? e->value : NULL;
+    size_t cap = copy ? e->value_cap : value_len ? value_len : 1;
+    if (value && !copy) {
+        copy = malloc(cap);
         if (!copy)
             return RV_ERR__NOMEM;
-        if (value_len)
-            memcpy(copy, value, value_len);
-    } else {
-        value_len = 0;
     }
-    rv__skl_node_t *n;
-    int created;
-    rv_err_t err = rv__skl_upsert(&c->map, key, key_len, &n, &created);
-    if (err) {
-        free(copy);
-        return err;
-    }
-    centry_t *e = n->val;
-    if (created) {
-        e = calloc(1, sizeof(*e));
+    if (value_len)
+        memmove(copy, value, value_len);
+    if (!e) {
+        e = calloc(1, sizeof(*e) + key_len + 1);
         if (!e) {
-            rv__skl_remove(&c->map, key, key_len);
             free(copy);
             return RV_ERR__NOMEM;
         }
-        e->node = n;
-        n->val = e;
+        e->hash = h;
+        e->key_len = key_len;
+        if (key_len)
+            memcpy(e->key, key, key_len);
+        e->h_next = c->tab[h & c->mask];
+        c->tab[h & c->mask] = e;
+        e->u_next = c->u_head;
+        if (c->u_head)
+            c->u_head->u_prev = e;
+        c->u_head = e;
         c->entries++;
+        maybe_grow(c);
     } else {
         c->overwrites++;
         c->bytes -= entry_size(e);
         lru_unlink(c, e);
-        free(e->value);
+        if (e->value != copy)
+            free(e->value);
     }
     e->value = copy;
     e->value_len = value_len;
+    e->value_cap = copy ? cap : 0;
     c->bytes += entry_size(e);
     lru_push_head(c, e);
     if (dirty) {
@@ -213,8 +322,8 @@ static rv_err_t cache_flush(cache_t *c) {
     size_t i = 0;
     for (centry_t *e = c->d_head; e; e = e->d_next, i++) {
         ents[i] = e;
-        kv[i].key = e->node->key;
-        kv[i].key_len = e->node->key_len;
+        kv[i].key = e->key;
+        kv[i].key_len = e->key_len;
         kv[i].value = e->value;
         kv[i].value_len = e->value_len;
     }
@@ -288,9 +397,8 @@ static rv_err_t maybe_evict(cache_t *c) {
 
 static rv_err_t cache_get(void *opaque, rv_bytes_t *out, const void *key, size_t key_len) {
     cache_t *c = opaque;
-    rv__skl_node_t *n = rv__skl_find(&c->map, key, key_len);
-    if (n) {
-        centry_t *e = n->val;
+    centry_t *e = find(c, key, key_len, key_hash(key, key_len));
+    if (e) {
         c->hits++;
         lru_unlink(c, e);
         lru_push_head(c, e);
@@ -359,6 +467,10 @@ static rv_err_t citer_open(void *opaque, void **iter, const void *from, size_t f
         return RV_ERR__NOMEM;
     ci->reverse = reverse;
     ci->inner_stale = 1;
+    if (index_all(c)) {
+        citer_close(ci);
+        return RV_ERR__NOMEM;
+    }
     /* Allocate the copy buffer up front, so an empty key is data + 0, a
      * valid pointer, never NULL + 0. */
     if (rv__buf_reserve(&ci->bytes, 1)) {
@@ -478,12 +590,13 @@ static rv_err_t cache_flush_op(void *opaque) {
 }
 
 static void cache_free_entries(cache_t *c) {
-    for (rv__skl_node_t *n = rv__skl_first(&c->map); n; n = n->next[0]) {
-        centry_t *e = n->val;
+    for (centry_t *e = c->lru_head, *nx; e; e = nx) {
+        nx = e->lru_next;
         free(e->value);
         free(e);
     }
     rv__skl_free(&c->map);
+    free(c->tab);
 }
 
 static void cache_close(void *opaque) {
@@ -519,10 +632,13 @@ rv_err_t rv__cache_wrap(rv_kv_store_t **out, rv_kv_store_t *inner, size_t max_by
     cache_t *c = calloc(1, sizeof(*c));
     if (!c)
         return RV_ERR__NOMEM;
-    if (rv__skl_init(&c->map)) {
+    c->tab = calloc(HASH_MIN_BUCKETS, sizeof *c->tab);
+    if (!c->tab || rv__skl_init(&c->map)) {
+        free(c->tab);
         free(c);
         return RV_ERR__NOMEM;
     }
+    c->mask = HASH_MIN_BUCKETS - 1;
     c->inner = inner;
     c->max_bytes = max_bytes;
     c->listener = listener;
@@ -532,6 +648,7 @@ rv_err_t rv__cache_wrap(rv_kv_store_t **out, rv_kv_store_t *inner, size_t max_by
                          rv_kv_store_name(inner), RV__STORE_CACHE, inner);
     if (err) {
         rv__skl_free(&c->map);
+        free(c->tab);
         free(c);
     }
     return err;
@@ -546,6 +663,12 @@ void rv__cache_set_send_old_values(rv_kv_store_t *cache, bool on) {
     cache_of(cache)->send_old_values = on;
 }
 
+void rv__cache_set_listener(rv_kv_store_t *cache, rv__cache_flush_fn listener, void *opaque) {
+    cache_t *c = cache_of(cache);
+    c->listener = listener;
+    c->opaque = opaque;
+}
+
 rv_err_t rv__cache_flush(rv_kv_store_t *cache) {
     cache_t *c = cache_of(cache);
     rv_err_t err = cache_flush(c);
@@ -556,9 +679,9 @@ rv_err_t rv__cache_flush(rv_kv_store_t *cache) {
 
 void rv__cache_drop_key(rv_kv_store_t *cache, const void *key, size_t key_len) {
     cache_t *c = cache_of(cache);
-    rv__skl_node_t *n = rv__skl_find(&c->map, key, key_len);
-    if (n)
-        entry_remove(c, n->val);
+    centry_t *e = find(c, key, key_len, key_hash(key, key_len));
+    if (e)
+        entry_remove(c, e);
 }
 
 void rv__cache_stats(const rv_kv_store_t *cache, rv__cache_stats_t *out) {

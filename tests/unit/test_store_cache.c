@@ -275,6 +275,88 @@ static void test_iterator_snapshot(void **state) {
     expect_scan(it, "b=cb;c=cc;");
 }
 
+/* The ordered index is built lazily: entries put between iterators, and
+ * entries removed while indexed or not yet indexed (tombstones flushed,
+ * keys dropped, LRU evictions), all leave ranges exact and in key order. */
+static void test_lazy_order_index(void **state) {
+    fx_t *fx = *state;
+    char k[16], v[16];
+    /* Keys in a scrambled order, none indexed yet. */
+    for (int i = 0; i < 500; i++) {
+        int n = (i * 7919) % 500;
+        snprintf(k, sizeof k, "k%03d", n);
+        snprintf(v, sizeof v, "v%d", n);
+        put_s(fx->cache, k, v);
+    }
+    rv_kv_iter_t *it;
+    assert_int_equal(rv_kv_store_range(&it, fx->cache, "k100", 4, "k103", 4), 0);
+    expect_scan(it, "k100=v100;k101=v101;k102=v102;k103=v103;");
+    /* Now all indexed: mix indexed deletes with new unindexed keys. */
+    put_s(fx->cache, "k101", NULL);
+    put_s(fx->cache, "k1015", "new");
+    rv__cache_drop_key(fx->cache, "k102", 4);
+    put_s(fx->cache, "k1025", "new2");
+    rv__cache_drop_key(fx->cache, "k1025", 5); /* dropped before being indexed */
+    assert_int_equal(rv_kv_store_range(&it, fx->cache, "k100", 4, "k103", 4), 0);
+    expect_scan(it, "k100=v100;k1015=new;k103=v103;");
+    assert_int_equal(rv__cache_flush(fx->cache), 0); /* the tombstone leaves the cache */
+    assert_int_equal(rv_kv_store_reverse_range(&it, fx->cache, "k100", 4, "k1015", 5), 0);
+    expect_scan(it, "k1015=new;k100=v100;");
+    rv__cache_stats_t st;
+    rv__cache_stats(fx->cache, &st);
+    assert_int_equal(st.entries, 499); /* 500 - k101 - k102 + k1015 */
+    expect_get(fx->cache, "k101", NULL);
+    expect_get(fx->cache, "k102", NULL); /* dropped while dirty: never written */
+    expect_get(fx->cache, "k499", "v499");
+
+    /* A small cache over many keys: evictions remove both kinds. */
+    rv_kv_store_destroy(fx->cache);
+    fx->flushed.len = 0;
+    open_fx(fx, 1, 40 * (4 + 2 + RV__CACHE_ENTRY_OVERHEAD));
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 200; i++) {
+            snprintf(k, sizeof k, "e%03d", (i * 37) % 200);
+            snprintf(v, sizeof v, "%d%d", round, i % 10);
+            put_s(fx->cache, k, v);
+            if (i % 50 == 0) { /* index what is cached now */
+                assert_int_equal(rv_kv_store_all(&it, fx->cache), 0);
+                rv_kv_iter_destroy(it);
+            }
+        }
+    }
+    rv__cache_stats(fx->cache, &st);
+    assert_true(st.entries <= 40);
+    assert_true(st.evictions > 0);
+    assert_int_equal(rv_kv_store_range(&it, fx->cache, "e000", 4, "e002", 4), 0);
+    expect_scan(it, "e000=20;e001=23;e002=26;");
+}
+
+/* An overwrite reuses the value's memory when the new value fits and
+ * replaces it when it does not; the accounting follows the value size. */
+static void test_overwrite_sizes(void **state) {
+    fx_t *fx = *state;
+    rv__cache_stats_t st;
+    put_s(fx->cache, "k", "a-long-value");
+    put_s(fx->cache, "k", "short");
+    expect_get(fx->cache, "k", "short");
+    rv__cache_stats(fx->cache, &st);
+    assert_int_equal(st.bytes, 1 + 5 + RV__CACHE_ENTRY_OVERHEAD);
+    put_s(fx->cache, "k", "");
+    expect_get(fx->cache, "k", "");
+    put_s(fx->cache, "k", "a-longer-value-than-before");
+    expect_get(fx->cache, "k", "a-longer-value-than-before");
+    put_s(fx->cache, "k", NULL);
+    expect_get(fx->cache, "k", NULL);
+    put_s(fx->cache, "k", "back");
+    expect_get(fx->cache, "k", "back");
+    rv__cache_stats(fx->cache, &st);
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(st.bytes, 1 + 4 + RV__CACHE_ENTRY_OVERHEAD);
+    assert_int_equal(rv__cache_flush(fx->cache), 0);
+    expect_flushed(fx, "k=back/<null>;");
+    expect_get(fx->inner, "k", "back");
+}
+
 static void test_restore_drops_cached(void **state) {
     fx_t *fx = *state;
     put_s(fx->cache, "k", "cached");
@@ -385,6 +467,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_iterator_over_memory, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_empty_key, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_empty_key, setup_rocks, teardown),
+        cmocka_unit_test_setup_teardown(test_lazy_order_index, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_lazy_order_index, setup_rocks, teardown),
+        cmocka_unit_test_setup_teardown(test_overwrite_sizes, setup_mem, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

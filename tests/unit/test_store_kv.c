@@ -263,6 +263,43 @@ static void test_put_if_absent_put_all(void **state) {
     assert_int_equal(rv_kv_store_put_all(s, NULL, 0), 0);
 }
 
+/* A batch larger than any small-batch path, keys out of order and
+ * repeated, puts and deletes mixed: the last write of each key wins
+ * (RocksDB sorts the batch by key before applying it). */
+static void test_put_all_unordered(void **state) {
+    fx_t *fx = *state;
+    rv_kv_store_t *s = fx->s;
+    enum { N = 300, KEYS = 100 };
+    static char keys[N][8], vals[N][8];
+    rv_kv_entry_t e[N];
+    int last[KEYS];
+    for (int i = 0; i < N; i++) {
+        int k = (i * 7) % KEYS;
+        snprintf(keys[i], sizeof keys[i], "key%03d", k);
+        snprintf(vals[i], sizeof vals[i], "%d", i);
+        e[i].key = keys[i];
+        e[i].key_len = strlen(keys[i]);
+        e[i].value = i % 11 == 0 ? NULL : vals[i];
+        e[i].value_len = i % 11 == 0 ? 0 : strlen(vals[i]);
+        last[k] = i;
+    }
+    assert_int_equal(rv_kv_store_put_all(s, e, N), 0);
+    for (int k = 0; k < KEYS; k++) {
+        char key[8];
+        snprintf(key, sizeof key, "key%03d", k);
+        expect_get(s, key, e[last[k]].value ? vals[last[k]] : NULL);
+    }
+    rv_kv_iter_t *it;
+    assert_int_equal(rv_kv_store_range(&it, s, "key010", 6, "key012", 6), 0);
+    char want[64] = "", part[24];
+    for (int k = 10; k <= 12; k++)
+        if (e[last[k]].value) {
+            snprintf(part, sizeof part, "key%03d=%s;", k, vals[last[k]]);
+            strcat(want, part);
+        }
+    expect_scan(it, want);
+}
+
 static void fill(rv_kv_store_t *s) {
     /* inserted out of order; byte-wise order is: "" < a < a\0 < ab < b < \xff */
     const char *keys[] = {"b", "ab", "\xff", "a"};
@@ -723,6 +760,7 @@ static void test_builders(void **state) {
 #define KIND_TESTS(setup)                                                                \
     cmocka_unit_test_setup_teardown(test_get_put_delete, setup, teardown),               \
         cmocka_unit_test_setup_teardown(test_put_if_absent_put_all, setup, teardown),    \
+        cmocka_unit_test_setup_teardown(test_put_all_unordered, setup, teardown),        \
         cmocka_unit_test_setup_teardown(test_range_order, setup, teardown),              \
         cmocka_unit_test_setup_teardown(test_iter_during_writes, setup, teardown),       \
         cmocka_unit_test_setup_teardown(test_destroy_closes_iterators, setup, teardown), \
