@@ -9,6 +9,7 @@
  * open iterators that closing a store closes first (Kafka's openIterators),
  * and counting entries by a scan for stores that cannot estimate. The kinds
  * live in memory_store.c, rocksdb_store.c, changelog.c and cache.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,9 @@ rv_kv_store_t *rv__store_inner(const rv_kv_store_t *s) {
 }
 void *rv__store_opaque(const rv_kv_store_t *s) {
     return s->opaque;
+}
+const rv_kv_store_ops_t *rv__store_ops(const rv_kv_store_t *s) {
+    return s->ops;
 }
 const char *rv_kv_store_name(const rv_kv_store_t *s) {
     return s->name;
@@ -329,7 +333,13 @@ rv_err_t rv__store_restore_batch(rv_kv_store_t *store, const rv_kv_entry_t *reco
 
 /* ---- Builders ---- */
 
-typedef enum { BUILDER_ROCKSDB, BUILDER_MEMORY, BUILDER_CUSTOM } builder_kind_t;
+typedef enum {
+    BUILDER_ROCKSDB,
+    BUILDER_MEMORY,
+    BUILDER_CUSTOM,
+    BUILDER_WINDOW, /* window and session stores: see `window` */
+    BUILDER_SESSION
+} builder_kind_t;
 
 struct rv_store_builder_s {
     char *name;
@@ -339,6 +349,7 @@ struct rv_store_builder_s {
     int logging, caching;
     char **log_config; /* 2 * log_config_cnt strings */
     size_t log_config_cnt;
+    rv__segmented_conf_t window; /* BUILDER_WINDOW, BUILDER_SESSION */
 };
 
 /* A store's name becomes a folder (<task dir>/rocksdb/<name>) and part of a
@@ -434,28 +445,46 @@ void rv_store_builder_destroy(rv_store_builder_t *b) {
     free(b);
 }
 
+static size_t windowed_log_defaults(const rv_store_builder_t *b, const char *const *configs,
+                                    size_t cnt, const char *names[2], char values[2][32]);
+
 rv_err_t rv_store_builder_with_logging_enabled(rv_store_builder_t *b, const char *const *configs,
                                                size_t cnt) {
+    /* Window and session builders keep Kafka's windowed changelog defaults
+     * (WindowedChangelogTopicConfig) for the keys `configs` leaves out. */
+    const char *dn[2];
+    char dv[2][32];
+    size_t extra = windowed_log_defaults(b, configs, cnt, dn, dv);
     char **cfg = NULL;
-    if (cnt) {
-        cfg = calloc(2 * cnt, sizeof(*cfg));
+    if (cnt + extra) {
+        cfg = calloc(2 * (cnt + extra), sizeof(*cfg));
         if (!cfg)
             return RV_ERR__NOMEM;
+        for (size_t i = 0; i < extra; i++) {
+            cfg[2 * (cnt + i)] = strdup(dn[i]);
+            cfg[2 * (cnt + i) + 1] = strdup(dv[i]);
+            if (!cfg[2 * (cnt + i)] || !cfg[2 * (cnt + i) + 1]) {
+                free_log_config(cfg, cnt + extra);
+                return RV_ERR__NOMEM;
+            }
+        }
+    }
+    if (cnt) {
         for (size_t i = 0; i < 2 * cnt; i++) {
             if (!configs[i]) {
-                free_log_config(cfg, cnt);
+                free_log_config(cfg, cnt + extra);
                 return RV_ERR__INVALID_ARG;
             }
             cfg[i] = strdup(configs[i]);
             if (!cfg[i]) {
-                free_log_config(cfg, cnt);
+                free_log_config(cfg, cnt + extra);
                 return RV_ERR__NOMEM;
             }
         }
     }
     free_log_config(b->log_config, b->log_config_cnt);
     b->log_config = cfg;
-    b->log_config_cnt = cnt;
+    b->log_config_cnt = cnt + extra;
     b->logging = 1;
     return RV_ERR_NO_ERROR;
 }
@@ -464,6 +493,14 @@ void rv_store_builder_with_logging_disabled(rv_store_builder_t *b) {
     b->logging = 0;
 }
 void rv_store_builder_with_caching_enabled(rv_store_builder_t *b) {
+    if (b->kind == BUILDER_WINDOW && b->window.retain_duplicates) {
+        /* As Kafka's WindowStoreBuilder: a cache would merge duplicates. */
+        rv__log_warn("STORE",
+                     "Disabling caching for %s since store was configured to retain "
+                     "duplicates",
+                     b->name);
+        return;
+    }
     b->caching = 1;
 }
 void rv_store_builder_with_caching_disabled(rv_store_builder_t *b) {
@@ -479,12 +516,102 @@ int rv_store_builder_caching_enabled(const rv_store_builder_t *b) {
     return b->caching;
 }
 int rv_store_builder_persistent(const rv_store_builder_t *b) {
+    if (b->kind == BUILDER_WINDOW || b->kind == BUILDER_SESSION)
+        return b->window.persistent ? 1 : 0;
     return b->kind == BUILDER_ROCKSDB ? 1 : b->kind == BUILDER_MEMORY ? 0 : -1;
 }
 const char *const *rv_store_builder_logging_config(const rv_store_builder_t *b, size_t *cnt) {
     if (cnt)
         *cnt = b->log_config_cnt;
     return (const char *const *)b->log_config;
+}
+
+/* ---- Window and session builders (Stores.persistentWindowStore, ...) ---- */
+
+/* Kafka's WindowedChangelogTopicConfig defaults, for the keys `configs`
+ * does not set: cleanup.policy=compact,delete (delete alone when the store
+ * retains duplicates, as Kafka's WindowStoreBuilder: unique keys leave
+ * nothing to compact) and retention.ms = retention +
+ * windowstore.changelog.additional.retention.ms. */
+static size_t windowed_log_defaults(const rv_store_builder_t *b, const char *const *configs,
+                                    size_t cnt, const char *names[2], char values[2][32]) {
+    if (b->kind != BUILDER_WINDOW && b->kind != BUILDER_SESSION)
+        return 0;
+    int has_policy = 0, has_retention = 0;
+    for (size_t i = 0; configs && i < cnt; i++) {
+        if (configs[2 * i] && !strcmp(configs[2 * i], "cleanup.policy"))
+            has_policy = 1;
+        if (configs[2 * i] && !strcmp(configs[2 * i], "retention.ms"))
+            has_retention = 1;
+    }
+    size_t n = 0;
+    if (!has_policy) {
+        names[n] = "cleanup.policy";
+        snprintf(values[n++], 32, "%s", b->window.retain_duplicates ? "delete" : "compact,delete");
+    }
+    if (!has_retention) {
+        names[n] = "retention.ms";
+        snprintf(
+            values[n++], 32, "%lld",
+            (long long)(b->window.retention_ms + RV__WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS));
+    }
+    return n;
+}
+
+static rv_store_builder_t *windowed_builder_new(const char *name, builder_kind_t kind,
+                                                int persistent, int64_t retention_ms,
+                                                int64_t window_size_ms, int retain_duplicates) {
+    /* Kafka's Stores checks, with its messages. */
+    const char *why = NULL;
+    char msg[512];
+    if (retention_ms < 0)
+        why = "retentionPeriod cannot be negative";
+    else if (kind == BUILDER_WINDOW && window_size_ms < 0)
+        why = "windowSize cannot be negative";
+    else if (kind == BUILDER_WINDOW && window_size_ms > retention_ms) {
+        snprintf(msg, sizeof msg,
+                 "The retention period of the window store %s must be no smaller than its window "
+                 "size. Got size=[%lld], retention=[%lld]",
+                 name ? name : "", (long long)window_size_ms, (long long)retention_ms);
+        why = msg;
+    }
+    if (why) {
+        rv__log_warn("STORE", "cannot create a store builder: %s", why);
+        return NULL;
+    }
+    rv_store_builder_t *b = builder_new(name, kind);
+    if (!b)
+        return NULL;
+    b->window.schema = kind == BUILDER_WINDOW ? RV__SCHEMA_WINDOW : RV__SCHEMA_SESSION;
+    b->window.retention_ms = retention_ms;
+    b->window.segment_interval_ms = rv__segment_interval(retention_ms);
+    b->window.window_size_ms = kind == BUILDER_WINDOW ? window_size_ms : 0;
+    b->window.retain_duplicates = kind == BUILDER_WINDOW && retain_duplicates;
+    b->window.persistent = persistent;
+    if (rv_store_builder_with_logging_enabled(b, NULL, 0)) {
+        rv_store_builder_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+rv_store_builder_t *rv_store_builder_persistent_window(const char *name, int64_t retention_ms,
+                                                       int64_t window_size_ms,
+                                                       int retain_duplicates) {
+    return windowed_builder_new(name, BUILDER_WINDOW, 1, retention_ms, window_size_ms,
+                                retain_duplicates);
+}
+rv_store_builder_t *rv_store_builder_in_memory_window(const char *name, int64_t retention_ms,
+                                                      int64_t window_size_ms,
+                                                      int retain_duplicates) {
+    return windowed_builder_new(name, BUILDER_WINDOW, 0, retention_ms, window_size_ms,
+                                retain_duplicates);
+}
+rv_store_builder_t *rv_store_builder_persistent_session(const char *name, int64_t retention_ms) {
+    return windowed_builder_new(name, BUILDER_SESSION, 1, retention_ms, 0, 0);
+}
+rv_store_builder_t *rv_store_builder_in_memory_session(const char *name, int64_t retention_ms) {
+    return windowed_builder_new(name, BUILDER_SESSION, 0, retention_ms, 0, 0);
 }
 
 rv_err_t rv__store_builder_open(const rv_store_builder_t *b, const char *task_dir,
@@ -511,6 +638,22 @@ rv_err_t rv__store_builder_open(const rv_store_builder_t *b, const char *task_di
         }
         rv_err_t err =
             rv__rocksdb_store_open(out, b->name, (const char *)path.data, errstr, errstr_size);
+        rv__buf_free(&path);
+        return err;
+    }
+    case BUILDER_WINDOW:
+    case BUILDER_SESSION: {
+        /* As Kafka's segmented stores: <task dir>/<store>/<store>.<segment>. */
+        rv_err_t verr = rv_store_name_validate(b->name, errstr, errstr_size);
+        if (verr)
+            return verr;
+        rv__buf_t path = RV__BUF_INIT;
+        if (rv__buf_printf(&path, "%s/%s", task_dir, b->name)) {
+            rv__buf_free(&path);
+            return RV_ERR__NOMEM;
+        }
+        rv_err_t err = rv__segmented_store_open(out, b->name, (const char *)path.data, &b->window,
+                                                errstr, errstr_size);
         rv__buf_free(&path);
         return err;
     }

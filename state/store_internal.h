@@ -44,6 +44,9 @@ rv_kv_store_t *rv__store_inner(const rv_kv_store_t *s);
 /** The opaque the store runs its ops on. Borrowed. */
 void *rv__store_opaque(const rv_kv_store_t *s);
 
+/** The ops the store runs (to recognise a kind of store). Borrowed. */
+const rv_kv_store_ops_t *rv__store_ops(const rv_kv_store_t *s);
+
 /** Byte-wise key order (RocksDB's BytewiseComparator): <0, 0, >0. */
 int rv__key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 
@@ -68,6 +71,71 @@ rv_err_t rv__rocksdb_store_open(rv_kv_store_t **out, const char *name, const cha
  *  owns *out; free with rv_kv_store_destroy(). */
 rv_err_t rv__store_builder_open(const rv_store_builder_t *b, const char *task_dir,
                                 rv_kv_store_t **out, char *errstr, size_t errstr_size);
+
+/* ---- Window and session stores (segmented_store.c, window_store.c) ----
+ *
+ * A window or session store is an inner store whose keys are Kafka's
+ * binary window or session keys, so the changelog and cache wrappers and
+ * restoration work on it unchanged. The typed API of rivulet/store.h
+ * (window_store.c) builds those keys and finds the segmented store under
+ * the wrappers to learn its retention and segments. */
+
+/** Where a key keeps its timestamps (Kafka's WindowKeySchema and
+ *  SessionKeySchema). */
+typedef enum rv__key_schema_e {
+    RV__SCHEMA_WINDOW = 0, /* [key][8-byte BE window start][4-byte BE seqnum] */
+    RV__SCHEMA_SESSION     /* [key][8-byte BE end][8-byte BE start] */
+} rv__key_schema_t;
+
+#define RV__WINDOW_SUFFIX_LEN 12
+#define RV__SESSION_SUFFIX_LEN 16
+/** windowstore.changelog.additional.retention.ms's default (one day). */
+#define RV__WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS 86400000LL
+
+typedef struct rv__segmented_conf_s {
+    rv__key_schema_t schema;
+    int64_t retention_ms;
+    int64_t segment_interval_ms; /* max(retention / 2, 60000) as Kafka */
+    int64_t window_size_ms;      /* window stores */
+    int retain_duplicates;       /* window stores */
+    int persistent;              /* RocksDB segments, else in memory */
+} rv__segmented_conf_t;
+
+typedef struct rv__segmented_s rv__segmented_t;
+
+/** Kafka's segment interval for a retention period: max(retention / 2,
+ *  60000). */
+int64_t rv__segment_interval(int64_t retention_ms);
+
+/** Opens a segmented store: RocksDB segments in folder `dir`
+ *  (<task dir>/<name>, each segment <dir>/<name>.<segment id * interval>,
+ *  existing ones reopened), or in-memory segments when !conf->persistent
+ *  (dir unused, may be NULL). Caller owns *out; free with
+ *  rv_kv_store_destroy(). */
+rv_err_t rv__segmented_store_open(rv_kv_store_t **out, const char *name, const char *dir,
+                                  const rv__segmented_conf_t *conf, char *errstr,
+                                  size_t errstr_size);
+/** The segmented store at the bottom of the stack `store`, or NULL when
+ *  the stack has none. Borrowed: valid while the stack is. */
+rv__segmented_t *rv__segmented_of(const rv_kv_store_t *store);
+const rv__segmented_conf_t *rv__segmented_conf(const rv__segmented_t *ss);
+/** Stream time as the store saw it: the highest segment timestamp written
+ *  to it, or through the typed API (rv__segmented_note_put()); -1 before
+ *  any write. */
+int64_t rv__segmented_observed(const rv__segmented_t *ss);
+/** Records that the typed API wrote a key of timestamp ts (which may sit
+ *  in a cache above the store for now). */
+void rv__segmented_note_put(rv__segmented_t *ss, int64_t ts);
+/** The next sequence number for a store that retains duplicates (1, 2,
+ *  ..., wrapping to 0 after 0x7fffffff, as Kafka). */
+int32_t rv__segmented_next_seqnum(rv__segmented_t *ss);
+/** The ids of the segments open now, ascending, into ids (at most max);
+ *  returns how many there are. */
+size_t rv__segmented_ids(const rv__segmented_t *ss, int64_t *ids, size_t max);
+/** Makes the next iterator opened on the segmented store (directly or
+ *  through its wrappers, which open it at once) read segment `id` only; a
+ *  negative id clears a scope no iterator used. */
+void rv__segmented_scope(rv__segmented_t *ss, int64_t id);
 
 /* ---- Changelog (state/changelog.c) ---- */
 
@@ -119,6 +187,9 @@ rv_err_t rv__cache_wrap(rv_kv_store_t **out, rv_kv_store_t *inner, size_t max_by
                         rv__cache_flush_fn listener, void *opaque);
 /** Also read old values for updates (Kafka's sendOldValues). */
 void rv__cache_set_send_old_values(rv_kv_store_t *cache, bool on);
+/** Replaces the flush listener (NULL: none) and its opaque, for the
+ *  entries flushed from now on (Kafka's setFlushListener). */
+void rv__cache_set_listener(rv_kv_store_t *cache, rv__cache_flush_fn listener, void *opaque);
 /** Writes every dirty entry to the wrapped store and the listener (the
  *  runtime calls it at commit, before rv_kv_store_flush() of the stack).
  *  Returns an error writing the wrapped store (the entries stay dirty), or

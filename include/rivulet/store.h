@@ -262,6 +262,162 @@ RV_EXTERN int rv_store_builder_persistent(const rv_store_builder_t *b);
 RV_EXTERN const char *const *rv_store_builder_logging_config(const rv_store_builder_t *b,
                                                              size_t *cnt);
 
+/* ---- Window and session stores (Kafka's WindowStore and SessionStore) ----
+ *
+ * A window or session store is an rv_kv_store_t like any other (the
+ * runtime logs, caches and restores it as a key-value store), whose keys
+ * are Kafka Streams' binary window and session keys:
+ *
+ *   window:  [key bytes][8-byte big-endian window start][4-byte big-endian
+ *            sequence number]                    (Kafka's WindowKeySchema)
+ *   session: [key bytes][8-byte big-endian session end][8-byte big-endian
+ *            session start]                      (Kafka's SessionKeySchema)
+ *
+ * so its changelog records are Kafka's. Read and write it through the
+ * typed functions below, which take the key BYTES (already serialized, as
+ * Kafka's bytes stores) and build those keys; they fail with
+ * RV_ERR__INVALID_ARG on a store that no window / session builder made.
+ *
+ * Retention: the store keeps data in segments of
+ * max(retention / 2, 60000) ms of window start (session end), each a
+ * RocksDB database <task dir>/<store>/<store>.<segment start> for the
+ * persistent stores, as Kafka's segmented stores. Stream time is the
+ * highest timestamp put; a segment that ends before stream time -
+ * retention is dropped (its folder removed), puts into it are skipped
+ * ("Skipping record for expired segment."), and reads return nothing older
+ * than stream time - retention + 1. The in-memory stores skip a put whose
+ * timestamp is <= stream time - retention, as Kafka's InMemoryWindowStore.
+ * Timestamps must not be negative.
+ *
+ * Order: a fetch of one key gives its windows in window start order
+ * (backward fetches the reverse). Fetches over several keys go segment by
+ * segment and, within a segment, by key bytes then window start, as
+ * Kafka's RocksDB window store (the in-memory stores use the same order).
+ * Segments are read through iterators opened when the fetch is made. */
+
+typedef struct rv_window_iter_s rv_window_iter_t;
+typedef struct rv_session_iter_s rv_session_iter_t;
+
+/** A builder of a RocksDB window store (Stores.persistentWindowStore):
+ *  windows of window_size_ms kept for retention_ms (>= window_size_ms,
+ *  both >= 0). With retain_duplicates every put is kept, even for the same
+ *  key and window (stream-stream joins), and caching stays disabled.
+ *  Logging enabled with Kafka's windowed changelog configs:
+ *  cleanup.policy=compact,delete (delete when retaining duplicates) and
+ *  retention.ms = retention_ms + 86400000
+ *  (windowstore.changelog.additional.retention.ms); configs given to
+ *  rv_store_builder_with_logging_enabled() override those two keys only.
+ *  Caller owns the builder; free with rv_store_builder_destroy(); NULL when
+ *  out of memory or the name or a duration is illegal (the reason is
+ *  logged). */
+RV_EXTERN rv_store_builder_t *rv_store_builder_persistent_window(const char *name,
+                                                                 int64_t retention_ms,
+                                                                 int64_t window_size_ms,
+                                                                 int retain_duplicates);
+/** An in-memory window store (Stores.inMemoryWindowStore). Ownership and
+ *  configs as rv_store_builder_persistent_window(). */
+RV_EXTERN rv_store_builder_t *rv_store_builder_in_memory_window(const char *name,
+                                                                int64_t retention_ms,
+                                                                int64_t window_size_ms,
+                                                                int retain_duplicates);
+/** A RocksDB session store (Stores.persistentSessionStore) keeping
+ *  sessions for retention_ms after their end. Ownership and changelog
+ *  configs as rv_store_builder_persistent_window(). */
+RV_EXTERN rv_store_builder_t *rv_store_builder_persistent_session(const char *name,
+                                                                  int64_t retention_ms);
+/** An in-memory session store (Stores.inMemorySessionStore). Ownership as
+ *  rv_store_builder_persistent_window(). */
+RV_EXTERN rv_store_builder_t *rv_store_builder_in_memory_session(const char *name,
+                                                                 int64_t retention_ms);
+
+/** Puts `value` for `key` in the window starting at window_start (key and
+ *  value copied). A NULL value deletes the window (a no-op for a store
+ *  that retains duplicates, as Kafka). With retain_duplicates each put
+ *  gets the next sequence number, so none replaces another. */
+RV_EXTERN rv_err_t rv_window_store_put(rv_kv_store_t *store, const void *key, size_t key_len,
+                                       const void *value, size_t value_len, int64_t window_start);
+/** The value of `key` in the window starting at window_start (Kafka's
+ *  fetch(key, time); sequence number 0, so not for stores that retain
+ *  duplicates). Caller owns out->data; free with rv_bytes_free().
+ *  RV_ERR__NOENT when there is none or it has expired. */
+RV_EXTERN rv_err_t rv_window_store_fetch_value(rv_bytes_t *out, rv_kv_store_t *store,
+                                               const void *key, size_t key_len,
+                                               int64_t window_start);
+/** The windows of `key` that start in [time_from, time_to], oldest first
+ *  / newest first. Caller owns *out; free with rv_window_iter_destroy(). */
+RV_EXTERN rv_err_t rv_window_store_fetch(rv_window_iter_t **out, rv_kv_store_t *store,
+                                         const void *key, size_t key_len, int64_t time_from,
+                                         int64_t time_to);
+RV_EXTERN rv_err_t rv_window_store_backward_fetch(rv_window_iter_t **out, rv_kv_store_t *store,
+                                                  const void *key, size_t key_len,
+                                                  int64_t time_from, int64_t time_to);
+/** The windows starting in [time_from, time_to] of the keys in [key_from,
+ *  key_to] (a NULL bound is open; from > to gives an empty iterator, as
+ *  Kafka). Caller owns *out; free with rv_window_iter_destroy(). */
+RV_EXTERN rv_err_t rv_window_store_fetch_range(rv_window_iter_t **out, rv_kv_store_t *store,
+                                               const void *key_from, size_t key_from_len,
+                                               const void *key_to, size_t key_to_len,
+                                               int64_t time_from, int64_t time_to);
+/** Every window of every key / those starting in [time_from, time_to].
+ *  Caller owns *out; free with rv_window_iter_destroy(). */
+RV_EXTERN rv_err_t rv_window_store_all(rv_window_iter_t **out, rv_kv_store_t *store);
+RV_EXTERN rv_err_t rv_window_store_fetch_all(rv_window_iter_t **out, rv_kv_store_t *store,
+                                             int64_t time_from, int64_t time_to);
+
+/** Moves to the next window: 1 when there is one, 0 at the end, or a
+ *  negative rv_err_t (sticky; RV_ERR__STATE once the store was
+ *  destroyed). */
+RV_EXTERN int rv_window_iter_next(rv_window_iter_t *it);
+/** The current window's key bytes / value. Borrowed: valid until the next
+ *  call of rv_window_iter_next() or rv_window_iter_destroy(). */
+RV_EXTERN const void *rv_window_iter_key(const rv_window_iter_t *it, size_t *len);
+RV_EXTERN const void *rv_window_iter_value(const rv_window_iter_t *it, size_t *len);
+/** The current window's start (end = start + the store's window size). */
+RV_EXTERN int64_t rv_window_iter_window_start(const rv_window_iter_t *it);
+RV_EXTERN void rv_window_iter_destroy(rv_window_iter_t *it);
+
+/** Puts `value` for the session [start, end] of `key` (copied; start <=
+ *  end). A NULL value removes the session. */
+RV_EXTERN rv_err_t rv_session_store_put(rv_kv_store_t *store, const void *key, size_t key_len,
+                                        int64_t start, int64_t end, const void *value,
+                                        size_t value_len);
+/** Removes the session [start, end] of `key`. */
+RV_EXTERN rv_err_t rv_session_store_remove(rv_kv_store_t *store, const void *key, size_t key_len,
+                                           int64_t start, int64_t end);
+/** Kafka's findSessions: the sessions of `key` with end >=
+ *  earliest_session_end_time and start <= latest_session_start_time, by
+ *  end then start (backward: the reverse). Caller owns *out; free with
+ *  rv_session_iter_destroy(). */
+RV_EXTERN rv_err_t rv_session_store_find_sessions(rv_session_iter_t **out, rv_kv_store_t *store,
+                                                  const void *key, size_t key_len,
+                                                  int64_t earliest_session_end_time,
+                                                  int64_t latest_session_start_time);
+RV_EXTERN rv_err_t rv_session_store_backward_find_sessions(rv_session_iter_t **out,
+                                                           rv_kv_store_t *store, const void *key,
+                                                           size_t key_len,
+                                                           int64_t earliest_session_end_time,
+                                                           int64_t latest_session_start_time);
+/** Every session of `key` (Kafka's fetch(key)). Caller owns *out; free
+ *  with rv_session_iter_destroy(). */
+RV_EXTERN rv_err_t rv_session_store_fetch(rv_session_iter_t **out, rv_kv_store_t *store,
+                                          const void *key, size_t key_len);
+/** The value of the session [start, end] of `key` (Kafka's fetchSession).
+ *  Caller owns out->data; free with rv_bytes_free(). RV_ERR__NOENT when
+ *  there is none. */
+RV_EXTERN rv_err_t rv_session_store_fetch_session(rv_bytes_t *out, rv_kv_store_t *store,
+                                                  const void *key, size_t key_len, int64_t start,
+                                                  int64_t end);
+
+/** As the window iterator: 1, 0 at the end, or a negative rv_err_t. */
+RV_EXTERN int rv_session_iter_next(rv_session_iter_t *it);
+/** The current session's key bytes / value. Borrowed: valid until the
+ *  next call of rv_session_iter_next() or rv_session_iter_destroy(). */
+RV_EXTERN const void *rv_session_iter_key(const rv_session_iter_t *it, size_t *len);
+RV_EXTERN const void *rv_session_iter_value(const rv_session_iter_t *it, size_t *len);
+RV_EXTERN int64_t rv_session_iter_start(const rv_session_iter_t *it);
+RV_EXTERN int64_t rv_session_iter_end(const rv_session_iter_t *it);
+RV_EXTERN void rv_session_iter_destroy(rv_session_iter_t *it);
+
 RV_END_DECLS
 
 #endif
