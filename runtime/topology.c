@@ -53,6 +53,11 @@ struct rv_topology_s {
     int built;
     rv__subtopology_t *subs;
     size_t sub_cnt;
+    /* Fixed partition counts of internal topics (Repartitioned's
+     * numberOfPartitions), see rv__topology_set_internal_partitions(). */
+    char **ip_topics;
+    int32_t *ip_counts;
+    size_t ip_cnt;
 };
 
 /* ---- small helpers ---- */
@@ -174,7 +179,42 @@ void rv_topology_destroy(rv_topology_t *t) {
     for (size_t i = 0; i < t->store_cnt; i++)
         store_free(t->stores[i]);
     free(t->stores);
+    for (size_t i = 0; i < t->ip_cnt; i++)
+        free(t->ip_topics[i]);
+    free(t->ip_topics);
+    free(t->ip_counts);
     free(t);
+}
+
+rv_err_t rv__topology_set_internal_partitions(rv_topology_t *t, const char *topic,
+                                              int32_t partitions) {
+    for (size_t i = 0; i < t->ip_cnt; i++)
+        if (!strcmp(t->ip_topics[i], topic)) {
+            t->ip_counts[i] = partitions;
+            return 0;
+        }
+    char **nt = realloc(t->ip_topics, (t->ip_cnt + 1) * sizeof *nt);
+    if (!nt)
+        return RV_ERR__NOMEM;
+    t->ip_topics = nt;
+    int32_t *nc = realloc(t->ip_counts, (t->ip_cnt + 1) * sizeof *nc);
+    if (!nc)
+        return RV_ERR__NOMEM;
+    t->ip_counts = nc;
+    char *c = strdup(topic);
+    if (!c)
+        return RV_ERR__NOMEM;
+    t->ip_topics[t->ip_cnt] = c;
+    t->ip_counts[t->ip_cnt] = partitions;
+    t->ip_cnt++;
+    return 0;
+}
+
+int32_t rv__topology_internal_partitions(const rv_topology_t *t, const char *topic) {
+    for (size_t i = 0; i < t->ip_cnt; i++)
+        if (!strcmp(t->ip_topics[i], topic))
+            return t->ip_counts[i];
+    return 0;
 }
 
 /* A new node with `name` and kind, not yet linked into t. */

@@ -115,4 +115,15 @@ const rv__tnode_t *rv__topology_source_for_topic(const rv_topology_t *t, const c
 rv_err_t rv__topology_topic_name(char *out, size_t out_size, const char *application_id,
                                  const char *topic, int internal);
 
+/** Fixes the partition count of internal topic `topic` (undecorated), as
+ *  Kafka's Repartitioned.withNumberOfPartitions(): the runtime creates the
+ *  topic with `partitions` partitions instead of deriving the count from
+ *  the sub-topologies around it. Set again, the last count wins.
+ *  RV_ERR__NOMEM. */
+rv_err_t rv__topology_set_internal_partitions(rv_topology_t *t, const char *topic,
+                                              int32_t partitions);
+
+/** The count fixed for internal topic `topic` (undecorated), 0 when none. */
+int32_t rv__topology_internal_partitions(const rv_topology_t *t, const char *topic);
+
 #endif

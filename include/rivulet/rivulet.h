@@ -7,6 +7,7 @@
 #include "common.h"
 #include "conf.h"
 #include "consumer.h"
+#include "dsl.h"
 #include "error.h"
 #include "log.h"
 #include "processor.h"

@@ -58,6 +58,11 @@ RV_EXTERN const rv_serde_t *rv_serde_int32(void);
 RV_EXTERN const rv_serde_t *rv_serde_int64(void);
 RV_EXTERN const rv_serde_t *rv_serde_double(void);
 
+/** The built-in serde named `name` ("bytes", "string", "int32", "int64",
+ *  "double": the values of default.key.serde / default.value.serde).
+ *  Borrowed: static. NULL for another name or NULL. */
+RV_EXTERN const rv_serde_t *rv_serde_by_name(const char *name);
+
 /** A user-defined serde named `name` (copied; shown in errors and
  *  topology descriptions). serialize or deserialize may be NULL for a
  *  one-way serde (calling the missing direction gives RV_ERR__STATE).
