@@ -51,6 +51,17 @@ static const char *const streams_extractors[] = {
 static const char *const streams_guarantees[] = {"at_least_once", "exactly_once_v2", NULL};
 
 const rv__prop_t rv__conf_props[] = {
+    {"__emit.interval.ms.kstreams.outer.join.spurious.results.fix__", RV__PROP_LONG, "1000", 0,
+     NOMAX, NULL,
+     "Internal (Kafka Streams' InternalConfig): the least wall-clock time in milliseconds between "
+     "two checks of a left or outer stream-stream join for unmatched records whose window and "
+     "grace have passed, which it then emits joined with null. The test driver sets 0 unless "
+     "the app's configuration sets it."},
+    {"__emit.interval.ms.kstreams.windowed.aggregation__", RV__PROP_LONG, "1000", 0, NOMAX, NULL,
+     "Internal (Kafka Streams' InternalConfig): the least wall-clock time in milliseconds between "
+     "two checks of a windowed aggregation with the emit-on-window-close strategy for windows "
+     "that closed, whose final results it then emits. The test driver sets 0 unless the app's "
+     "configuration sets it."},
     {"acks", RV__PROP_ENUM, "all", NORANGE, producer_acks,
      "The number of acknowledgments the producer requires before a send is complete: 0 (do not "
      "wait for the broker's answer; the delivery report has offset -1), 1 (the record is written "

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/errstr.h"
 #include "common/fileio.h"
 #include "rivulet/test_driver.h"
@@ -520,6 +521,18 @@ rv_test_driver_t *rv_test_driver_new(rv_topology_t *topology, rv_conf_t *conf,
     if (!app && rv_conf_set(own, "application.id", DUMMY_APP_ID, errstr, errstr_size))
         err = RV_ERR__INVALID_ARG;
     app = rv_conf_get(own, "application.id");
+    /* Kafka's TopologyTestDriver emits throttled results at once: the
+     * wall-clock emission intervals are 0 unless the app sets them (an
+     * unset property reads as the table's own default string). */
+    static const char *const emit_knobs[] = {
+        "__emit.interval.ms.kstreams.windowed.aggregation__",
+        "__emit.interval.ms.kstreams.outer.join.spurious.results.fix__"};
+    for (size_t i = 0; !err && i < sizeof emit_knobs / sizeof emit_knobs[0]; i++) {
+        const rv__prop_t *prop = rv__prop_find(rv__conf_props, emit_knobs[i]);
+        if (prop && rv_conf_get(own, emit_knobs[i]) == prop->dflt &&
+            rv_conf_set(own, emit_knobs[i], "0", errstr, errstr_size))
+            err = RV_ERR__INVALID_ARG;
+    }
     const char *sdir = rv_conf_get(own, "state.dir");
     if (!err && (!sdir || !strcmp(sdir, DEFAULT_STATE_DIR))) {
         const char *tmp = getenv("TMPDIR");

@@ -5,7 +5,14 @@
  * with its timestamp, partition, offset, headers and key (--property
  * print.timestamp / print.partition / print.offset / print.headers /
  * print.key / print.value, key.separator, line.separator,
- * headers.separator, null.literal), in Kafka's layout.
+ * headers.separator, null.literal), in Kafka's layout. key.deserializer
+ * and value.deserializer (Kafka's class names or the built-in serdes'
+ * names) print keys and values as Kafka's formatter does, through
+ * toString(): numbers as numbers, and the windowed keys of
+ * TimeWindowedDeserializer / SessionWindowedDeserializer (configured by
+ * key.deserializer.window.size.ms and
+ * key.deserializer.windowed.inner.class.serde) as Windowed.toString()
+ * "[key@start/end]".
  *
  * Two modes, as Kafka's:
  *  - --topic with a consumer group (--group, or group.id from the consumer
@@ -20,6 +27,8 @@
  * a record, or on SIGINT/SIGTERM, and then prints "Processed a total of N
  * messages" on standard error, as Kafka's does. Exit status 0, or 1 for bad
  * arguments or a consumer error. */
+#include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,14 +86,117 @@ static void on_signal(int sig) {
 }
 
 /* DefaultMessageFormatter's settings. Strings are copies in `store`. */
+/* A deserializer of key.deserializer / value.deserializer: a built-in
+ * serde, or a windowed one over a built-in inner serde. */
+typedef struct deser_s {
+    const rv_serde_t *serde; /* NULL: print the bytes */
+    const rv_serde_t *inner; /* windowed: the inner serde */
+    rv_serde_t *owned;       /* windowed: serde, owned */
+} deser_t;
+
 typedef struct fmt_s {
     bool ts, key, value, partition, offset, headers;
     const char *key_sep, *line_sep, *headers_sep, *null_literal;
+    deser_t key_de, value_de;
 } fmt_t;
 
 static int usage_fail(const char *msg) {
     rv__args_usage_error(cc_opts, msg);
     return 1;
+}
+
+/* The built-in serde a Kafka class name (a Deserializer or a Serde) or a
+ * built-in name stands for; NULL when none. */
+static const rv_serde_t *builtin_serde(const char *name) {
+    static const struct {
+        const char *suffix;
+        const char *serde;
+    } map[] = {{"StringDeserializer", "string"},   {"Serdes$StringSerde", "string"},
+               {"LongDeserializer", "int64"},      {"Serdes$LongSerde", "int64"},
+               {"IntegerDeserializer", "int32"},   {"Serdes$IntegerSerde", "int32"},
+               {"DoubleDeserializer", "double"},   {"Serdes$DoubleSerde", "double"},
+               {"ByteArrayDeserializer", "bytes"}, {"Serdes$ByteArraySerde", "bytes"},
+               {"BytesDeserializer", "bytes"},     {"Serdes$BytesSerde", "bytes"}};
+    const rv_serde_t *s = rv_serde_by_name(name);
+    if (s)
+        return s;
+    const char *prefix = "org.apache.kafka.common.serialization.";
+    if (strncmp(name, prefix, strlen(prefix)))
+        return NULL;
+    name += strlen(prefix);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(name, map[i].suffix))
+            return rv_serde_by_name(map[i].serde);
+    return NULL;
+}
+
+/* The value of property `key` among props (the last one), or NULL. */
+static const char *prop_get(const char *const *props, char **store, size_t n, const char *key) {
+    const char *v = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(key);
+        if (!strncmp(props[i], key, kl) && props[i][kl] == '=')
+            v = store[i];
+    }
+    return v;
+}
+
+/* Kafka's getDeserializerProperty(): `which` is "key.deserializer" or
+ * "value.deserializer"; its "<which>." properties configure it. */
+static int deser_configure(deser_t *d, const char *which, const char *const *props, char **store,
+                           size_t n, char *errstr, size_t errstr_size) {
+    const char *name = prop_get(props, store, n, which);
+    if (!name)
+        return 0;
+    if ((d->serde = builtin_serde(name)))
+        return 0;
+    bool time = !strcmp(name, "org.apache.kafka.streams.kstream.TimeWindowedDeserializer");
+    bool session = !strcmp(name, "org.apache.kafka.streams.kstream.SessionWindowedDeserializer");
+    if (!time && !session) {
+        snprintf(errstr, errstr_size, "Unable to instantiate a deserializer from %s", name);
+        return -1;
+    }
+    char key[256];
+    snprintf(key, sizeof key, "%s.windowed.inner.class.serde", which);
+    const char *inner = prop_get(props, store, n, key);
+    if (!inner) {
+        snprintf(errstr, errstr_size,
+                 "Inner class deserializer should be set either via constructor or via the "
+                 "windowed.inner.class.serde config");
+        return -1;
+    }
+    if (!(d->inner = builtin_serde(inner))) {
+        snprintf(errstr, errstr_size, "Serde class %s could not be found.", inner);
+        return -1;
+    }
+    int64_t size = 0;
+    if (time) {
+        snprintf(key, sizeof key, "%s.window.size.ms", which);
+        const char *ws = prop_get(props, store, n, key);
+        if (!ws) {
+            snprintf(errstr, errstr_size,
+                     "Window size needs to be set either through the time windowed deserializer "
+                     "constructor or the window.size.ms config but not both");
+            return -1;
+        }
+        if (rv__args_parse_int64(ws, &size) < 0 || size < 0) {
+            snprintf(errstr, errstr_size, "Invalid value %s for window.size.ms", ws);
+            return -1;
+        }
+    }
+    d->owned =
+        time ? rv_serde_time_windowed_new(d->inner, size) : rv_serde_session_windowed_new(d->inner);
+    if (!d->owned) {
+        snprintf(errstr, errstr_size, "Out of memory");
+        return -1;
+    }
+    d->serde = d->owned;
+    return 0;
+}
+
+static void fmt_free(fmt_t *f) {
+    rv_serde_destroy(f->key_de.owned);
+    rv_serde_destroy(f->value_de.owned);
 }
 
 static int fmt_configure(fmt_t *f, const char *const *props, size_t n, char **store, char *errstr,
@@ -126,9 +238,87 @@ static int fmt_configure(fmt_t *f, const char *const *props, size_t n, char **st
             f->headers_sep = v;
         else if (!strcmp(key, "null.literal"))
             f->null_literal = v;
-        /* Other names configure deserializers in Kafka; ignored. */
+        /* Other names configure the deserializers (below) or are ignored. */
     }
+    if (deser_configure(&f->key_de, "key.deserializer", props, store, n, errstr, errstr_size) < 0 ||
+        deser_configure(&f->value_de, "value.deserializer", props, store, n, errstr, errstr_size) <
+            0)
+        return -1;
     return 0;
+}
+
+/* Java's Double.toString(): the shortest digits that read back the same,
+ * with ".0" on whole numbers and E notation outside [1e-3, 1e7). */
+static void print_double(double v) {
+    if (isnan(v)) {
+        fputs("NaN", stdout);
+        return;
+    }
+    if (isinf(v)) {
+        fputs(v > 0 ? "Infinity" : "-Infinity", stdout);
+        return;
+    }
+    double a = fabs(v);
+    bool sci = a != 0 && (a < 1e-3 || a >= 1e7);
+    char buf[64];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, sci ? "%.*E" : "%.*g", sci ? prec - 1 : prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (sci) {
+        /* "1.5E+10" -> "1.5E10", "1E10" -> "1.0E10" */
+        char *e = strchr(buf, 'E');
+        char mant[64], exp[16];
+        snprintf(mant, sizeof mant, "%.*s", (int)(e - buf), buf);
+        int x = atoi(e + 1);
+        snprintf(exp, sizeof exp, "%d", x);
+        printf("%s%sE%s", mant, strchr(mant, '.') ? "" : ".0", exp);
+        return;
+    }
+    printf("%s%s", buf, strchr(buf, '.') || strchr(buf, 'e') ? "" : ".0");
+}
+
+/* Prints a value `serde` deserialized, as its Java object's toString(). */
+static void print_value(const rv_serde_t *serde, const void *v, int32_t len) {
+    if (serde == rv_serde_int64())
+        printf("%" PRId64, *(const int64_t *)v);
+    else if (serde == rv_serde_int32())
+        printf("%" PRId32, *(const int32_t *)v);
+    else if (serde == rv_serde_double())
+        print_double(*(const double *)v);
+    else
+        fwrite(v, 1, (size_t)len, stdout);
+}
+
+static void write_bytes(const fmt_t *f, const void *p, int32_t len);
+
+/* Writes the key or value through its deserializer, as Kafka's formatter
+ * does: toString() of what it made (Windowed.toString() for windowed
+ * keys). Bytes that do not deserialize are printed as they are. */
+static void write_deserialized(const fmt_t *f, const deser_t *d, const char *topic, const void *p,
+                               int32_t len) {
+    if (!d->serde || !p || len < 0) {
+        write_bytes(f, p, len);
+        return;
+    }
+    void *v = NULL;
+    int32_t vl = -1;
+    char errstr[256];
+    if (rv_serde_deserialize(d->serde, &v, &vl, topic, p, len, errstr, sizeof errstr)) {
+        fprintf(stderr, "Error deserializing record of topic %s: %s\n", topic, errstr);
+        write_bytes(f, p, len);
+        return;
+    }
+    if (d->owned) {
+        const rv_windowed_t *w = v;
+        fputc('[', stdout);
+        print_value(d->inner, w->key, w->key_len);
+        printf("@%" PRId64 "/%" PRId64 "]", w->start, w->end);
+    } else {
+        print_value(d->serde, v, vl);
+    }
+    rv_serde_free(d->serde, v);
 }
 
 static void write_sep(const fmt_t *f, bool column) {
@@ -181,13 +371,13 @@ static void format_record(const fmt_t *f, const rv_record_t *r) {
     if (f->key) {
         int32_t len;
         const void *k = rv_record_key(r, &len);
-        write_bytes(f, k, len);
+        write_deserialized(f, &f->key_de, rv_record_topic(r), k, len);
         write_sep(f, f->value);
     }
     if (f->value) {
         int32_t len;
         const void *v = rv_record_value(r, &len);
-        write_bytes(f, v, len);
+        write_deserialized(f, &f->value_de, rv_record_topic(r), v, len);
         fputs(f->line_sep, stdout);
     }
 }
@@ -355,6 +545,8 @@ int rv__cmd_console_consumer(int argc, char **argv) {
     rv_topic_partition_list_t *tpl = NULL;
     long long total = 0;
     bool started = false;
+    fmt_t fmt;
+    memset(&fmt, 0, sizeof fmt);
     if (a.help) {
         fprintf(stderr, "%s\n", about);
         rv__args_usage(stderr, cc_opts);
@@ -408,7 +600,6 @@ int rv__cmd_console_consumer(int argc, char **argv) {
         rc = rv__tool_fail("Out of memory");
         goto out;
     }
-    fmt_t fmt;
     if (fmt_configure(&fmt, props, nprops, store, errstr, sizeof errstr) < 0) {
         rc = rv__tool_fail(errstr);
         goto out;
@@ -492,6 +683,7 @@ out:
         fflush(stdout);
         fprintf(stderr, "Processed a total of %lld messages\n", total);
     }
+    fmt_free(&fmt);
     for (size_t i = 0; store && i < nprops; i++)
         free(store[i]);
     free(store);
