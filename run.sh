@@ -56,6 +56,13 @@ demo)
     echo "$ rivulet configs --bootstrap-server embedded:build/demo-data --describe --entity-type topics --entity-name orders"
     ./build/bin/rivulet configs --bootstrap-server embedded:build/demo-data --describe \
         --entity-type topics --entity-name orders
+    # Then a stream app written with the DSL (examples/dsl_word_count.c):
+    # word count through the test driver, then as an app on an embedded
+    # broker in build/demo-streams.
+    echo
+    echo "$ dsl_word_count build/demo-streams"
+    rm -rf build/demo-streams
+    ./build/bin/dsl_word_count build/demo-streams
     ;;
 test)
     install_missing
