@@ -428,9 +428,15 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
             break;
         }
         /* Offsets may have gaps (compaction), so the last record read
-         * tells how far the store is. */
+         * tells how far the store is. When nothing came, the records up
+         * to end may be gone (retention of a windowed changelog moved the
+         * log start past them): the consumer's position, reset to the log
+         * start, tells. */
         if (last >= 0)
             pos = last + 1;
+        else if (n == 0 && !err && rv_consumer_position(th->restorer, l) == RV_ERR_NO_ERROR &&
+                 rv_topic_partition_offset(tp) > pos)
+            pos = rv_topic_partition_offset(tp);
     }
     free(batch);
     rv_consumer_assign(th->restorer, NULL);

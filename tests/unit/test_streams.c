@@ -494,6 +494,25 @@ static void test_commit_restart_restore(void **state) {
     assert_int_equal(r3.total, 4);
     assert_int_equal(r3.start_offset, 0);
     assert_int_equal(r3.ends, 1);
+
+    /* The changelog's records are gone (delete-records, as retention does
+     * to a windowed changelog): a fresh state folder restores nothing and
+     * the app still starts, counting from scratch. */
+    char errstr[512];
+    rv_admin_t *admin = rv_admin_new(client_conf(fx), errstr, sizeof errstr);
+    assert_non_null(admin);
+    int64_t low = -1;
+    assert_int_equal(rv_admin_delete_records(admin, "count-app-Counts-changelog", 0, -1, &low,
+                                             errstr, sizeof errstr),
+                     0);
+    assert_int_equal(low, 5);
+    rv_admin_destroy(admin);
+    produce(fx, "words", 0, "a", "x", 6);
+    restored_t r4 = {0};
+    run_count(fx, t, "c", 6, got, sizeof got, &r4);
+    assert_string_equal(got, "a=1@1\nb=1@2\na=2@3\na=3@4\nb=2@5\na=1@6\n");
+    assert_int_equal(r4.total, 0);
+    assert_int_equal(r4.ends, 1);
     rv_topology_destroy(t);
 }
 
