@@ -22,21 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/util/bench_util.h"
 #include "common/clock.h"
 #include "rivulet/rivulet.h"
 
 #define WORDS 10000
 #define WORDS_PER_LINE 10
-#define BATCH_BYTES (16 * 1024)
 
 static atomic_llong g_done; /* words counted / records joined */
-
-static void die(const char *what, const char *msg) {
-    fprintf(stderr, "bench_dsl: %s: %s\n", what, msg);
-    exit(1);
-}
 
 /* ---- word count ---- */
 
@@ -85,7 +79,6 @@ static rv_err_t track_count(const void *key, int32_t key_len, const void *value,
 }
 
 static rv_topology_t *word_count_topology(void) {
-    char errstr[1024];
     rv_streams_builder_t *b = rv_streams_builder_new();
     const char *topics[] = {"lines"};
     rv_kstream_t *words = rv_kstream_flat_map_values(rv_streams_builder_stream(b, topics, 1, NULL),
@@ -95,11 +88,7 @@ static rv_topology_t *word_count_topology(void) {
     rv_ktable_t *counts =
         rv_kgrouped_stream_count(rv_kstream_group_by(words, word_as_key, NULL, NULL), NULL, &m);
     rv_kstream_foreach(rv_ktable_to_stream(counts, NULL), track_count, NULL, NULL);
-    rv_topology_t *t;
-    if (rv_streams_builder_build(&t, b, errstr, sizeof errstr))
-        die("word count topology", errstr);
-    rv_streams_builder_destroy(b);
-    return t;
+    return bench_build(b, "word count topology");
 }
 
 /* ---- stream-table join ---- */
@@ -129,58 +118,47 @@ static rv_err_t count_joined(const void *key, int32_t key_len, const void *value
 }
 
 static rv_topology_t *join_topology(void) {
-    char errstr[1024];
     rv_streams_builder_t *b = rv_streams_builder_new();
     const char *topics[] = {"orders"};
     rv_kstream_t *orders = rv_streams_builder_stream(b, topics, 1, NULL);
     rv_ktable_t *customers = rv_streams_builder_table(b, "customers", NULL, NULL);
     rv_kstream_t *joined = rv_kstream_left_join_table(orders, customers, join_values, NULL, NULL);
     rv_kstream_to(rv_kstream_peek(joined, count_joined, NULL, NULL), "joined", NULL);
-    rv_topology_t *t;
-    if (rv_streams_builder_build(&t, b, errstr, sizeof errstr))
-        die("join topology", errstr);
-    rv_streams_builder_destroy(b);
-    return t;
+    return bench_build(b, "join topology");
 }
 
 /* ---- setup ---- */
 
-/* Appends n records to partition 0 of topic, made by make(i, key, value)
- * (NUL-terminated strings), all with timestamp ts. */
-static void produce(rv_broker_t *broker, const char *topic, int64_t n, int64_t ts,
-                    void (*make)(int64_t i, char *key, char *value)) {
-    char errstr[512], key[32], value[256];
-    rv_batch_builder_t *b = rv_batch_builder_new();
-    int64_t done = 0;
-    while (done < n) {
-        rv_batch_builder_reset(b);
-        size_t bytes = 61;
-        while (done < n && bytes + 400 <= BATCH_BYTES) {
-            make(done, key, value);
-            size_t kl = strlen(key), vl = strlen(value);
-            rv_batch_builder_add(b, key, (int32_t)kl, value, (int32_t)vl, ts);
-            bytes += kl + vl + 12;
-            done++;
-        }
-        const void *data;
-        size_t len;
-        if (rv_batch_builder_finish(b, &data, &len) ||
-            rv_broker_produce(broker, topic, 0, data, len, 1, NULL, errstr, sizeof errstr))
-            die("produce", errstr);
-    }
-    rv_batch_builder_destroy(b);
+/* The input records: make(i, key, value) writes NUL-terminated strings
+ * into the record's buffers; all share one timestamp. */
+typedef struct input_s {
+    void (*make)(int64_t i, char *key, char *value);
+    int64_t timestamp;
+} input_t;
+
+static void make_input(bench_record_t *r, int64_t i, void *opaque) {
+    const input_t *in = opaque;
+    in->make(i, r->key_buf, r->value_buf);
+    r->key = r->key_buf;
+    r->key_len = (int32_t)strlen(r->key_buf);
+    r->value = r->value_buf;
+    r->value_len = (int32_t)strlen(r->value_buf);
+    r->timestamp = in->timestamp;
 }
 
-/* A multiplicative spread, so consecutive records hit far apart keys. */
-static int spread(int64_t i) {
-    return (int)(((uint64_t)i * 2654435761u) % WORDS);
+/* Appends n records made by make() to partition 0 of topic, all with
+ * timestamp ts. */
+static void produce(const bench_env_t *env, const char *topic, int64_t n, int64_t ts,
+                    void (*make)(int64_t i, char *key, char *value)) {
+    input_t in = {make, ts};
+    bench_produce(env, topic, n, make_input, &in);
 }
 
 static void make_line(int64_t i, char *key, char *value) {
     snprintf(key, 32, "line%" PRId64, i);
     char *p = value;
     for (int w = 0; w < WORDS_PER_LINE; w++)
-        p += sprintf(p, "%sw%04d", w ? " " : "", spread(i * WORDS_PER_LINE + w));
+        p += sprintf(p, "%sw%04d", w ? " " : "", (int)bench_spread(i * WORDS_PER_LINE + w, WORDS));
 }
 
 static void make_customer(int64_t i, char *key, char *value) {
@@ -189,62 +167,21 @@ static void make_customer(int64_t i, char *key, char *value) {
 }
 
 static void make_order(int64_t i, char *key, char *value) {
-    snprintf(key, 32, "c%04d", spread(i));
+    snprintf(key, 32, "c%04d", (int)bench_spread(i, WORDS));
     snprintf(value, 256, "order-%010" PRId64, i);
 }
 
-static void create_topic(const char *bootstrap, const char *topic) {
-    char errstr[512];
-    rv_conf_t *conf = rv_conf_new();
-    rv_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr);
-    rv_admin_t *admin = rv_admin_new(conf, errstr, sizeof errstr);
-    if (!admin || rv_admin_create_topic(admin, topic, 1, 1, NULL, NULL, 0, errstr, sizeof errstr))
-        die("create topic", errstr);
-    rv_admin_destroy(admin);
-}
-
 /* Runs the app until g_done reaches `want`; returns the seconds. */
-static double run(const char *bootstrap, const char *state_dir, const char *app_id,
-                  rv_topology_t *t, int64_t want) {
-    char errstr[1024];
-    rv_conf_t *conf = rv_conf_new();
-    const char *kv[][2] = {{"bootstrap.servers", bootstrap},  {"application.id", app_id},
-                           {"state.dir", state_dir},          {"default.key.serde", "string"},
-                           {"default.value.serde", "string"}, {"commit.interval.ms", "1000"}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        if (rv_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) != RV_CONF_OK)
-            die("conf", errstr);
-    rv_streams_t *s = rv_streams_new(t, conf, errstr, sizeof errstr);
-    if (!s)
-        die("streams", errstr);
-    atomic_store(&g_done, 0);
+static double run(const bench_env_t *env, const char *app_id, rv_topology_t *t, int64_t want) {
     memset(g_counts, 0, sizeof g_counts);
-    int64_t t0 = rv__mono_us(), last_change = t0;
-    long long last = 0;
-    if (rv_streams_start(s, errstr, sizeof errstr))
-        die("start", errstr);
-    while (atomic_load(&g_done) < want) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-        long long now_done = atomic_load(&g_done);
-        int64_t now = rv__mono_us();
-        if (now_done != last) {
-            last = now_done;
-            last_change = now;
-        } else if (now - last_change > 60 * 1000000LL) {
-            die("run", rv_streams_last_error(s) ? rv_streams_last_error(s) : "stalled");
-        }
-    }
-    double secs = (double)(rv__mono_us() - t0) / 1e6;
-    rv_streams_close(s, 60000);
-    rv_streams_destroy(s);
-    return secs;
+    return bench_run(bench_app_conf(env, app_id, "string"), t, &g_done, want, NULL);
 }
 
 int main(int argc, char **argv) {
     int64_t records = 10000000;
     const char *mode = "all";
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    bench_set_program("bench_dsl");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--records") == 0 && i + 1 < argc)
             records = strtoll(argv[++i], NULL, 10);
@@ -269,48 +206,35 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 2; r++) {
         if ((r == 0 && !wc) || (r == 1 && !join))
             continue;
-        char dir[4096], data[4200], state[4200], bs[4300], errstr[512];
-        snprintf(dir, sizeof dir, "%s/rv-bench-dsl-XXXXXX", base);
-        if (!mkdtemp(dir))
-            die("mkdtemp", dir);
-        snprintf(data, sizeof data, "%s/data", dir);
-        snprintf(state, sizeof state, "%s/state", dir);
-        snprintf(bs, sizeof bs, "embedded:%s", data);
-        rv_broker_t *broker;
-        if (rv_broker_open(&broker, data, errstr, sizeof errstr))
-            die("broker", errstr);
+        bench_env_t env;
+        bench_env_open(&env, base, "dsl");
         int64_t now = rv__now_ms();
         rv_topology_t *t;
         double secs;
         if (r == 0) {
-            create_topic(bs, "lines");
-            produce(broker, "lines", records / WORDS_PER_LINE, now, make_line);
+            bench_create_topic(&env, "lines", false);
+            produce(&env, "lines", records / WORDS_PER_LINE, now, make_line);
             t = word_count_topology();
-            secs = run(bs, state, "bench-dsl-wordcount", t, records);
+            secs = run(&env, "bench-dsl-wordcount", t, records);
             printf("word count (10 K distinct words):  %" PRId64
                    " words in %.2f s: %.0f words/s (%.0f lines/s)\n",
                    records, secs, (double)records / secs, (double)records / WORDS_PER_LINE / secs);
         } else {
-            create_topic(bs, "customers");
-            create_topic(bs, "orders");
-            create_topic(bs, "joined");
+            bench_create_topic(&env, "customers", false);
+            bench_create_topic(&env, "orders", false);
+            bench_create_topic(&env, "joined", false);
             /* The table first: older timestamps, so the task reads it
              * before the orders. */
-            produce(broker, "customers", WORDS, now - 1000, make_customer);
-            produce(broker, "orders", records, now, make_order);
+            produce(&env, "customers", WORDS, now - 1000, make_customer);
+            produce(&env, "orders", records, now, make_order);
             t = join_topology();
-            secs = run(bs, state, "bench-dsl-join", t, records);
+            secs = run(&env, "bench-dsl-join", t, records);
             printf("stream-table join (10 K-key table): %" PRId64
                    " records in %.2f s: %.0f records/s\n",
                    records, secs, (double)records / secs);
         }
         fflush(stdout);
-        rv_topology_destroy(t);
-        rv_broker_close(broker);
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench_dsl: could not remove %s\n", dir);
+        bench_env_close(&env);
     }
     return 0;
 }

@@ -21,27 +21,25 @@
  * keys >= db_bench fillrandom; counting over 10 K keys >= 1 M records/s.
  *
  *   bench_streams [--records N] [--keys K] [--mode all|passthrough|count] [--dir DIR]
+ *                 [--cache BYTES] [--commit-ms MS]
+ *
+ * --cache sets cache.max.bytes.buffering (Kafka's default, 10 MiB, when
+ * not given); --commit-ms sets commit.interval.ms (default 1000 here).
  */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/util/bench_util.h"
 #include "common/clock.h"
 #include "rivulet/rivulet.h"
 
 #define RECORD_SIZE 100
-#define BATCH_BYTES (16 * 1024)
 
 static atomic_llong processed;
-
-static void die(const char *what, const char *msg) {
-    fprintf(stderr, "bench_streams: %s: %s\n", what, msg);
-    exit(1);
-}
 
 /* ---- the processors ---- */
 
@@ -105,85 +103,39 @@ static rv_err_t count_get(rv_processor_t *out, void *opaque) {
 
 /* ---- setup ---- */
 
-static void produce_input(rv_broker_t *broker, const char *topic, int64_t records, int64_t keys) {
-    char errstr[512], key[16], value[RECORD_SIZE];
-    memset(value, 'v', sizeof value);
-    rv_batch_builder_t *b = rv_batch_builder_new();
-    int64_t done = 0, now = rv__now_ms();
-    while (done < records) {
-        rv_batch_builder_reset(b);
-        size_t bytes = 61;
-        while (done < records && bytes + RECORD_SIZE + 20 <= BATCH_BYTES) {
-            /* A multiplicative spread so consecutive records hit far apart keys. */
-            int64_t k = (int64_t)(((uint64_t)done * 2654435761u) % (uint64_t)keys);
-            snprintf(key, sizeof key, "%08" PRId64, k);
-            rv_batch_builder_add(b, key, 8, value, RECORD_SIZE, now);
-            bytes += RECORD_SIZE + 8 + 10;
-            done++;
-        }
-        const void *data;
-        size_t len;
-        if (rv_batch_builder_finish(b, &data, &len) ||
-            rv_broker_produce(broker, topic, 0, data, len, 1, NULL, errstr, sizeof errstr))
-            die("produce", errstr);
-    }
-    rv_batch_builder_destroy(b);
-}
+/* cache.max.bytes.buffering and commit.interval.ms of the apps. */
+static const char *g_cache_bytes = NULL;
+static const char *g_commit_ms = "1000";
 
-static void create_topic(const char *bootstrap, const char *topic) {
-    char errstr[512];
-    rv_conf_t *conf = rv_conf_new();
-    rv_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr);
-    rv_admin_t *admin = rv_admin_new(conf, errstr, sizeof errstr);
-    if (!admin || rv_admin_create_topic(admin, topic, 1, 1, NULL, NULL, 0, errstr, sizeof errstr))
-        die("create topic", errstr);
-    rv_admin_destroy(admin);
-}
+/* The input: keys over `keys`, one timestamp, RECORD_SIZE bytes of 'v'. */
+typedef struct input_s {
+    int64_t keys;
+    int64_t timestamp;
+    char value[RECORD_SIZE];
+} input_t;
 
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+static void make_input(bench_record_t *r, int64_t i, void *opaque) {
+    const input_t *in = opaque;
+    snprintf(r->key_buf, sizeof r->key_buf, "%08" PRId64, bench_spread(i, in->keys));
+    r->key = r->key_buf;
+    r->key_len = 8;
+    r->value = in->value;
+    r->value_len = RECORD_SIZE;
+    r->timestamp = in->timestamp;
 }
 
 /* Runs the app until `records` were processed; returns the seconds and
  * the CPU seconds every thread of the process used meanwhile (*cpu). */
-static double run(const char *bootstrap, const char *state_dir, const char *app_id,
-                  rv_topology_t *t, int64_t records, double *cpu) {
+static double run(const bench_env_t *env, const char *app_id, rv_topology_t *t, int64_t records,
+                  double *cpu) {
     char errstr[1024];
-    rv_conf_t *conf = rv_conf_new();
-    const char *kv[][2] = {{"bootstrap.servers", bootstrap}, {"application.id", app_id},
-                           {"state.dir", state_dir},         {"default.key.serde", "bytes"},
-                           {"default.value.serde", "bytes"}, {"commit.interval.ms", "1000"}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        if (rv_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) != RV_CONF_OK)
-            die("conf", errstr);
-    rv_streams_t *s = rv_streams_new(t, conf, errstr, sizeof errstr);
-    if (!s)
-        die("streams", errstr);
-    atomic_store(&processed, 0);
-    double cpu0 = cpu_seconds();
-    int64_t t0 = rv__mono_us(), last_change = t0;
-    long long last = 0;
-    if (rv_streams_start(s, errstr, sizeof errstr))
-        die("start", errstr);
-    while (atomic_load(&processed) < records) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-        long long now_count = atomic_load(&processed);
-        int64_t now = rv__mono_us();
-        if (now_count != last) {
-            last = now_count;
-            last_change = now;
-        } else if (now - last_change > 60 * 1000000LL) {
-            die("run", rv_streams_last_error(s) ? rv_streams_last_error(s) : "stalled");
-        }
-    }
-    double secs = (double)(rv__mono_us() - t0) / 1e6;
-    *cpu = cpu_seconds() - cpu0;
-    rv_streams_close(s, 60000);
-    rv_streams_destroy(s);
-    return secs;
+    rv_conf_t *conf = bench_app_conf(env, app_id, "bytes");
+    if (rv_conf_set(conf, "commit.interval.ms", g_commit_ms, errstr, sizeof errstr) != RV_CONF_OK)
+        bench_die("conf", errstr);
+    if (g_cache_bytes && rv_conf_set(conf, "cache.max.bytes.buffering", g_cache_bytes, errstr,
+                                     sizeof errstr) != RV_CONF_OK)
+        bench_die("conf", errstr);
+    return bench_run(conf, t, &processed, records, cpu);
 }
 
 static rv_topology_t *topology(bool count) {
@@ -194,17 +146,17 @@ static rv_topology_t *topology(bool count) {
     const char *topics[] = {"in"}, *source[] = {"Source"}, *proc[] = {"Process"};
     if (rv_topology_add_source(t, "Source", topics, 1, NULL, errstr, sizeof errstr) ||
         rv_topology_add_processor(t, "Process", &sup, source, 1, errstr, sizeof errstr))
-        die("topology", errstr);
+        bench_die("topology", errstr);
     if (count) {
         rv_store_builder_t *b = rv_store_builder_persistent_kv("Counts");
         rv_store_builder_with_caching_enabled(b);
         if (rv_topology_add_state_store(t, b, proc, 1, errstr, sizeof errstr))
-            die("topology", errstr);
+            bench_die("topology", errstr);
     } else if (rv_topology_add_sink(t, "Sink", "out", NULL, proc, 1, errstr, sizeof errstr)) {
-        die("topology", errstr);
+        bench_die("topology", errstr);
     }
     if (rv_topology_build(t, errstr, sizeof errstr))
-        die("topology", errstr);
+        bench_die("topology", errstr);
     return t;
 }
 
@@ -218,6 +170,7 @@ int main(int argc, char **argv) {
     int64_t records = 10000000, keys = 1000000;
     const char *mode = "all";
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    bench_set_program("bench_streams");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--records") == 0 && i + 1 < argc)
             records = strtoll(argv[++i], NULL, 10);
@@ -227,9 +180,14 @@ int main(int argc, char **argv) {
             mode = argv[++i];
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             base = argv[++i];
+        else if (strcmp(argv[i], "--cache") == 0 && i + 1 < argc)
+            g_cache_bytes = argv[++i];
+        else if (strcmp(argv[i], "--commit-ms") == 0 && i + 1 < argc)
+            g_commit_ms = argv[++i];
         else {
             fprintf(stderr, "usage: bench_streams [--records N] [--keys K] "
-                            "[--mode all|passthrough|count] [--dir DIR]\n");
+                            "[--mode all|passthrough|count] [--dir DIR] [--cache BYTES] "
+                            "[--commit-ms MS]\n");
             return 2;
         }
     }
@@ -251,39 +209,28 @@ int main(int argc, char **argv) {
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
         if (!runs[r].on)
             continue;
-        char dir[4096], data[4200], state[4200], bs[4300], errstr[512], label[128];
-        snprintf(dir, sizeof dir, "%s/rv-bench-streams-XXXXXX", base);
-        if (!mkdtemp(dir))
-            die("mkdtemp", dir);
-        snprintf(data, sizeof data, "%s/data", dir);
-        snprintf(state, sizeof state, "%s/state", dir);
-        snprintf(bs, sizeof bs, "embedded:%s", data);
-        rv_broker_t *broker;
-        if (rv_broker_open(&broker, data, errstr, sizeof errstr))
-            die("broker", errstr);
-        create_topic(bs, "in");
+        char label[128];
+        bench_env_t env;
+        bench_env_open(&env, base, "streams");
+        bench_create_topic(&env, "in", false);
         if (!runs[r].count)
-            create_topic(bs, "out");
-        produce_input(broker, "in", records, runs[r].keys);
+            bench_create_topic(&env, "out", false);
+        input_t in = {runs[r].keys, rv__now_ms(), {0}};
+        memset(in.value, 'v', sizeof in.value);
+        bench_produce(&env, "in", records, make_input, &in);
         /* The input's pages reach the disk before the clock starts, so the
          * app's own durable writes (acks=all: fsync) do not queue behind
          * the write-back of the setup. */
         sync();
         rv_topology_t *t = topology(runs[r].count);
         double cpu = 0;
-        double secs =
-            run(bs, state, runs[r].count ? "bench-count" : "bench-pass", t, records, &cpu);
+        double secs = run(&env, runs[r].count ? "bench-count" : "bench-pass", t, records, &cpu);
         if (runs[r].count)
             snprintf(label, sizeof label, "count per key (%" PRId64 " keys):", runs[r].keys);
         else
             snprintf(label, sizeof label, "%s", runs[r].label);
         report(label, records, secs, cpu);
-        rv_topology_destroy(t);
-        rv_broker_close(broker);
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench_streams: could not remove %s\n", dir);
+        bench_env_close(&env);
     }
     return 0;
 }

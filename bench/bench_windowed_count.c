@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/util/bench_util.h"
 #include "common/clock.h"
 #include "rivulet/rivulet.h"
 
@@ -27,16 +27,10 @@
 #define SPAN_MS (10 * WINDOW_MS)
 #define MAX_WINDOWS 16
 #define VALUE_BYTES 100
-#define BATCH_BYTES (16 * 1024)
 
 static atomic_llong g_done; /* sum of the latest counts */
 static int64_t g_counts[KEYS][MAX_WINDOWS];
 static int64_t g_base; /* the first window's start */
-
-static void die(const char *what, const char *msg) {
-    fprintf(stderr, "bench_windowed_count: %s: %s\n", what, msg);
-    exit(1);
-}
 
 /* Keeps the latest count of each (key, window); g_done is their sum. */
 static rv_err_t track_count(const void *key, int32_t key_len, const void *value, int32_t value_len,
@@ -64,47 +58,29 @@ static rv_topology_t *topology(void) {
             rv_kstream_group_by_key(rv_streams_builder_stream(b, topics, 1, NULL), NULL), &tw),
         NULL, &m);
     rv_kstream_foreach(rv_ktable_to_stream(t, NULL), track_count, NULL, NULL);
-    char errstr[1024];
-    rv_topology_t *topo;
-    if (rv_streams_builder_build(&topo, b, errstr, sizeof errstr))
-        die("build", errstr);
-    rv_streams_builder_destroy(b);
-    return topo;
+    return bench_build(b, "build");
 }
 
-/* A multiplicative spread, so consecutive records hit far apart keys. */
-static int spread(int64_t i) {
-    return (int)(((uint64_t)i * 2654435761u) % KEYS);
-}
+/* Record i: key "k<spread(i)>", VALUE_BYTES bytes of 'v', timestamps
+ * rising evenly over SPAN_MS from t0 (n records in all). */
+typedef struct input_s {
+    int64_t n, t0;
+    char value[VALUE_BYTES];
+} input_t;
 
-static void produce(rv_broker_t *broker, int64_t n, int64_t t0) {
-    char errstr[512], key[32], value[VALUE_BYTES + 1];
-    memset(value, 'v', VALUE_BYTES);
-    value[VALUE_BYTES] = '\0';
-    rv_batch_builder_t *b = rv_batch_builder_new();
-    int64_t done = 0;
-    while (done < n) {
-        rv_batch_builder_reset(b);
-        size_t bytes = 61;
-        while (done < n && bytes + 200 <= BATCH_BYTES) {
-            int kl = snprintf(key, sizeof key, "k%05d", spread(done));
-            int64_t ts = t0 + (int64_t)((double)done * SPAN_MS / (double)n);
-            rv_batch_builder_add(b, key, kl, value, VALUE_BYTES, ts);
-            bytes += (size_t)kl + VALUE_BYTES + 16;
-            done++;
-        }
-        const void *data;
-        size_t len;
-        if (rv_batch_builder_finish(b, &data, &len) ||
-            rv_broker_produce(broker, "events", 0, data, len, 1, NULL, errstr, sizeof errstr))
-            die("produce", errstr);
-    }
-    rv_batch_builder_destroy(b);
+static void make_input(bench_record_t *r, int64_t i, void *opaque) {
+    const input_t *in = opaque;
+    r->key_len = snprintf(r->key_buf, sizeof r->key_buf, "k%05d", (int)bench_spread(i, KEYS));
+    r->key = r->key_buf;
+    r->value = in->value;
+    r->value_len = VALUE_BYTES;
+    r->timestamp = in->t0 + (int64_t)((double)i * SPAN_MS / (double)in->n);
 }
 
 int main(int argc, char **argv) {
     int64_t records = 10000000;
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    bench_set_program("bench_windowed_count");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--records") == 0 && i + 1 < argc)
             records = strtoll(argv[++i], NULL, 10);
@@ -119,23 +95,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_windowed_count: --records must be positive\n");
         return 2;
     }
-    char dir[4096], data[4200], state[4200], bs[4300], errstr[1024];
-    snprintf(dir, sizeof dir, "%s/rv-bench-windows-XXXXXX", base);
-    if (!mkdtemp(dir))
-        die("mkdtemp", dir);
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(state, sizeof state, "%s/state", dir);
-    snprintf(bs, sizeof bs, "embedded:%s", data);
-    rv_broker_t *broker;
-    if (rv_broker_open(&broker, data, errstr, sizeof errstr))
-        die("broker", errstr);
-    rv_conf_t *conf = rv_conf_new();
-    rv_conf_set(conf, "bootstrap.servers", bs, errstr, sizeof errstr);
-    rv_admin_t *admin = rv_admin_new(conf, errstr, sizeof errstr);
-    const char *cn[] = {"retention.ms"}, *cv[] = {"-1"};
-    if (!admin || rv_admin_create_topic(admin, "events", 1, 1, cn, cv, 1, errstr, sizeof errstr))
-        die("create topic", errstr);
-    rv_admin_destroy(admin);
+    bench_env_t env;
+    bench_env_open(&env, base, "windows");
+    bench_create_topic(&env, "events", true);
 
     /* Timestamps start on a window boundary an hour ago and rise over ten
      * minutes: eleven windows at most per key. */
@@ -144,50 +106,17 @@ int main(int argc, char **argv) {
     printf("bench_windowed_count: %" PRId64 " records of %d bytes, %d keys, 1-minute tumbling "
            "windows, one stream thread, embedded broker\n",
            records, VALUE_BYTES, KEYS);
-    produce(broker, records, t0);
+    input_t in = {records, t0, {0}};
+    memset(in.value, 'v', sizeof in.value);
+    bench_produce(&env, "events", records, make_input, &in);
 
-    conf = rv_conf_new();
-    const char *kv[][2] = {{"bootstrap.servers", bs},
-                           {"application.id", "bench-windows"},
-                           {"state.dir", state},
-                           {"default.key.serde", "string"},
-                           {"default.value.serde", "string"},
-                           {"commit.interval.ms", "1000"}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        if (rv_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) != RV_CONF_OK)
-            die("conf", errstr);
     rv_topology_t *t = topology();
-    rv_streams_t *s = rv_streams_new(t, conf, errstr, sizeof errstr);
-    if (!s)
-        die("streams", errstr);
-    int64_t start = rv__mono_us(), last_change = start;
-    long long last = 0;
-    if (rv_streams_start(s, errstr, sizeof errstr))
-        die("start", errstr);
-    while (atomic_load(&g_done) < records) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-        long long now_done = atomic_load(&g_done);
-        int64_t now = rv__mono_us();
-        if (now_done != last) {
-            last = now_done;
-            last_change = now;
-        } else if (now - last_change > 60 * 1000000LL) {
-            die("run", rv_streams_last_error(s) ? rv_streams_last_error(s) : "stalled");
-        }
-    }
-    double secs = (double)(rv__mono_us() - start) / 1e6;
+    double secs =
+        bench_run(bench_app_conf(&env, "bench-windows", "string"), t, &g_done, records, NULL);
     printf("tumbling-window count (10 K keys, 1-minute windows): %" PRId64
            " records in %.2f s: %.0f records/s\n",
            records, secs, (double)records / secs);
     fflush(stdout);
-    rv_streams_close(s, 60000);
-    rv_streams_destroy(s);
-    rv_topology_destroy(t);
-    rv_broker_close(broker);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_windowed_count: could not remove %s\n", dir);
+    bench_env_close(&env);
     return 0;
 }

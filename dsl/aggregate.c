@@ -52,6 +52,7 @@
  *             timestamp max(record, old row) when there was a row; a null
  *             result deletes the row. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,18 +66,6 @@
 
 /* ---- Helpers ---- */
 
-/* The value an rv_out_t holds after a user function (NULL, -1 when the
- * function set none, or set null). */
-static void out_value(const rv_out_t *out, const void **v, int32_t *len) {
-    if (out->value_set && out->cnt > 0 && out->items[0].value) {
-        *v = out->items[0].value;
-        *len = out->items[0].value_len;
-    } else {
-        *v = NULL;
-        *len = -1;
-    }
-}
-
 static void out_key(const rv_out_t *out, const void **k, int32_t *len) {
     if (out->key_set && out->cnt > 0 && out->items[0].key) {
         *k = out->items[0].key;
@@ -86,6 +75,8 @@ static void out_key(const rv_out_t *out, const void **k, int32_t *len) {
         *len = -1;
     }
 }
+
+/* ---- What the aggregations share (dsl/dsl_internal.h) ---- */
 
 /* Kafka's test for a generated repartition prefix, the regular expression
  * "KSTREAM.*-[0-9]{10}": such a prefix gets generated node names. */
@@ -101,52 +92,69 @@ static bool generated_name(const char *s) {
     return true;
 }
 
-/* Operators add nothing once the builder failed or was built (the
- * topology was handed over). */
-static bool builder_ok(rv_streams_builder_t *b) {
-    if (b->err)
-        return false;
-    if (!b->topo) {
-        rv__dsl_fail(b, RV_ERR__STATE,
-                     "The builder was built already: rv_streams_builder_build() hands the "
-                     "topology over");
-        return false;
+rv_kstream_t *rv__kgrouped_stream_source(rv_kgrouped_stream_t *g, const char *store) {
+    rv_streams_builder_t *b = g->b;
+    rv_kstream_t *src = g->stream;
+    if (!src->repartition_required)
+        return src;
+    if (g->repartitioned) {
+        /* The named repartition topic exists: burn the names Kafka burns
+         * and read it again. */
+        char tmp[64];
+        rv__dsl_name(b, NULL, "KSTREAM-SINK-", tmp, sizeof tmp);
+        rv__dsl_name(b, NULL, "KSTREAM-FILTER-", tmp, sizeof tmp);
+        rv__dsl_name(b, NULL, "KSTREAM-SOURCE-", tmp, sizeof tmp);
+        return g->repartitioned;
     }
-    return true;
+    const char *base = g->repartition_name ? g->repartition_name : store;
+    src =
+        rv__kstream_repartition_for(src, base, generated_name(base), g->key_serde, g->value_serde);
+    if (src && g->repartition_name)
+        g->repartitioned = src;
+    return src;
 }
 
-static void warn_skipped(rv_processor_context_t *ctx) {
-    const char *topic;
-    int32_t partition;
-    int64_t offset;
-    if (rv_processor_context_record_metadata(ctx, &topic, &partition, &offset))
-        rv__log_warn(FAC,
-                     "Skipping record due to null key or value. topic=[%s] partition=[%" PRId32
-                     "] offset=[%" PRId64 "]",
-                     topic, partition, offset);
+const char *rv__kgrouped_store_name(rv_streams_builder_t *b, rv__agg_kind_t kind,
+                                    const rv_materialized_t *m, char *store, size_t size) {
+    /* Kafka's count(Materialized) burns a store name when the Materialized
+     * has none (KGroupedStreamImpl keeps it for compatibility). */
+    if (kind == RV__AGG_COUNT && m && !m->store_name)
+        rv__dsl_store_name(b, "KSTREAM-AGGREGATE-", store, size);
+    const char *prefix = kind == RV__AGG_REDUCE ? "KSTREAM-REDUCE-" : "KSTREAM-AGGREGATE-";
+    if (m && m->store_name)
+        snprintf(store, size, "%s", m->store_name);
     else
-        rv__log_warn(FAC, "Skipping record due to null key or value. Topic, partition, and "
-                          "offset not known.");
+        rv__dsl_store_name(b, prefix, store, size);
+    return prefix;
+}
+
+void rv__agg_result_serdes(const rv_serde_t **key_serde, const rv_serde_t **value_serde,
+                           rv__agg_kind_t kind, const rv_materialized_t *m,
+                           const rv_serde_t *grouped_key_serde,
+                           const rv_serde_t *grouped_value_serde) {
+    *key_serde = m && m->key_serde ? m->key_serde : grouped_key_serde;
+    if (m && m->value_serde)
+        *value_serde = m->value_serde;
+    else if (kind == RV__AGG_COUNT)
+        *value_serde = rv_serde_int64();
+    else if (kind == RV__AGG_REDUCE)
+        *value_serde = grouped_value_serde;
+    else
+        *value_serde = NULL;
 }
 
 /* ---- The aggregation processors ---- */
 
-typedef enum agg_kind_e { AGG_COUNT, AGG_REDUCE, AGG_AGGREGATE } agg_kind_t;
-
 /* One aggregation node's configuration (shared memory). */
 typedef struct agg_cfg_s {
     rv__ktable_flags_t flags; /* the result table's: send old values */
-    agg_kind_t kind;
+    rv__agg_kind_t kind;
     bool table;        /* a KGroupedTable aggregation: Changes in, retraction */
     const char *store; /* shared memory */
     const char *topic; /* KTable: the repartition topic (without the app prefix) */
     const rv_serde_t *key_serde, *value_serde; /* the store's; NULL = defaults */
     const rv_serde_t *in_value_serde;          /* KTable: the values in the Changes */
-    rv_initializer_cb_t *initializer;
-    void *initializer_opaque;
-    rv_aggregator_cb_t *adder, *subtractor;
-    rv_reducer_cb_t *radder, *rsubtractor;
-    void *opaque; /* of adder/subtractor (or the reducers) */
+    rv__agg_fns_t fn;                          /* the user's functions */
 } agg_cfg_t;
 
 typedef struct agg_inst_s {
@@ -165,11 +173,8 @@ static rv_err_t agg_init(rv_processor_context_t *ctx, void *state) {
     in->ctx = ctx;
     if (cfg->table) {
         in->in_serde = rv__dsl_serde(cfg->in_value_serde, ctx, false);
-        const char *app = rv_processor_context_application_id(ctx);
-        size_t n = strlen(app) + 1 + strlen(cfg->topic) + 1;
-        if (!(in->topic = malloc(n)))
+        if (!(in->topic = rv__dsl_app_topic(ctx, cfg->topic)))
             return RV_ERR__NOMEM;
-        snprintf(in->topic, n, "%s-%s", app, cfg->topic);
     }
     return rv__table_store_init(&in->ts, ctx, cfg->store, cfg->key_serde, cfg->value_serde,
                                 cfg->flags.send_old_values);
@@ -201,17 +206,17 @@ static rv_err_t read_count(int64_t *n, const void *v, int32_t len) {
 /* The initializer's value: count 0, aggregate the user's. */
 static rv_err_t initial(agg_inst_t *in, const void **v, int32_t *len) {
     const agg_cfg_t *cfg = in->cfg;
-    if (cfg->kind == AGG_COUNT) {
+    if (cfg->kind == RV__AGG_COUNT) {
         in->count_init = 0;
         *v = &in->count_init;
         *len = (int32_t)sizeof(int64_t);
         return RV_ERR_NO_ERROR;
     }
     rv__out_reset(&in->out_init, RV__OUT_VALUE);
-    rv_err_t err = cfg->initializer(&in->out_init, cfg->initializer_opaque);
+    rv_err_t err = cfg->fn.initializer(&in->out_init, cfg->fn.initializer_opaque);
     if (err)
         return err;
-    out_value(&in->out_init, v, len);
+    rv__out_value_get(&in->out_init, v, len);
     return RV_ERR_NO_ERROR;
 }
 
@@ -223,7 +228,7 @@ static rv_err_t apply(agg_inst_t *in, bool add, rv_out_t *out, int64_t *cnt, con
     const agg_cfg_t *cfg = in->cfg;
     rv_err_t err;
     switch (cfg->kind) {
-    case AGG_COUNT: {
+    case RV__AGG_COUNT: {
         int64_t n = 0;
         if (agg && (err = read_count(&n, agg, agg_len)))
             return err;
@@ -232,20 +237,20 @@ static rv_err_t apply(agg_inst_t *in, bool add, rv_out_t *out, int64_t *cnt, con
         *res_len = (int32_t)sizeof(int64_t);
         return RV_ERR_NO_ERROR;
     }
-    case AGG_REDUCE:
+    case RV__AGG_REDUCE:
         rv__out_reset(out, RV__OUT_VALUE);
-        err = (add ? cfg->radder : cfg->rsubtractor)(out, agg, agg_len, value, value_len,
-                                                     cfg->opaque);
+        err = (add ? cfg->fn.reducer : cfg->fn.reducer_subtractor)(out, agg, agg_len, value,
+                                                                   value_len, cfg->fn.opaque);
         break;
     default:
         rv__out_reset(out, RV__OUT_VALUE);
-        err = (add ? cfg->adder : cfg->subtractor)(out, key, key_len, value, value_len, agg,
-                                                   agg_len, cfg->opaque);
+        err = (add ? cfg->fn.aggregator : cfg->fn.subtractor)(out, key, key_len, value, value_len,
+                                                              agg, agg_len, cfg->fn.opaque);
         break;
     }
     if (err)
         return err;
-    out_value(out, res, res_len);
+    rv__out_value_get(out, res, res_len);
     return RV_ERR_NO_ERROR;
 }
 
@@ -255,7 +260,7 @@ static rv_err_t kstream_agg_process(rv_processor_context_t *ctx, const rv_proces
     agg_inst_t *in = state;
     const agg_cfg_t *cfg = in->cfg;
     if (!r->key || !r->value) {
-        warn_skipped(ctx);
+        rv__dsl_log_skipped(ctx, "null key or value");
         return RV_ERR_NO_ERROR;
     }
     void *old = NULL;
@@ -270,10 +275,10 @@ static rv_err_t kstream_agg_process(rv_processor_context_t *ctx, const rv_proces
     if (old) {
         if (old_ts > ts)
             ts = old_ts;
-    } else if (cfg->kind != AGG_REDUCE && (err = initial(in, &base, &base_len))) {
+    } else if (cfg->kind != RV__AGG_REDUCE && (err = initial(in, &base, &base_len))) {
         goto done;
     }
-    if (cfg->kind == AGG_REDUCE && !old) {
+    if (cfg->kind == RV__AGG_REDUCE && !old) {
         nv = r->value;
         nl = r->value_len;
     } else if ((err = apply(in, true, &in->out_new, &in->count_new, r->key, r->key_len, r->value,
@@ -345,17 +350,15 @@ static rv_err_t ktable_agg_process(rv_processor_context_t *ctx, const rv_process
                                    void *state) {
     agg_inst_t *in = state;
     const agg_cfg_t *cfg = in->cfg;
-    (void)ctx;
-    if (!r->key) {
-        rv__log_err(FAC, "Record key for KTable %s operator with state %s should not be null.",
-                    cfg->kind == AGG_REDUCE ? "reduce" : "aggregate", cfg->store);
-        return RV_ERR__FAIL;
-    }
-    if (!r->value) {
-        rv__log_err(FAC, "Both old and new values are null in ChangeSerializer, which is not "
-                         "allowed.");
-        return RV_ERR__DESERIALIZATION;
-    }
+    if (!r->key)
+        return rv__dsl_fail_record(
+            ctx, RV_ERR__FAIL,
+            "Record key for KTable %s operator with state %s should not be null.",
+            cfg->kind == RV__AGG_REDUCE ? "reduce" : "aggregate", cfg->store);
+    if (!r->value)
+        return rv__dsl_fail_record(ctx, RV_ERR__DESERIALIZATION,
+                                   "Both old and new values are null in ChangeSerializer, which is "
+                                   "not allowed.");
     const uint8_t *nb, *ob;
     size_t nbl, obl;
     rv_err_t err = changed_split(r->value, (size_t)r->value_len, &nb, &nbl, &ob, &obl);
@@ -382,7 +385,7 @@ static rv_err_t ktable_agg_process(rv_processor_context_t *ctx, const rv_process
     const void *nv = mid;
     int32_t nl = mid_len;
     if (newv) {
-        if (cfg->kind == AGG_REDUCE && !mid) {
+        if (cfg->kind == RV__AGG_REDUCE && !mid) {
             nv = newv;
             nl = newl;
         } else {
@@ -405,15 +408,8 @@ done:
 
 static rv_err_t agg_get(rv_processor_t *out, void *opaque) {
     const agg_cfg_t *cfg = opaque;
-    agg_inst_t *in = calloc(1, sizeof *in);
-    if (!in)
-        return RV_ERR__NOMEM;
-    in->cfg = cfg;
-    out->init = agg_init;
-    out->process = cfg->table ? ktable_agg_process : kstream_agg_process;
-    out->close = agg_close;
-    out->state = in;
-    return RV_ERR_NO_ERROR;
+    return rv__dsl_processor_new(out, sizeof(agg_inst_t), cfg, agg_init,
+                                 cfg->table ? ktable_agg_process : kstream_agg_process, agg_close);
 }
 
 /* ---- KStream.groupBy's key selector (KSTREAM-KEY-SELECT) ---- */
@@ -450,21 +446,14 @@ static void select_key_close(void *state) {
 }
 
 static rv_err_t select_key_get(rv_processor_t *out, void *opaque) {
-    select_key_inst_t *in = calloc(1, sizeof *in);
-    if (!in)
-        return RV_ERR__NOMEM;
-    in->cfg = opaque;
-    out->process = select_key_process;
-    out->close = select_key_close;
-    out->state = in;
-    return RV_ERR_NO_ERROR;
+    return rv__dsl_processor_new(out, sizeof(select_key_inst_t), opaque, NULL, select_key_process,
+                                 select_key_close);
 }
 
 /* ---- KTable.groupBy's selector (KTABLE-SELECT: KTableRepartitionMap) ---- */
 
 typedef struct table_select_cfg_s {
-    rv_mapper_cb_t *selector;
-    void *opaque;
+    select_key_cfg_t sel;          /* first: see add_group_selector() */
     const rv_serde_t *value_serde; /* Grouped's; NULL = default.value.serde */
     const char *topic;             /* the repartition topic, set by the aggregation */
 } table_select_cfg_t;
@@ -479,14 +468,10 @@ typedef struct table_select_inst_s {
 
 static rv_err_t table_select_init(rv_processor_context_t *ctx, void *state) {
     table_select_inst_t *in = state;
+    rv__buf_init(&in->buf);
     in->vs = rv__dsl_serde(in->cfg->value_serde, ctx, false);
-    const char *app = rv_processor_context_application_id(ctx);
-    const char *t = in->cfg->topic ? in->cfg->topic : "";
-    size_t n = strlen(app) + 1 + strlen(t) + 1;
-    if (!(in->topic = malloc(n)))
-        return RV_ERR__NOMEM;
-    snprintf(in->topic, n, "%s-%s", app, t);
-    return RV_ERR_NO_ERROR;
+    in->topic = rv__dsl_app_topic(ctx, in->cfg->topic ? in->cfg->topic : "");
+    return in->topic ? RV_ERR_NO_ERROR : RV_ERR__NOMEM;
 }
 
 /* Appends the serialized value v to in->buf; *len gets its length. */
@@ -562,13 +547,13 @@ static rv_err_t select_pair(table_select_inst_t *in, rv_out_t *out, const rv_pro
     if (!v)
         return RV_ERR_NO_ERROR;
     rv__out_reset(out, RV__OUT_KEY_VALUE);
-    rv_err_t err = in->cfg->selector(out, r->key, r->key_len, v, vl, in->cfg->opaque);
+    rv_err_t err = in->cfg->sel.selector(out, r->key, r->key_len, v, vl, in->cfg->sel.opaque);
     if (err)
         return err;
     const void *k, *pv;
     int32_t kl, pl;
     out_key(out, &k, &kl);
-    out_value(out, &pv, &pl);
+    rv__out_value_get(out, &pv, &pl);
     *has = k && pv;
     return RV_ERR_NO_ERROR;
 }
@@ -576,10 +561,9 @@ static rv_err_t select_pair(table_select_inst_t *in, rv_out_t *out, const rv_pro
 static rv_err_t table_select_process(rv_processor_context_t *ctx, const rv_processor_record_t *r,
                                      void *state) {
     table_select_inst_t *in = state;
-    if (!r->key) {
-        rv__log_err(FAC, "Record key for the grouping KTable should not be null.");
-        return RV_ERR__FAIL;
-    }
+    if (!r->key)
+        return rv__dsl_fail_record(ctx, RV_ERR__FAIL,
+                                   "Record key for the grouping KTable should not be null.");
     if (!r->value || r->value_len != (int32_t)sizeof(rv__change_t))
         return RV_ERR__STATE;
     const rv__change_t *c = r->value;
@@ -613,16 +597,8 @@ static void table_select_close(void *state) {
 }
 
 static rv_err_t table_select_get(rv_processor_t *out, void *opaque) {
-    table_select_inst_t *in = calloc(1, sizeof *in);
-    if (!in)
-        return RV_ERR__NOMEM;
-    in->cfg = opaque;
-    rv__buf_init(&in->buf);
-    out->init = table_select_init;
-    out->process = table_select_process;
-    out->close = table_select_close;
-    out->state = in;
-    return RV_ERR_NO_ERROR;
+    return rv__dsl_processor_new(out, sizeof(table_select_inst_t), opaque, table_select_init,
+                                 table_select_process, table_select_close);
 }
 
 /* ---- KStream.groupByKey / groupBy ---- */
@@ -645,9 +621,33 @@ rv_kgrouped_stream_t *rv_kstream_group_by_key(rv_kstream_t *s, const rv_grouped_
     if (!s)
         return NULL;
     rv_streams_builder_t *b = s->b;
-    if (!builder_ok(b))
+    if (!rv__dsl_builder_ok(b))
         return NULL;
     return grouped_stream_new(b, s, grouped);
+}
+
+/* Adds a group_by's selector node "<prefix>n" (Kafka names it after
+ * Grouped.name when there is one) under `parent`: checks the arguments
+ * (`what` names the selector in Kafka's message), allocates its
+ * configuration of cfg_size bytes, which starts with a select_key_cfg_t,
+ * and writes its name. Returns the configuration, NULL with the builder's
+ * error set. */
+static void *add_group_selector(rv_streams_builder_t *b, const char *parent,
+                                rv_mapper_cb_t *selector, void *opaque, const char *what,
+                                const rv_grouped_t *grouped, const char *prefix,
+                                rv_processor_get_cb_t *get, size_t cfg_size, char *name,
+                                size_t name_size) {
+    if (!rv__dsl_builder_ok(b) || !rv__dsl_require(b, selector != NULL, what))
+        return NULL;
+    rv__dsl_name(b, grouped ? grouped->name : NULL, prefix, name, name_size);
+    select_key_cfg_t *cfg = rv__dsl_alloc(b, cfg_size);
+    if (!cfg)
+        return NULL;
+    cfg->selector = selector;
+    cfg->opaque = opaque;
+    if (rv__dsl_add_processor(b, name, get, cfg, &parent, 1))
+        return NULL;
+    return cfg;
 }
 
 rv_kgrouped_stream_t *rv_kstream_group_by(rv_kstream_t *s, rv_mapper_cb_t *selector, void *opaque,
@@ -655,22 +655,10 @@ rv_kgrouped_stream_t *rv_kstream_group_by(rv_kstream_t *s, rv_mapper_cb_t *selec
     if (!s)
         return NULL;
     rv_streams_builder_t *b = s->b;
-    if (!builder_ok(b))
-        return NULL;
-    if (!selector) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "keySelector can't be null");
-        return NULL;
-    }
-    /* Kafka names the key selector after Grouped.name when there is one. */
     char name[512];
-    rv__dsl_name(b, grouped ? grouped->name : NULL, "KSTREAM-KEY-SELECT-", name, sizeof name);
-    select_key_cfg_t *cfg = rv__dsl_alloc(b, sizeof *cfg);
-    if (!cfg)
-        return NULL;
-    cfg->selector = selector;
-    cfg->opaque = opaque;
-    const char *parents[] = {s->node};
-    if (rv__dsl_add_processor(b, name, select_key_get, cfg, parents, 1))
+    if (!add_group_selector(b, s->node, selector, opaque, "keySelector", grouped,
+                            "KSTREAM-KEY-SELECT-", select_key_get, sizeof(select_key_cfg_t), name,
+                            sizeof name))
         return NULL;
     rv_kstream_t *ks = rv__kstream_new(b, name, NULL, s->value_serde, true);
     if (!ks)
@@ -680,131 +668,97 @@ rv_kgrouped_stream_t *rv_kstream_group_by(rv_kstream_t *s, rv_mapper_cb_t *selec
 
 /* ---- KGroupedStream aggregations ---- */
 
-static rv_ktable_t *kgrouped_stream_aggregate(rv_kgrouped_stream_t *g, agg_cfg_t *cfg,
-                                              const char *name,
-                                              const rv_materialized_t *materialized) {
-    rv_streams_builder_t *b = g->b;
-    const rv_materialized_t *m = materialized;
-    /* Kafka's count(Materialized) burns a store name when the Materialized
-     * has none (KGroupedStreamImpl keeps it for compatibility). */
-    char store[512], proc[512];
-    if (cfg->kind == AGG_COUNT && m && !m->store_name)
-        rv__dsl_store_name(b, "KSTREAM-AGGREGATE-", store, sizeof store);
-    const char *prefix = cfg->kind == AGG_REDUCE ? "KSTREAM-REDUCE-" : "KSTREAM-AGGREGATE-";
-    if (m && m->store_name)
-        snprintf(store, sizeof store, "%s", m->store_name);
-    else
-        rv__dsl_store_name(b, prefix, store, sizeof store);
-    rv__dsl_name(b, name, prefix, proc, sizeof proc);
+bool rv__agg_fns_check(rv_streams_builder_t *b, rv__agg_kind_t kind, rv__agg_of_t of,
+                       const rv__agg_fns_t *fn) {
+    if (!rv__dsl_builder_ok(b))
+        return false;
+    bool table = of == RV__AGG_OF_TABLE;
+    if (kind == RV__AGG_REDUCE)
+        return rv__dsl_require(b, fn->reducer != NULL, table ? "adder" : "reducer") &&
+               (!table || rv__dsl_require(b, fn->reducer_subtractor != NULL, "subtractor"));
+    if (kind != RV__AGG_AGGREGATE)
+        return true;
+    return rv__dsl_require(b, fn->initializer != NULL, "initializer") &&
+           rv__dsl_require(b, fn->aggregator != NULL, table ? "adder" : "aggregator") &&
+           (!table || rv__dsl_require(b, fn->subtractor != NULL, "subtractor")) &&
+           (of != RV__AGG_OF_SESSION || rv__dsl_require(b, fn->merger != NULL, "sessionMerger"));
+}
 
-    rv_kstream_t *src = g->stream;
-    if (src->repartition_required) {
-        if (g->repartitioned) {
-            /* The named repartition topic exists: burn the names Kafka
-             * burns and read it again. */
-            char tmp[64];
-            rv__dsl_name(b, NULL, "KSTREAM-SINK-", tmp, sizeof tmp);
-            rv__dsl_name(b, NULL, "KSTREAM-FILTER-", tmp, sizeof tmp);
-            rv__dsl_name(b, NULL, "KSTREAM-SOURCE-", tmp, sizeof tmp);
-            src = g->repartitioned;
-        } else {
-            const char *base = g->repartition_name ? g->repartition_name : store;
-            src = rv__kstream_repartition_for(src, base, generated_name(base), g->key_serde,
-                                              g->value_serde);
-            if (!src)
-                return NULL;
-            if (g->repartition_name)
-                g->repartitioned = src;
-        }
-    }
-
-    /* Serdes of the result: Materialized's, else the grouped stream's
-     * (count: int64 values; aggregate: default values). */
-    cfg->key_serde = m && m->key_serde ? m->key_serde : g->key_serde;
-    if (m && m->value_serde)
-        cfg->value_serde = m->value_serde;
-    else if (cfg->kind == AGG_COUNT)
-        cfg->value_serde = rv_serde_int64();
-    else if (cfg->kind == AGG_REDUCE)
-        cfg->value_serde = g->value_serde;
-    else
-        cfg->value_serde = NULL;
-    if (!(cfg->store = rv__dsl_strdup(b, store)))
-        return NULL;
-
-    const char *parents[] = {src->node};
-    if (rv__dsl_add_processor(b, proc, agg_get, cfg, parents, 1))
+/* Adds aggregation node `proc` (configuration cfg, its store `store` as
+ * Materialized m says) under `parent`, and returns its table. */
+static rv_ktable_t *add_aggregation(rv_streams_builder_t *b, agg_cfg_t *cfg, const char *proc,
+                                    const char *parent, const char *store,
+                                    const rv_materialized_t *m) {
+    if (!(cfg->store = rv__dsl_strdup(b, store)) ||
+        rv__dsl_add_processor(b, proc, agg_get, cfg, &parent, 1))
         return NULL;
     rv_store_builder_t *sb = rv__dsl_store_builder(b, store, m);
-    if (!sb)
+    if (!sb || rv__dsl_add_store(b, sb, proc))
         return NULL;
-    char errstr[512];
-    const char *procs[] = {proc};
-    rv_err_t err = rv_topology_add_state_store(b->topo, sb, procs, 1, errstr, sizeof errstr);
-    if (err) {
-        rv_store_builder_destroy(sb);
-        rv__dsl_topology_fail(b, err, errstr);
-        return NULL;
-    }
     return rv__ktable_new(b, proc, cfg->key_serde, cfg->value_serde, store,
                           m && m->store_name ? m->store_name : NULL, &cfg->flags, NULL);
 }
 
-static agg_cfg_t *cfg_new(rv_streams_builder_t *b, agg_kind_t kind, bool table) {
-    if (!builder_ok(b))
+/* A rolling aggregation node's configuration, NULL with the builder's
+ * error set (rv__agg_fns_check()). */
+static agg_cfg_t *cfg_new(rv_streams_builder_t *b, rv__agg_kind_t kind, rv__agg_of_t of,
+                          const rv__agg_fns_t *fn) {
+    if (!rv__agg_fns_check(b, kind, of, fn))
         return NULL;
     agg_cfg_t *cfg = rv__dsl_alloc(b, sizeof *cfg);
     if (!cfg)
         return NULL;
     cfg->kind = kind;
-    cfg->table = table;
+    cfg->table = of == RV__AGG_OF_TABLE;
+    cfg->fn = *fn;
     return cfg;
+}
+
+static rv_ktable_t *kgrouped_stream_aggregate(rv_kgrouped_stream_t *g, rv__agg_kind_t kind,
+                                              const rv__agg_fns_t *fn, const char *name,
+                                              const rv_materialized_t *materialized) {
+    if (!g)
+        return NULL;
+    rv_streams_builder_t *b = g->b;
+    const rv_materialized_t *m = materialized;
+    agg_cfg_t *cfg = cfg_new(b, kind, RV__AGG_OF_STREAM, fn);
+    if (!cfg)
+        return NULL;
+    char store[512], proc[512];
+    const char *prefix = rv__kgrouped_store_name(b, cfg->kind, m, store, sizeof store);
+    rv__dsl_name(b, name, prefix, proc, sizeof proc);
+    rv_kstream_t *src = rv__kgrouped_stream_source(g, store);
+    if (!src)
+        return NULL;
+    /* Serdes of the result: Materialized's, else the grouped stream's
+     * (count: int64 values; aggregate: default values). */
+    rv__agg_result_serdes(&cfg->key_serde, &cfg->value_serde, cfg->kind, m, g->key_serde,
+                          g->value_serde);
+    return add_aggregation(b, cfg, proc, src->node, store, m);
 }
 
 rv_ktable_t *rv_kgrouped_stream_count(rv_kgrouped_stream_t *g, const char *name,
                                       const rv_materialized_t *materialized) {
-    if (!g)
-        return NULL;
-    agg_cfg_t *cfg = cfg_new(g->b, AGG_COUNT, false);
-    return cfg ? kgrouped_stream_aggregate(g, cfg, name, materialized) : NULL;
+    rv__agg_fns_t fn = {0};
+    return kgrouped_stream_aggregate(g, RV__AGG_COUNT, &fn, name, materialized);
 }
 
 rv_ktable_t *rv_kgrouped_stream_reduce(rv_kgrouped_stream_t *g, rv_reducer_cb_t *reducer,
                                        void *opaque, const char *name,
                                        const rv_materialized_t *materialized) {
-    if (!g)
-        return NULL;
-    agg_cfg_t *cfg = cfg_new(g->b, AGG_REDUCE, false);
-    if (!cfg)
-        return NULL;
-    if (!reducer) {
-        rv__dsl_fail(g->b, RV_ERR__INVALID_ARG, "reducer can't be null");
-        return NULL;
-    }
-    cfg->radder = reducer;
-    cfg->opaque = opaque;
-    return kgrouped_stream_aggregate(g, cfg, name, materialized);
+    rv__agg_fns_t fn = {.reducer = reducer, .opaque = opaque};
+    return kgrouped_stream_aggregate(g, RV__AGG_REDUCE, &fn, name, materialized);
 }
 
 rv_ktable_t *rv_kgrouped_stream_aggregate(rv_kgrouped_stream_t *g, rv_initializer_cb_t *initializer,
                                           void *initializer_opaque, rv_aggregator_cb_t *aggregator,
                                           void *aggregator_opaque, const char *name,
                                           const rv_materialized_t *materialized) {
-    if (!g)
-        return NULL;
-    agg_cfg_t *cfg = cfg_new(g->b, AGG_AGGREGATE, false);
-    if (!cfg)
-        return NULL;
-    if (!initializer || !aggregator) {
-        rv__dsl_fail(g->b, RV_ERR__INVALID_ARG, "%s can't be null",
-                     !initializer ? "initializer" : "aggregator");
-        return NULL;
-    }
-    cfg->initializer = initializer;
-    cfg->initializer_opaque = initializer_opaque;
-    cfg->adder = aggregator;
-    cfg->opaque = aggregator_opaque;
-    return kgrouped_stream_aggregate(g, cfg, name, materialized);
+    rv__agg_fns_t fn = {.initializer = initializer,
+                        .initializer_opaque = initializer_opaque,
+                        .aggregator = aggregator,
+                        .opaque = aggregator_opaque};
+    return kgrouped_stream_aggregate(g, RV__AGG_AGGREGATE, &fn, name, materialized);
 }
 
 /* ---- KTable.groupBy ---- */
@@ -813,8 +767,8 @@ rv_ktable_t *rv_kgrouped_stream_aggregate(rv_kgrouped_stream_t *g, rv_initialize
  * one piece of shared memory: the first aggregation tells the node which
  * topic it writes. */
 typedef struct grouped_table_s {
-    rv_kgrouped_table_t g; /* first: the handle given out */
-    table_select_cfg_t select;
+    table_select_cfg_t select; /* first: add_group_selector() allocates it */
+    rv_kgrouped_table_t g;     /* the handle given out */
 } grouped_table_t;
 
 rv_kgrouped_table_t *rv_ktable_group_by(rv_ktable_t *t, rv_mapper_cb_t *selector, void *opaque,
@@ -822,27 +776,18 @@ rv_kgrouped_table_t *rv_ktable_group_by(rv_ktable_t *t, rv_mapper_cb_t *selector
     if (!t)
         return NULL;
     rv_streams_builder_t *b = t->b;
-    if (!builder_ok(b))
-        return NULL;
-    if (!selector) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "selector can't be null");
-        return NULL;
-    }
     char name[512];
-    rv__dsl_name(b, grouped ? grouped->name : NULL, "KTABLE-SELECT-", name, sizeof name);
-    grouped_table_t *gt = rv__dsl_alloc(b, sizeof *gt);
+    grouped_table_t *gt =
+        add_group_selector(b, t->node, selector, opaque, "selector", grouped, "KTABLE-SELECT-",
+                           table_select_get, sizeof(grouped_table_t), name, sizeof name);
     if (!gt)
         return NULL;
     rv_kgrouped_table_t *g = &gt->g;
     table_select_cfg_t *cfg = &gt->select;
-    cfg->selector = selector;
-    cfg->opaque = opaque;
     /* Kafka's groupBy(selector) groups with Grouped.with(null, null): the
-     * defaults unless Grouped names serdes. */
+     * defaults unless Grouped names serdes. The node reads its
+     * configuration only when tasks run, so it may be filled in now. */
     cfg->value_serde = grouped ? grouped->value_serde : NULL;
-    const char *parents[] = {t->node};
-    if (rv__dsl_add_processor(b, name, table_select_get, cfg, parents, 1))
-        return NULL;
     /* The selector needs each row's old value to retract it. */
     if (rv__ktable_enable_send_old_values(t))
         return NULL;
@@ -863,14 +808,19 @@ rv_kgrouped_table_t *rv_ktable_group_by(rv_ktable_t *t, rv_mapper_cb_t *selector
 /* The KTABLE-SELECT configuration of g, allocated with the handle (see
  * grouped_table_t). */
 static table_select_cfg_t *select_cfg_of(rv_kgrouped_table_t *g) {
-    return &((grouped_table_t *)g)->select;
+    return &((grouped_table_t *)((char *)g - offsetof(grouped_table_t, g)))->select;
 }
 
-static rv_ktable_t *kgrouped_table_aggregate(rv_kgrouped_table_t *g, agg_cfg_t *cfg,
-                                             const char *name,
+static rv_ktable_t *kgrouped_table_aggregate(rv_kgrouped_table_t *g, rv__agg_kind_t kind,
+                                             const rv__agg_fns_t *fn, const char *name,
                                              const rv_materialized_t *materialized) {
+    if (!g)
+        return NULL;
     rv_streams_builder_t *b = g->b;
     const rv_materialized_t *m = materialized;
+    agg_cfg_t *cfg = cfg_new(b, kind, RV__AGG_OF_TABLE, fn);
+    if (!cfg)
+        return NULL;
     char store[512], sink[512], source[512], proc[512], given[512], topic[600];
     if (m && m->store_name)
         snprintf(store, sizeof store, "%s", m->store_name);
@@ -882,8 +832,8 @@ static rv_ktable_t *kgrouped_table_aggregate(rv_kgrouped_table_t *g, agg_cfg_t *
     if (name)
         snprintf(given, sizeof given, "%s-source", name);
     rv__dsl_name(b, name ? given : NULL, "KSTREAM-SOURCE-", source, sizeof source);
-    rv__dsl_name(b, name, cfg->kind == AGG_REDUCE ? "KTABLE-REDUCE-" : "KTABLE-AGGREGATE-", proc,
-                 sizeof proc);
+    rv__dsl_name(b, name, cfg->kind == RV__AGG_REDUCE ? "KTABLE-REDUCE-" : "KTABLE-AGGREGATE-",
+                 proc, sizeof proc);
     snprintf(topic, sizeof topic, "%s-repartition",
              g->repartition_name ? g->repartition_name : store);
 
@@ -922,82 +872,35 @@ static rv_ktable_t *kgrouped_table_aggregate(rv_kgrouped_table_t *g, agg_cfg_t *
             g->repartition_source = (char *)from;
     }
 
-    cfg->key_serde = m && m->key_serde ? m->key_serde : g->key_serde;
-    if (m && m->value_serde)
-        cfg->value_serde = m->value_serde;
-    else if (cfg->kind == AGG_COUNT)
-        cfg->value_serde = rv_serde_int64();
-    else if (cfg->kind == AGG_REDUCE)
-        cfg->value_serde = g->value_serde;
-    else
-        cfg->value_serde = NULL;
+    rv__agg_result_serdes(&cfg->key_serde, &cfg->value_serde, cfg->kind, m, g->key_serde,
+                          g->value_serde);
     cfg->in_value_serde = g->value_serde;
-    if (!(cfg->store = rv__dsl_strdup(b, store)) || !(cfg->topic = rv__dsl_strdup(b, topic)))
+    if (!(cfg->topic = rv__dsl_strdup(b, topic)))
         return NULL;
-
-    const char *parents[] = {from};
-    if (rv__dsl_add_processor(b, proc, agg_get, cfg, parents, 1))
-        return NULL;
-    rv_store_builder_t *sb = rv__dsl_store_builder(b, store, m);
-    if (!sb)
-        return NULL;
-    const char *procs[] = {proc};
-    if ((err = rv_topology_add_state_store(b->topo, sb, procs, 1, errstr, sizeof errstr))) {
-        rv_store_builder_destroy(sb);
-        rv__dsl_topology_fail(b, err, errstr);
-        return NULL;
-    }
-    return rv__ktable_new(b, proc, cfg->key_serde, cfg->value_serde, store,
-                          m && m->store_name ? m->store_name : NULL, &cfg->flags, NULL);
+    return add_aggregation(b, cfg, proc, from, store, m);
 }
 
 rv_ktable_t *rv_kgrouped_table_count(rv_kgrouped_table_t *g, const char *name,
                                      const rv_materialized_t *materialized) {
-    if (!g)
-        return NULL;
-    agg_cfg_t *cfg = cfg_new(g->b, AGG_COUNT, true);
-    return cfg ? kgrouped_table_aggregate(g, cfg, name, materialized) : NULL;
+    rv__agg_fns_t fn = {0};
+    return kgrouped_table_aggregate(g, RV__AGG_COUNT, &fn, name, materialized);
 }
 
 rv_ktable_t *rv_kgrouped_table_reduce(rv_kgrouped_table_t *g, rv_reducer_cb_t *adder,
                                       rv_reducer_cb_t *subtractor, void *opaque, const char *name,
                                       const rv_materialized_t *materialized) {
-    if (!g)
-        return NULL;
-    agg_cfg_t *cfg = cfg_new(g->b, AGG_REDUCE, true);
-    if (!cfg)
-        return NULL;
-    if (!adder || !subtractor) {
-        rv__dsl_fail(g->b, RV_ERR__INVALID_ARG, "%s can't be null",
-                     !adder ? "adder" : "subtractor");
-        return NULL;
-    }
-    cfg->radder = adder;
-    cfg->rsubtractor = subtractor;
-    cfg->opaque = opaque;
-    return kgrouped_table_aggregate(g, cfg, name, materialized);
+    rv__agg_fns_t fn = {.reducer = adder, .reducer_subtractor = subtractor, .opaque = opaque};
+    return kgrouped_table_aggregate(g, RV__AGG_REDUCE, &fn, name, materialized);
 }
 
 rv_ktable_t *rv_kgrouped_table_aggregate(rv_kgrouped_table_t *g, rv_initializer_cb_t *initializer,
                                          void *initializer_opaque, rv_aggregator_cb_t *adder,
                                          rv_aggregator_cb_t *subtractor, void *aggregator_opaque,
                                          const char *name, const rv_materialized_t *materialized) {
-    if (!g)
-        return NULL;
-    agg_cfg_t *cfg = cfg_new(g->b, AGG_AGGREGATE, true);
-    if (!cfg)
-        return NULL;
-    if (!initializer || !adder || !subtractor) {
-        rv__dsl_fail(g->b, RV_ERR__INVALID_ARG, "%s can't be null",
-                     !initializer ? "initializer"
-                     : !adder     ? "adder"
-                                  : "subtractor");
-        return NULL;
-    }
-    cfg->initializer = initializer;
-    cfg->initializer_opaque = initializer_opaque;
-    cfg->adder = adder;
-    cfg->subtractor = subtractor;
-    cfg->opaque = aggregator_opaque;
-    return kgrouped_table_aggregate(g, cfg, name, materialized);
+    rv__agg_fns_t fn = {.initializer = initializer,
+                        .initializer_opaque = initializer_opaque,
+                        .aggregator = adder,
+                        .subtractor = subtractor,
+                        .opaque = aggregator_opaque};
+    return kgrouped_table_aggregate(g, RV__AGG_AGGREGATE, &fn, name, materialized);
 }

@@ -19,7 +19,12 @@
  *   dsl/ktable.c     KTable sources and operators, value getters, the
  *                    Change protocol, table-table joins, global tables,
  *                    stream-table and stream-global joins
- *   dsl/aggregate.c  KGroupedStream and KGroupedTable aggregations
+ *   dsl/aggregate.c  KGroupedStream and KGroupedTable aggregations, and
+ *                    the helpers every aggregation uses
+ *   dsl/windowed.c   time and sliding windowed aggregations
+ *   dsl/session_windowed.c  session windowed aggregations
+ *   dsl/window_common.c  what the windowed processors share
+ *   dsl/dsl_common.c  small helpers every operator file uses
  *   dsl/table_store.c  the store of a materialized KTable node: rows in
  *                    Kafka's timestamped layout, Changes forwarded on
  *                    write or on cache flush
@@ -412,7 +417,112 @@ rv_err_t rv__table_store_put(rv__table_store_t *ts, const void *key, int32_t key
  *  Call from close(). */
 void rv__table_store_close(rv__table_store_t *ts);
 
-/* ---- Windowed aggregations (dsl/windowed.c) ---- */
+/* ---- Helpers of the operators (dsl/dsl_common.c) ---- */
+
+/** True when operators may add to b; false when b failed already, or was
+ *  built (then this records the misuse as the builder's error). */
+bool rv__dsl_builder_ok(rv_streams_builder_t *b);
+
+/** Kafka's Objects.requireNonNull(x, "<what> can't be null"): when
+ *  !present records that message in the builder. Returns present. */
+bool rv__dsl_require(rv_streams_builder_t *b, bool present, const char *what);
+
+/** The value an rv_out_t holds after a user function in a single mode:
+ *  items[0]'s, or NULL with -1 when the function set none or set null. */
+void rv__out_value_get(const rv_out_t *out, const void **v, int32_t *len);
+
+/** Makes a DSL processor instance (for an rv_processor_get_cb_t): a
+ *  zeroed state of state_size bytes whose first member is a pointer to
+ *  the node's configuration, set to cfg, and the callbacks given (init may
+ *  be NULL). The close callback frees the state. */
+rv_err_t rv__dsl_processor_new(rv_processor_t *out, size_t state_size, const void *cfg,
+                               rv_processor_init_cb_t *init, rv_processor_process_cb_t *process,
+                               rv_processor_close_cb_t *close);
+
+/** Fails the record being processed with a message (printf-style) the
+ *  task's failure reports (Kafka's exception text,
+ *  rv__context_set_error()), also logged as an error. Returns err. */
+rv_err_t rv__dsl_fail_record(rv_processor_context_t *ctx, rv_err_t err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/** "<application.id>-<topic>", the name of an internal topic as the
+ *  serdes see it. Caller owns the result (free()); NULL when out of
+ *  memory. */
+char *rv__dsl_app_topic(rv_processor_context_t *ctx, const char *topic);
+
+/** Logs Kafka's warning for a record a processor skips: "Skipping record
+ *  due to <why>. topic=[t] partition=[p] offset=[o]" (or "Topic,
+ *  partition, and offset not known." without record metadata). */
+void rv__dsl_log_skipped(rv_processor_context_t *ctx, const char *why);
+
+/** Adds store builder sb to the topology connected to processor `proc`.
+ *  Takes sb, also on failure; NULL sb counts as out of memory. Records a
+ *  failure in the builder and returns it. */
+rv_err_t rv__dsl_add_store(rv_streams_builder_t *b, rv_store_builder_t *sb, const char *proc);
+
+/** rv__dsl_add_store() for a builder sb made for store `store` without a
+ *  check of the name: first Kafka's name check ("Invalid topology: ..."),
+ *  then logging on with configs[0..config_cnt) (or off when !logging).
+ *  Caching stays as the caller set it. Takes sb (NULL: out of memory). */
+rv_err_t rv__dsl_add_store_as(rv_streams_builder_t *b, const char *store, rv_store_builder_t *sb,
+                              bool logging, const char *const *configs, size_t config_cnt,
+                              const char *proc);
+
+/* ---- Aggregations (dsl/aggregate.c) ---- */
+
+/* What an aggregation computes (count, reduce or aggregate), rolling or
+ * windowed. */
+typedef enum rv__agg_kind_e { RV__AGG_COUNT, RV__AGG_REDUCE, RV__AGG_AGGREGATE } rv__agg_kind_t;
+
+/* The user functions of an aggregation as its operator received them
+ * (kept in the node's configuration, shared memory). */
+typedef struct rv__agg_fns_s {
+    rv_initializer_cb_t *initializer;
+    void *initializer_opaque;
+    rv_aggregator_cb_t *aggregator;      /* aggregate; KTable: the adder */
+    rv_aggregator_cb_t *subtractor;      /* KTable aggregate */
+    rv_reducer_cb_t *reducer;            /* reduce; KTable: the adder */
+    rv_reducer_cb_t *reducer_subtractor; /* KTable reduce */
+    void *opaque;                        /* of the aggregators and reducers */
+    rv_merger_cb_t *merger;              /* session aggregate */
+    void *merger_opaque;
+} rv__agg_fns_t;
+
+/* Whose functions rv__agg_fns_check() checks. */
+typedef enum rv__agg_of_e {
+    RV__AGG_OF_STREAM, /* KGroupedStream and time-windowed streams */
+    RV__AGG_OF_TABLE,  /* KGroupedTable: adder and subtractor */
+    RV__AGG_OF_SESSION /* session-windowed streams: aggregate needs a merger */
+} rv__agg_of_t;
+
+/** Kafka's checks before an aggregation: the builder usable
+ *  (rv__dsl_builder_ok()), then the functions `kind` needs, in Kafka's
+ *  order and words ("initializer", "aggregator" or "adder", "subtractor",
+ *  "sessionMerger", "reducer" ... "can't be null"). Records the first
+ *  failure in the builder. */
+bool rv__agg_fns_check(rv_streams_builder_t *b, rv__agg_kind_t kind, rv__agg_of_t of,
+                       const rv__agg_fns_t *fn);
+
+/** Names the store of a KGroupedStream aggregation (rolling or windowed)
+ *  as Kafka's builder does: count(Materialized without a name) first
+ *  burns a store name; then Materialized's name, else
+ *  "KSTREAM-REDUCE-STATE-STORE-n" for reduce and
+ *  "KSTREAM-AGGREGATE-STATE-STORE-n" for the others, written to store.
+ *  Returns the processor's name prefix ("KSTREAM-REDUCE-" or
+ *  "KSTREAM-AGGREGATE-"). */
+const char *rv__kgrouped_store_name(rv_streams_builder_t *b, rv__agg_kind_t kind,
+                                    const rv_materialized_t *m, char *store, size_t size);
+
+/** The serdes of an aggregation's store and result: Materialized's, else
+ *  the grouped key serde and, for values, int64 (count), the grouped
+ *  value serde (reduce) or NULL, the app's default (aggregate). */
+void rv__agg_result_serdes(const rv_serde_t **key_serde, const rv_serde_t **value_serde,
+                           rv__agg_kind_t kind, const rv_materialized_t *m,
+                           const rv_serde_t *grouped_key_serde,
+                           const rv_serde_t *grouped_value_serde);
 
 /** The stream a KGroupedStream aggregation reads (Kafka's
  *  GroupedStreamAggregateBuilder repartitioning): g's stream as it is,
@@ -423,6 +533,8 @@ void rv__table_store_close(rv__table_store_t *ts);
  *  failure. */
 rv_kstream_t *rv__kgrouped_stream_source(rv_kgrouped_stream_t *g, const char *store);
 
+/* ---- Windowed aggregations (dsl/window_common.c) ---- */
+
 /** Counts one record a windowed processor dropped (a null key, an
  *  expired window): Kafka's dropped-records sensor. Thread-safe. */
 void rv__dsl_record_dropped(void);
@@ -430,5 +542,109 @@ void rv__dsl_record_dropped(void);
 /** The records dropped so far by windowed processors in this process
  *  (Kafka's dropped-records-total, summed over tasks). Thread-safe. */
 int64_t rv__dsl_dropped_records(void);
+
+/** rv__dsl_log_skipped() and a dropped record. */
+void rv__window_skip(rv_processor_context_t *ctx, const char *why);
+
+/** Kafka's logSkippedRecordForExpiredWindow(): logs "Skipping record for
+ *  expired window. ..." with window "[start,end)" ("[start,end]" when
+ *  end_inclusive) and counts a dropped record. */
+void rv__window_log_expired(rv_processor_context_t *ctx, int64_t timestamp, int64_t start,
+                            int64_t end, bool end_inclusive, int64_t close, int64_t stream_time);
+
+/* The part of a windowed aggregation processor's instance the windowed
+ * processors share; one per instance, used on the task's stream thread. */
+typedef struct rv__window_proc_s {
+    rv_processor_context_t *ctx;
+    rv_kv_store_t *store;      /* the window or session store, borrowed */
+    const char *store_name;    /* shared memory */
+    const rv_serde_t *ks, *vs; /* the store's serdes, resolved */
+    bool send_old;             /* forward old values in Changes */
+    bool cached;               /* the store's cache forwards (flush listener) */
+    bool emit_on_close;
+    rv__flush_binding_t binding;
+    int64_t observed;      /* stream time seen by this processor, -1 at first */
+    int64_t emit_interval; /* emit on close: the throttle (see window_common.c) */
+    int64_t next_emit;     /* emit on close: wall-clock time of the next look */
+    int64_t last_close;    /* emit on close: close time of the last emission, or -1 */
+} rv__window_proc_t;
+
+/** Opens the processor's store `store` (shared memory) and resolves its
+ *  serdes (NULL: the app's defaults); with emit on window close reads the
+ *  throttle from the app's configs, else registers on_flush(..., opaque)
+ *  as the store cache's flush listener. Call from init(); *wp zeroed
+ *  before. RV_ERR__INVALID_ARG when the store or a serde is missing (the
+ *  context's last error says why). */
+rv_err_t rv__window_proc_init(rv__window_proc_t *wp, rv_processor_context_t *ctx, const char *store,
+                              const rv_serde_t *key_serde, const rv_serde_t *value_serde,
+                              rv_emit_strategy_t emit, bool send_old_values,
+                              rv__flush_listener_fn *on_flush, void *opaque);
+
+/** Unhooks the flush listener. Call from close(). */
+void rv__window_proc_close(rv__window_proc_t *wp);
+
+/** Advances the processor's stream time to `timestamp` when later;
+ *  returns it. */
+int64_t rv__window_observe(rv__window_proc_t *wp, int64_t timestamp);
+
+/** True when the processor forwards each update itself: neither emit on
+ *  close nor a cache (whose flush listener forwards) is in the way
+ *  (Kafka's maybeForwardUpdate()). */
+bool rv__window_forwards_updates(const rv__window_proc_t *wp);
+
+/** Forwards Change{nv, ov when send_old} (NULL with -1: null) keyed by
+ *  rv_windowed_t{key, start, end} with the timestamp and headers given. */
+rv_err_t rv__window_forward(const rv__window_proc_t *wp, const void *key, int32_t key_len,
+                            int64_t start, int64_t end, const void *nv, int32_t nl, const void *ov,
+                            int32_t ol, int64_t timestamp, const rv_header_t *headers,
+                            size_t header_cnt);
+
+/** Emit on close: true when the throttle lets the processor look for
+ *  closed windows now and `close` moved past wp->last_close (the caller
+ *  sets last_close once it emitted). Always false without emit on close. */
+bool rv__window_emit_due(rv__window_proc_t *wp, int64_t close);
+
+/* One store entry rv__window_scan() hands out (borrowed for the call):
+ * the key bytes without the suffix, the time the scan selected, the rest
+ * of the suffix after those 8 bytes, and the stored value. */
+typedef rv_err_t rv__window_entry_fn(const uint8_t *key, size_t key_len, int64_t time,
+                                     const uint8_t *suffix, const void *value, size_t value_len,
+                                     void *opaque);
+
+/** Calls fn for each entry of `store` whose key ends with a suffix of
+ *  suffix_len bytes beginning with an 8-byte big-endian time in [lo, hi],
+ *  ordered by time, key bytes, then the rest of the suffix (Kafka's
+ *  time-ordered stores); see window_common.c. Stops at fn's first
+ *  error. */
+rv_err_t rv__window_scan(rv_kv_store_t *store, size_t suffix_len, int64_t lo, int64_t hi,
+                         rv__window_entry_fn *fn, void *opaque);
+
+/** The checks a windowed_by starts with: g given, the builder usable, the
+ *  windows given ("windows can't be null"). */
+bool rv__window_by_ok(rv_kgrouped_stream_t *g, bool windows_given);
+
+/** True for a known emit strategy; else records "Unknown emit strategy
+ *  <n>" in the builder. */
+bool rv__window_emit_strategy_ok(rv_streams_builder_t *b, rv_emit_strategy_t strategy);
+
+/** Adds a window or session store builder sb for store `store` connected
+ *  to `proc`: caching as Materialized m (may be NULL) says, but never
+ *  with emit on close (Kafka's materializers), logging with m's changelog
+ *  configs unless disabled. Takes sb (NULL: out of memory). Records a
+ *  failure in the builder and returns it. */
+rv_err_t rv__window_store_add(rv_streams_builder_t *b, const char *store, rv_store_builder_t *sb,
+                              const rv_materialized_t *m, rv_emit_strategy_t emit,
+                              const char *proc);
+
+/** The table a windowed aggregation makes (keys are rv_windowed_t): node
+ *  proc, keys serialized by windowed_key_serde (taken; made over
+ *  key_serde, so NULL with a non-NULL key_serde means out of memory),
+ *  queryable under Materialized's store name, and the window's kind, size
+ *  (sessions: the gap) and grace. NULL with the builder's error set. */
+rv_ktable_t *rv__window_table_new(rv_streams_builder_t *b, const char *proc,
+                                  const rv_serde_t *key_serde, rv_serde_t *windowed_key_serde,
+                                  const rv_serde_t *value_serde, const rv_materialized_t *m,
+                                  rv__ktable_flags_t *flags, int window_kind, int64_t size_ms,
+                                  int64_t grace_ms);
 
 #endif

@@ -583,20 +583,6 @@ typedef struct kt_proc_s {
     rv_out_t out, out_old, out_key;
 } kt_proc_t;
 
-/* Kafka's "Skipping record due to ..." warnings, with the input record's
- * coordinates when there is one. */
-static void warn_skip(rv_processor_context_t *ctx, const char *why) {
-    const char *topic = NULL;
-    int32_t partition = -1;
-    int64_t offset = -1;
-    if (rv_processor_context_record_metadata(ctx, &topic, &partition, &offset))
-        rv__log_warn("dsl", "Skipping record due to %s. topic=[%s] partition=[%d] offset=[%lld]",
-                     why, topic ? topic : "", (int)partition, (long long)offset);
-    else
-        rv__log_warn("dsl", "Skipping record due to %s. Topic, partition, and offset not known.",
-                     why);
-}
-
 /* Forwards Change{new, old} for rec's key with timestamp ts. */
 static rv_err_t forward_change(rv_processor_context_t *ctx, const rv_processor_record_t *rec,
                                const void *new_value, int32_t new_len, const void *old_value,
@@ -675,7 +661,7 @@ static rv_err_t source_process(rv_processor_context_t *ctx, const rv_processor_r
                                void *state) {
     kt_proc_t *p = state;
     if (!rec->key) {
-        warn_skip(ctx, "null key");
+        rv__dsl_log_skipped(ctx, "null key");
         return RV_ERR_NO_ERROR;
     }
     if (!p->ts_open)
@@ -804,7 +790,7 @@ static rv_err_t join_side_process(rv_processor_context_t *ctx, const rv_processo
     const join_side_cfg_t *c = p->cfg;
     const rv__change_t *ch = rec->value;
     if (!rec->key) {
-        warn_skip(ctx, "null key");
+        rv__dsl_log_skipped(ctx, "null key");
         return RV_ERR_NO_ERROR;
     }
     const void *other;
@@ -819,52 +805,28 @@ static rv_err_t join_side_process(rv_processor_context_t *ctx, const rv_processo
     int64_t ts = rec->timestamp;
     if (other && other_ts > ts)
         ts = other_ts;
-    switch (c->kind) {
-    case J_INNER:
-        if (!other)
-            return RV_ERR_NO_ERROR;
-        if (ch->new_value && (err = side_join(p, &p->out, &nv, &nl, rec, ch->new_value, ch->new_len,
-                                              other, other_len)))
-            return err;
-        if (send_old && ch->old_value &&
-            (err = side_join(p, &p->out_old, &ov, &ol, rec, ch->old_value, ch->old_len, other,
-                             other_len)))
-            return err;
-        break;
-    case J_LEFT:
-        if (!other && !ch->new_value && !ch->old_value)
-            return RV_ERR_NO_ERROR;
-        if (ch->new_value && (err = side_join(p, &p->out, &nv, &nl, rec, ch->new_value, ch->new_len,
-                                              other, other_len)))
-            return err;
-        if (send_old && ch->old_value &&
-            (err = side_join(p, &p->out_old, &ov, &ol, rec, ch->old_value, ch->old_len, other,
-                             other_len)))
-            return err;
-        break;
-    case J_RIGHT:
-        /* The right side of a left join: the left row decides. */
-        if (!other)
-            return RV_ERR_NO_ERROR;
-        if ((err = side_join(p, &p->out, &nv, &nl, rec, ch->new_value, ch->new_len, other,
-                             other_len)))
-            return err;
-        if (send_old && (err = side_join(p, &p->out_old, &ov, &ol, rec, ch->old_value, ch->old_len,
-                                         other, other_len)))
-            return err;
-        break;
-    case J_OUTER:
-        if (!other && !ch->new_value && !ch->old_value)
-            return RV_ERR_NO_ERROR;
-        if ((other || ch->new_value) && (err = side_join(p, &p->out, &nv, &nl, rec, ch->new_value,
-                                                         ch->new_len, other, other_len)))
-            return err;
-        if (send_old && (other || ch->old_value) &&
-            (err = side_join(p, &p->out_old, &ov, &ol, rec, ch->old_value, ch->old_len, other,
-                             other_len)))
-            return err;
-        break;
+    /* An inner join, and the right side of a left join (where the left
+     * row decides), make nothing without the other row; the others make
+     * nothing only when neither row exists. */
+    bool needs_other = c->kind == J_INNER || c->kind == J_RIGHT;
+    if (needs_other ? !other : !other && !ch->new_value && !ch->old_value)
+        return RV_ERR_NO_ERROR;
+    /* Which of the new and old results exist (joined with a null row
+     * where the join is outer on that side). */
+    bool with_new = ch->new_value != NULL, with_old = ch->old_value != NULL;
+    if (c->kind == J_RIGHT) {
+        with_new = with_old = true;
+    } else if (c->kind == J_OUTER) {
+        with_new = other || ch->new_value;
+        with_old = other || ch->old_value;
     }
+    if (with_new &&
+        (err = side_join(p, &p->out, &nv, &nl, rec, ch->new_value, ch->new_len, other, other_len)))
+        return err;
+    if (send_old && with_old &&
+        (err = side_join(p, &p->out_old, &ov, &ol, rec, ch->old_value, ch->old_len, other,
+                         other_len)))
+        return err;
     return forward_change(ctx, rec, nv, nl, ov, ol, ts);
 }
 
@@ -906,7 +868,7 @@ static rv_err_t stream_join_process(rv_processor_context_t *ctx, const rv_proces
     /* A left join keeps a null-key record with a value (KIP-962). */
     bool keep = c->left && !rec->key && rec->value;
     if (!keep && (!mapped || !rec->value)) {
-        warn_skip(ctx, "null join key or value");
+        rv__dsl_log_skipped(ctx, "null join key or value");
         return RV_ERR_NO_ERROR;
     }
     const void *tv = NULL;
@@ -960,27 +922,20 @@ static rv_err_t proc_get(rv_processor_t *out, proc_kind_t kind, const void *cfg)
     return RV_ERR_NO_ERROR;
 }
 
-static rv_err_t get_source(rv_processor_t *out, void *cfg) {
-    return proc_get(out, P_SOURCE, cfg);
-}
-static rv_err_t get_filter(rv_processor_t *out, void *cfg) {
-    return proc_get(out, P_FILTER, cfg);
-}
-static rv_err_t get_map_values(rv_processor_t *out, void *cfg) {
-    return proc_get(out, P_MAP_VALUES, cfg);
-}
-static rv_err_t get_to_stream(rv_processor_t *out, void *cfg) {
-    return proc_get(out, P_TO_STREAM, cfg);
-}
-static rv_err_t get_join_side(rv_processor_t *out, void *cfg) {
-    return proc_get(out, P_JOIN_SIDE, cfg);
-}
-static rv_err_t get_merge(rv_processor_t *out, void *cfg) {
-    return proc_get(out, P_MERGE, cfg);
-}
-static rv_err_t get_stream_join(rv_processor_t *out, void *cfg) {
-    return proc_get(out, P_STREAM_JOIN, cfg);
-}
+/* The processor supplier of each kind: proc_get() with the kind (a
+ * supplier gets only the configuration). */
+#define KIND_GET(fn, kind)                               \
+    static rv_err_t fn(rv_processor_t *out, void *cfg) { \
+        return proc_get(out, kind, cfg);                 \
+    }
+KIND_GET(get_source, P_SOURCE)
+KIND_GET(get_filter, P_FILTER)
+KIND_GET(get_map_values, P_MAP_VALUES)
+KIND_GET(get_to_stream, P_TO_STREAM)
+KIND_GET(get_join_side, P_JOIN_SIDE)
+KIND_GET(get_merge, P_MERGE)
+KIND_GET(get_stream_join, P_STREAM_JOIN)
+#undef KIND_GET
 
 /* ======================================================================
  * Builder operators
@@ -1044,63 +999,80 @@ static rv_ktable_t *add_table_source(rv_streams_builder_t *b, const char *node, 
     return t;
 }
 
-rv_ktable_t *rv_streams_builder_table(rv_streams_builder_t *b, const char *topic,
-                                      const rv_consumed_t *consumed,
-                                      const rv_materialized_t *materialized) {
-    if (!b || b->err)
-        return NULL;
-    if (!check_open(b))
-        return NULL;
-    if (!topic) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "topic can't be null");
-        return NULL;
-    }
+/* What table() and globalTable() share: Kafka's argument checks, the
+ * serdes (Consumed's win, Kafka copies them into Materialized; else
+ * Materialized's), the store name (Materialized's, else
+ * "<topic>-STATE-STORE-n"), the source and table node names, and the
+ * source's options. */
+typedef struct table_source_s {
+    const rv_serde_t *ks, *vs;
+    char store[NAME_MAX_LEN], src[NAME_MAX_LEN], node[NAME_MAX_LEN];
+    rv_source_opts_t opts;
+} table_source_t;
+
+/* Fills *ts for a table source of topic (a global table's when global);
+ * false with the builder's error set. */
+static bool table_source_prepare(table_source_t *ts, rv_streams_builder_t *b, const char *topic,
+                                 const rv_consumed_t *consumed, const rv_materialized_t *m,
+                                 bool global) {
+    if (!b || b->err || !check_open(b) || !rv__dsl_require(b, topic != NULL, "topic"))
+        return false;
     if (consumed && consumed->version != RV_CONSUMED_VERSION) {
         rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Unsupported rv_consumed_t version %d",
                      consumed->version);
-        return NULL;
+        return false;
     }
-    if (!check_materialized(b, materialized))
-        return NULL;
-    const rv_materialized_t *m = materialized;
-    /* Consumed's serdes win (Kafka copies them into Materialized); without
-     * Consumed, Materialized's are the source's. */
-    const rv_serde_t *ks = consumed ? consumed->key_serde : m ? m->key_serde : NULL;
-    const rv_serde_t *vs = consumed ? consumed->value_serde : m ? m->value_serde : NULL;
-    if (consumed && !ks && m)
-        ks = m->key_serde;
-    if (consumed && !vs && m)
-        vs = m->value_serde;
-    char store[NAME_MAX_LEN], src[NAME_MAX_LEN], node[NAME_MAX_LEN], given[NAME_MAX_LEN];
-    bool queryable = m && m->store_name;
-    if (queryable) {
-        snprintf(store, sizeof store, "%s", m->store_name);
+    if (global && consumed && consumed->offset_reset != RV_AUTO_OFFSET_RESET_DEFAULT) {
+        rv__dsl_fail(b, RV_ERR__INVALID_ARG,
+                     "Invalid topology: a global table's source cannot set auto.offset.reset "
+                     "(global stores always read their topic from the beginning)");
+        return false;
+    }
+    if (!check_materialized(b, m))
+        return false;
+    ts->ks = consumed && consumed->key_serde ? consumed->key_serde : m ? m->key_serde : NULL;
+    ts->vs = consumed && consumed->value_serde ? consumed->value_serde : m ? m->value_serde : NULL;
+    if (m && m->store_name) {
+        snprintf(ts->store, sizeof ts->store, "%s", m->store_name);
     } else {
         char prefix[NAME_MAX_LEN];
         snprintf(prefix, sizeof prefix, "%s-", topic);
-        rv__dsl_store_name(b, prefix, store, sizeof store);
+        rv__dsl_store_name(b, prefix, ts->store, sizeof ts->store);
     }
     const char *name = consumed ? consumed->name : NULL;
+    char given[NAME_MAX_LEN];
     if (name)
         snprintf(given, sizeof given, "%s-source", name);
-    rv__dsl_name(b, name ? given : NULL, "KSTREAM-SOURCE-", src, sizeof src);
-    rv__dsl_name(b, name, "KTABLE-SOURCE-", node, sizeof node);
-
+    rv__dsl_name(b, name ? given : NULL, "KSTREAM-SOURCE-", ts->src, sizeof ts->src);
+    rv__dsl_name(b, name, "KTABLE-SOURCE-", ts->node, sizeof ts->node);
     rv_source_opts_t opts = RV_SOURCE_OPTS_INIT;
-    opts.key_deserializer = ks;
-    opts.value_deserializer = vs;
+    opts.key_deserializer = ts->ks;
+    opts.value_deserializer = ts->vs;
     if (consumed) {
         opts.timestamp_extractor = consumed->timestamp_extractor;
         opts.timestamp_extractor_opaque = consumed->timestamp_extractor_opaque;
-        opts.offset_reset = consumed->offset_reset;
+        if (!global)
+            opts.offset_reset = consumed->offset_reset;
     }
+    ts->opts = opts;
+    return true;
+}
+
+rv_ktable_t *rv_streams_builder_table(rv_streams_builder_t *b, const char *topic,
+                                      const rv_consumed_t *consumed,
+                                      const rv_materialized_t *materialized) {
+    table_source_t ts;
+    if (!table_source_prepare(&ts, b, topic, consumed, materialized, false))
+        return NULL;
     char errstr[512] = "";
-    rv_err_t err = rv_topology_add_source(b->topo, src, &topic, 1, &opts, errstr, sizeof errstr);
+    rv_err_t err =
+        rv_topology_add_source(b->topo, ts.src, &topic, 1, &ts.opts, errstr, sizeof errstr);
     if (err) {
         rv__dsl_topology_fail(b, err, errstr);
         return NULL;
     }
-    return add_table_source(b, node, src, store, queryable, ks, vs, m);
+    return add_table_source(b, ts.node, ts.src, ts.store, materialized && materialized->store_name,
+                            ts.ks, ts.vs, materialized);
 }
 
 rv_ktable_t *rv_kstream_to_table(rv_kstream_t *s, const char *name,
@@ -1169,16 +1141,8 @@ static rv_ktable_t *do_filter(rv_ktable_t *t, rv_predicate_cb_t *predicate, void
         return NULL;
     if (cfg->store) {
         rv_store_builder_t *sb = rv__dsl_store_builder(b, cfg->store, m);
-        if (!sb)
+        if (!sb || rv__dsl_add_store(b, sb, node))
             return NULL;
-        char errstr[512] = "";
-        const char *procs[] = {node};
-        rv_err_t err = rv_topology_add_state_store(b->topo, sb, procs, 1, errstr, sizeof errstr);
-        if (err) {
-            rv_store_builder_destroy(sb);
-            rv__dsl_topology_fail(b, err, errstr);
-            return NULL;
-        }
     }
     return table_new(b, node, cfg->key_serde, cfg->value_serde, cfg->store, cfg->store, &cfg->flags,
                      t, mapper ? KT_MAP_VALUES : KT_FILTER, cfg);
@@ -1215,6 +1179,41 @@ rv_kstream_t *rv_ktable_to_stream(rv_ktable_t *t, const char *name) {
     return rv__kstream_new(b, node, t->key_serde, t->value_serde, false);
 }
 
+/* Kafka's first checks of a join with `other` (`what` names it in the
+ * message): given, from builder b (`ob` is its builder; `mismatch` the
+ * message otherwise). */
+static bool join_other_ok(rv_streams_builder_t *b, bool given, const char *what,
+                          rv_streams_builder_t *ob, const char *mismatch) {
+    if (!rv__dsl_require(b, given, what))
+        return false;
+    if (ob != b) {
+        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "%s", mismatch);
+        return false;
+    }
+    return true;
+}
+
+#define STREAM_TABLE_MISMATCH "The stream and the table of a join must come from one builder"
+
+/* Adds the processor of a stream-table or stream-global-table join,
+ * `node`, under `parent`, reading the table through getter g. Returns its
+ * configuration (the caller may fill in the rest before tasks run), NULL
+ * with the builder's error set. */
+static stream_join_cfg_t *add_stream_join(rv_streams_builder_t *b, const char *node,
+                                          const char *parent, const rv__getter_t *g,
+                                          rv_value_joiner_cb_t *joiner, void *opaque, bool left) {
+    stream_join_cfg_t *cfg = g ? rv__dsl_alloc(b, sizeof *cfg) : NULL;
+    if (!cfg)
+        return NULL;
+    cfg->getter = g;
+    cfg->joiner = joiner;
+    cfg->opaque = opaque;
+    cfg->left = left;
+    if (rv__dsl_add_processor(b, node, get_stream_join, cfg, &parent, 1))
+        return NULL;
+    return cfg;
+}
+
 /* KTableImpl.doJoin. */
 static rv_ktable_t *do_table_join(rv_ktable_t *t, rv_ktable_t *other, rv_value_joiner_cb_t *joiner,
                                   void *opaque, const char *name, const rv_materialized_t *m,
@@ -1222,18 +1221,10 @@ static rv_ktable_t *do_table_join(rv_ktable_t *t, rv_ktable_t *other, rv_value_j
     if (!t || t->b->err)
         return NULL;
     rv_streams_builder_t *b = t->b;
-    if (!other) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "other can't be null");
+    if (!join_other_ok(b, other != NULL, "other", other ? other->b : b,
+                       "The tables of a join must come from one builder") ||
+        !rv__dsl_require(b, joiner != NULL, "joiner"))
         return NULL;
-    }
-    if (other->b != b) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "The tables of a join must come from one builder");
-        return NULL;
-    }
-    if (!joiner) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "joiner can't be null");
-        return NULL;
-    }
     if (!check_materialized(b, m))
         return NULL;
     char store[NAME_MAX_LEN] = "", merge[NAME_MAX_LEN], this_name[NAME_MAX_LEN],
@@ -1284,16 +1275,8 @@ static rv_ktable_t *do_table_join(rv_ktable_t *t, rv_ktable_t *other, rv_value_j
         return NULL;
     if (mc->store) {
         rv_store_builder_t *sb = rv__dsl_store_builder(b, mc->store, m);
-        if (!sb)
+        if (!sb || rv__dsl_add_store(b, sb, merge))
             return NULL;
-        char errstr[512] = "";
-        const char *procs[] = {merge};
-        rv_err_t err = rv_topology_add_state_store(b->topo, sb, procs, 1, errstr, sizeof errstr);
-        if (err) {
-            rv_store_builder_destroy(sb);
-            rv__dsl_topology_fail(b, err, errstr);
-            return NULL;
-        }
     }
     rv_ktable_t *r = table_new(b, merge, mc->key_serde, mc->value_serde, mc->store, mc->store,
                                &mc->flags, t, KT_MERGE, mc);
@@ -1332,20 +1315,9 @@ static rv_kstream_t *do_stream_table_join(rv_kstream_t *s, rv_ktable_t *table,
     if (!s || s->b->err)
         return NULL;
     rv_streams_builder_t *b = s->b;
-    if (!table) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "table can't be null");
+    if (!join_other_ok(b, table != NULL, "table", table ? table->b : b, STREAM_TABLE_MISMATCH) ||
+        !rv__dsl_require(b, joiner != NULL, "joiner"))
         return NULL;
-    }
-    if (table->b != b) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG,
-                     "The stream and the table of a join must come from "
-                     "one builder");
-        return NULL;
-    }
-    if (!joiner) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "joiner can't be null");
-        return NULL;
-    }
     if (joined && joined->version != RV_JOINED_VERSION) {
         rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Unsupported rv_joined_t version %d", joined->version);
         return NULL;
@@ -1377,15 +1349,7 @@ static rv_kstream_t *do_stream_table_join(rv_kstream_t *s, rv_ktable_t *table,
     char node[NAME_MAX_LEN];
     rv__dsl_name(b, name, left ? "KSTREAM-LEFTJOIN-" : "KSTREAM-JOIN-", node, sizeof node);
     rv__getter_t *g = rv__ktable_getter(table);
-    stream_join_cfg_t *cfg = rv__dsl_alloc(b, sizeof *cfg);
-    if (!g || !cfg)
-        return NULL;
-    cfg->getter = g;
-    cfg->joiner = joiner;
-    cfg->opaque = opaque;
-    cfg->left = left;
-    const char *parents[] = {in->node};
-    if (rv__dsl_add_processor(b, node, get_stream_join, cfg, parents, 1) ||
+    if (!add_stream_join(b, node, in->node, g, joiner, opaque, left) ||
         rv__getter_connect(b, g, node))
         return NULL;
     return rv__kstream_new(b, node, joined && joined->key_serde ? joined->key_serde : in->key_serde,
@@ -1422,46 +1386,12 @@ static rv_err_t get_global_source(rv_processor_t *out, void *opaque) {
 rv_global_ktable_t *rv_streams_builder_global_table(rv_streams_builder_t *b, const char *topic,
                                                     const rv_consumed_t *consumed,
                                                     const rv_materialized_t *materialized) {
-    if (!b || b->err || !check_open(b))
-        return NULL;
-    if (!topic) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "topic can't be null");
-        return NULL;
-    }
-    if (consumed && consumed->version != RV_CONSUMED_VERSION) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Unsupported rv_consumed_t version %d",
-                     consumed->version);
-        return NULL;
-    }
-    if (consumed && consumed->offset_reset != RV_AUTO_OFFSET_RESET_DEFAULT) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG,
-                     "Invalid topology: a global table's source cannot set auto.offset.reset "
-                     "(global stores always read their topic from the beginning)");
-        return NULL;
-    }
-    if (!check_materialized(b, materialized))
+    table_source_t ts;
+    if (!table_source_prepare(&ts, b, topic, consumed, materialized, true))
         return NULL;
     const rv_materialized_t *m = materialized;
-    const rv_serde_t *ks = consumed && consumed->key_serde ? consumed->key_serde
-                           : m                             ? m->key_serde
-                                                           : NULL;
-    const rv_serde_t *vs = consumed && consumed->value_serde ? consumed->value_serde
-                           : m                               ? m->value_serde
-                                                             : NULL;
-    char store[NAME_MAX_LEN], src[NAME_MAX_LEN], node[NAME_MAX_LEN], given[NAME_MAX_LEN];
-    if (m && m->store_name) {
-        snprintf(store, sizeof store, "%s", m->store_name);
-    } else {
-        char prefix[NAME_MAX_LEN];
-        snprintf(prefix, sizeof prefix, "%s-", topic);
-        rv__dsl_store_name(b, prefix, store, sizeof store);
-    }
-    const char *name = consumed ? consumed->name : NULL;
-    if (name)
-        snprintf(given, sizeof given, "%s-source", name);
-    rv__dsl_name(b, name ? given : NULL, "KSTREAM-SOURCE-", src, sizeof src);
-    rv__dsl_name(b, name, "KTABLE-SOURCE-", node, sizeof node);
-
+    const rv_serde_t *ks = ts.ks, *vs = ts.vs;
+    const char *store = ts.store;
     global_ktable_t *gt = rv__dsl_alloc(b, sizeof *gt);
     if (!gt)
         return NULL;
@@ -1488,16 +1418,9 @@ rv_global_ktable_t *rv_streams_builder_global_table(rv_streams_builder_t *b, con
     sup.get = get_global_source;
     sup.opaque = gc;
     sup.destroy = free;
-    rv_source_opts_t opts = RV_SOURCE_OPTS_INIT;
-    opts.key_deserializer = ks;
-    opts.value_deserializer = vs;
-    if (consumed) {
-        opts.timestamp_extractor = consumed->timestamp_extractor;
-        opts.timestamp_extractor_opaque = consumed->timestamp_extractor_opaque;
-    }
     char errstr[512] = "";
-    rv_err_t err = rv_topology_add_global_store(b->topo, sb, src, topic, &opts, node, &sup, errstr,
-                                                sizeof errstr);
+    rv_err_t err = rv_topology_add_global_store(b->topo, sb, ts.src, topic, &ts.opts, ts.node, &sup,
+                                                errstr, sizeof errstr);
     if (err) {
         rv_store_builder_destroy(sb);
         free(gc);
@@ -1526,39 +1449,20 @@ static rv_kstream_t *do_global_join(rv_kstream_t *s, rv_global_ktable_t *table,
     if (!s || s->b->err)
         return NULL;
     rv_streams_builder_t *b = s->b;
-    if (!table) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "globalTable can't be null");
+    if (!join_other_ok(b, table != NULL, "globalTable", table ? table->b : b,
+                       STREAM_TABLE_MISMATCH) ||
+        !rv__dsl_require(b, key_selector != NULL, "keySelector") ||
+        !rv__dsl_require(b, joiner != NULL, "joiner"))
         return NULL;
-    }
-    if (table->b != b) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG,
-                     "The stream and the table of a join must come from "
-                     "one builder");
-        return NULL;
-    }
-    if (!key_selector) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "keySelector can't be null");
-        return NULL;
-    }
-    if (!joiner) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "joiner can't be null");
-        return NULL;
-    }
     global_ktable_t *gt = (global_ktable_t *)table;
     char node[NAME_MAX_LEN];
     rv__dsl_name(b, name, "KSTREAM-LEFTJOIN-", node, sizeof node);
-    stream_join_cfg_t *cfg = rv__dsl_alloc(b, sizeof *cfg);
+    stream_join_cfg_t *cfg =
+        add_stream_join(b, node, s->node, gt->getter, joiner, joiner_opaque, left);
     if (!cfg)
         return NULL;
-    cfg->getter = gt->getter;
     cfg->key_selector = key_selector;
     cfg->selector_opaque = selector_opaque;
-    cfg->joiner = joiner;
-    cfg->opaque = joiner_opaque;
-    cfg->left = left;
-    const char *parents[] = {s->node};
-    if (rv__dsl_add_processor(b, node, get_stream_join, cfg, parents, 1))
-        return NULL;
     return rv__kstream_new(b, node, s->key_serde, NULL, s->repartition_required);
 }
 

@@ -62,8 +62,9 @@
  * flush, and what came after is processed again.
  *
  * Failing. A full buffer that must shut down fails the record with
- * Kafka's message, written to the task's context error (runtime/task.h)
- * so that the task's failure reports it.
+ * Kafka's message, written to the context's last error
+ * (rv__dsl_fail_record(), rv__context_set_error() of
+ * runtime/context_internal.h) so that the task's failure reports it.
  *
  * Emission. Stream time is the highest timestamp the processor has seen
  * (Kafka's observedStreamTime, per processor instance, starting over after
@@ -86,7 +87,6 @@
  * (a source table or a materialized node); otherwise the suppressed table
  * cannot be joined. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +94,7 @@
 #include "common/buf.h"
 #include "common/logger.h"
 #include "dsl/dsl_internal.h"
-#include "runtime/task.h"
+#include "runtime/context_internal.h"
 #include "state/skiplist.h"
 #include "state/store_internal.h"
 
@@ -620,36 +620,25 @@ typedef struct sup_proc_s {
     rv__buf_t scratch;
 } sup_proc_t;
 
-static rv_err_t fail_msg(sup_proc_t *p, rv_err_t err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Fails the record with a message the task reports (Kafka's exception
- * text), also logged. */
-static rv_err_t fail_msg(sup_proc_t *p, rv_err_t err, const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(p->ctx->task->ctx_err, sizeof p->ctx->task->ctx_err, "%s", msg);
-    rv__log_err("dsl", "%s", msg);
-    return err;
-}
-
 static rv_err_t sup_init(rv_processor_context_t *ctx, void *state) {
     sup_proc_t *p = state;
     const sup_cfg_t *c = p->cfg;
     p->ctx = ctx;
     p->observed = -1;
+    rv__buf_init(&p->scratch);
     rv_kv_store_t *stack = rv_processor_context_get_state_store(ctx, c->store);
     if (!stack)
         return RV_ERR__INVALID_ARG;
     p->buf = buffer_of(stack);
     if (!p->buf)
-        return fail_msg(p, RV_ERR__INVALID_ARG, "Store %s is not a suppression buffer", c->store);
+        return rv__dsl_fail_record(p->ctx, RV_ERR__INVALID_ARG,
+                                   "Store %s is not a suppression buffer", c->store);
     p->buf->stack = stack;
     /* The view's fallback: the parent's store of this task (Kafka's
-     * parent value getter); the getter machinery connected the readers. */
-    p->buf->parent = c->parent_store ? rv__task_store(ctx->task, c->parent_store) : NULL;
+     * parent value getter). It is not connected to this node, as in
+     * Kafka, whose describe() lists only the buffer here; the getter
+     * machinery connected the readers of the view. */
+    p->buf->parent = c->parent_store ? rv__context_task_store(ctx, c->parent_store) : NULL;
     p->ks = rv__dsl_serde(c->key_serde, ctx, true);
     p->vs = rv__dsl_serde(c->value_serde, ctx, false);
     /* A windowed table whose key serde was not known has the default
@@ -663,10 +652,10 @@ static rv_err_t sup_init(rv_processor_context_t *ctx, void *state) {
         p->ks = p->own_ks;
     }
     if (!p->ks || !p->vs)
-        return fail_msg(p, RV_ERR__INVALID_ARG,
-                        "Suppression %s has no serde: set one in the DSL call or "
-                        "default.key.serde / default.value.serde",
-                        c->node);
+        return rv__dsl_fail_record(p->ctx, RV_ERR__INVALID_ARG,
+                                   "Suppression %s has no serde: set one in the DSL call or "
+                                   "default.key.serde / default.value.serde",
+                                   c->node);
     return RV_ERR_NO_ERROR;
 }
 
@@ -691,8 +680,8 @@ static rv_err_t key_serialize(sup_proc_t *p, const void *key, int32_t key_len) {
     int32_t kl = 0;
     rv_err_t err = rv_serde_serialize(p->ks, &kb, &kl, NULL, key, key_len, msg, sizeof msg);
     if (err)
-        return fail_msg(p, err, "Failed to serialize the key of suppression %s: %s", p->cfg->node,
-                        msg);
+        return rv__dsl_fail_record(p->ctx, err, "Failed to serialize the key of suppression %s: %s",
+                                   p->cfg->node, msg);
     p->scratch.len = 0;
     if (kb && kl > 0)
         err = rv__buf_append(&p->scratch, kb, (size_t)kl);
@@ -727,7 +716,8 @@ static rv_err_t buffer_record(sup_proc_t *p, const rv_processor_record_t *rec, i
         (err = rv_serde_serialize(p->vs, &ob, &ol, NULL, ch->old_value,
                                   ch->old_value ? ch->old_len : -1, msg, sizeof msg))) {
         rv_serde_free(p->vs, nb);
-        return fail_msg(p, err, "Failed to serialize a value of suppression %s: %s", c->node, msg);
+        return rv__dsl_fail_record(p->ctx, err, "Failed to serialize a value of suppression %s: %s",
+                                   c->node, msg);
     }
 
     /* The prior value: the buffered entry's, else this change's old value. */
@@ -791,7 +781,8 @@ static rv_err_t buffer_record(sup_proc_t *p, const rv_processor_record_t *rec, i
     e->blob_len = b.len;
     if (!parse_blob(e)) {
         entry_free(e);
-        return fail_msg(p, RV_ERR__FAIL, "Suppression %s made a malformed buffer record", c->node);
+        return rv__dsl_fail_record(p->ctx, RV_ERR__FAIL,
+                                   "Suppression %s made a malformed buffer record", c->node);
     }
     err = buffer_put(bf, key, key_len, e);
     return err ? err : mark_dirty(bf, key, key_len);
@@ -822,8 +813,9 @@ static rv_err_t emit_oldest(sup_proc_t *p) {
                                        e->old_len >= 0 ? e->blob + e->old_off : NULL, e->old_len,
                                        msg, sizeof msg);
         if (err && msg[0])
-            err = fail_msg(p, err, "Failed to deserialize a buffered record of suppression %s: %s",
-                           c->node, msg);
+            err = rv__dsl_fail_record(
+                p->ctx, err, "Failed to deserialize a buffered record of suppression %s: %s",
+                c->node, msg);
         /* The buffered record's headers. */
         if (!err) {
             const uint8_t *b = e->blob;
@@ -914,10 +906,11 @@ static rv_err_t enforce(sup_proc_t *p) {
     if (!over_capacity(p))
         return RV_ERR_NO_ERROR;
     if (c->shut_down)
-        return fail_msg(p, RV_ERR__STATE,
-                        "%s buffer exceeded its max capacity. Currently [%zu/%" PRId64
-                        "] records and [%" PRId64 "/%" PRId64 "] bytes.",
-                        c->node, bf->index.count, c->max_records, bf->mem_size, c->max_bytes);
+        return rv__dsl_fail_record(p->ctx, RV_ERR__STATE,
+                                   "%s buffer exceeded its max capacity. Currently [%zu/%" PRId64
+                                   "] records and [%" PRId64 "/%" PRId64 "] bytes.",
+                                   c->node, bf->index.count, c->max_records, bf->mem_size,
+                                   c->max_bytes);
     while (bf->sorted.count && over_capacity(p))
         if ((err = emit_oldest(p)))
             return err;
@@ -933,8 +926,9 @@ static rv_err_t sup_process(rv_processor_context_t *ctx, const rv_processor_reco
     int64_t time = rec->timestamp;
     if (p->cfg->final_results) {
         if (!rec->key || rec->key_len != (int32_t)sizeof(rv_windowed_t))
-            return fail_msg(p, RV_ERR__INVALID_ARG,
-                            "Suppression %s received a key that is not windowed", p->cfg->node);
+            return rv__dsl_fail_record(p->ctx, RV_ERR__INVALID_ARG,
+                                       "Suppression %s received a key that is not windowed",
+                                       p->cfg->node);
         time = ((const rv_windowed_t *)rec->key)->end;
     }
     rv_err_t err = buffer_record(p, rec, time);
@@ -942,16 +936,7 @@ static rv_err_t sup_process(rv_processor_context_t *ctx, const rv_processor_reco
 }
 
 static rv_err_t sup_get(rv_processor_t *out, void *cfg) {
-    sup_proc_t *p = calloc(1, sizeof *p);
-    if (!p)
-        return RV_ERR__NOMEM;
-    p->cfg = cfg;
-    rv__buf_init(&p->scratch);
-    out->init = sup_init;
-    out->process = sup_process;
-    out->close = sup_close;
-    out->state = p;
-    return RV_ERR_NO_ERROR;
+    return rv__dsl_processor_new(out, sizeof(sup_proc_t), cfg, sup_init, sup_process, sup_close);
 }
 
 /* ======================================================================
@@ -1013,13 +998,9 @@ static void chain_of(const rv_ktable_t *t, char *out, size_t size) {
 }
 
 rv_ktable_t *rv_ktable_suppress(rv_ktable_t *t, const rv_suppressed_t *s) {
-    if (!t || t->b->err)
+    if (!t || t->b->err || !rv__dsl_require(t->b, s != NULL, "suppressed"))
         return NULL;
     rv_streams_builder_t *b = t->b;
-    if (!s) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "suppressed can't be null");
-        return NULL;
-    }
     if (s->version != RV_SUPPRESSED_VERSION) {
         rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Unsupported rv_suppressed_t version %d", s->version);
         return NULL;
@@ -1106,35 +1087,10 @@ rv_ktable_t *rv_ktable_suppress(rv_ktable_t *t, const rv_suppressed_t *s) {
     cfg->flags.send_old_values = true;
 
     const char *parents[] = {t->node};
-    if (rv__dsl_add_processor(b, node, sup_get, cfg, parents, 1))
+    if (rv__dsl_add_processor(b, node, sup_get, cfg, parents, 1) ||
+        rv__dsl_add_store_as(b, store, rv_store_builder_custom(store, buffer_open, cfg),
+                             cfg->logging, NULL, 0, node))
         return NULL;
-    char errstr[512] = "";
-    if (rv_store_name_validate(store, errstr, sizeof errstr)) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Invalid topology: %s", errstr);
-        return NULL;
-    }
-    rv_store_builder_t *sb = rv_store_builder_custom(store, buffer_open, cfg);
-    if (!sb) {
-        rv__dsl_fail(b, RV_ERR__NOMEM, "Out of memory");
-        return NULL;
-    }
-    if (cfg->logging) {
-        rv_err_t err = rv_store_builder_with_logging_enabled(sb, NULL, 0);
-        if (err) {
-            rv_store_builder_destroy(sb);
-            rv__dsl_fail(b, err, "Out of memory");
-            return NULL;
-        }
-    } else {
-        rv_store_builder_with_logging_disabled(sb);
-    }
-    const char *procs[] = {node};
-    rv_err_t err = rv_topology_add_state_store(b->topo, sb, procs, 1, errstr, sizeof errstr);
-    if (err) {
-        rv_store_builder_destroy(sb);
-        rv__dsl_topology_fail(b, err, errstr);
-        return NULL;
-    }
 
     rv_ktable_t *out =
         rv__ktable_new(b, node, t->key_serde, t->value_serde, NULL, NULL, &cfg->flags, t);

@@ -52,7 +52,6 @@
  * are folded into [0, d]. The windows are read into memory before any is
  * written, as a RocksDB iterator's snapshot would see them. */
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,54 +60,9 @@
 #include "dsl/dsl_internal.h"
 
 #define FAC "dsl"
-#define EMIT_INTERVAL_CONF "__emit.interval.ms.kstreams.windowed.aggregation__"
 
-/* ---- Dropped records ---- */
-
-static atomic_int_fast64_t dropped_records;
-
-void rv__dsl_record_dropped(void) {
-    atomic_fetch_add(&dropped_records, 1);
-}
-
-int64_t rv__dsl_dropped_records(void) {
-    return (int64_t)atomic_load(&dropped_records);
-}
-
-/* ---- The grouped stream's source ---- */
-
-/* Kafka's test for a generated repartition prefix ("KSTREAM.*-[0-9]{10}"). */
-static bool generated_name(const char *s) {
-    size_t n = strlen(s);
-    if (n < 7 + 11 || strncmp(s, "KSTREAM", 7) || s[n - 11] != '-')
-        return false;
-    for (size_t i = n - 10; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-rv_kstream_t *rv__kgrouped_stream_source(rv_kgrouped_stream_t *g, const char *store) {
-    rv_streams_builder_t *b = g->b;
-    rv_kstream_t *src = g->stream;
-    if (!src->repartition_required)
-        return src;
-    if (g->repartitioned) {
-        /* The named repartition topic exists: Kafka still burns the
-         * names of the nodes it would have made. */
-        char tmp[64];
-        rv__dsl_name(b, NULL, "KSTREAM-SINK-", tmp, sizeof tmp);
-        rv__dsl_name(b, NULL, "KSTREAM-FILTER-", tmp, sizeof tmp);
-        rv__dsl_name(b, NULL, "KSTREAM-SOURCE-", tmp, sizeof tmp);
-        return g->repartitioned;
-    }
-    const char *base = g->repartition_name ? g->repartition_name : store;
-    src =
-        rv__kstream_repartition_for(src, base, generated_name(base), g->key_serde, g->value_serde);
-    if (src && g->repartition_name)
-        g->repartitioned = src;
-    return src;
-}
+/* Window store keys end with [8-byte start][4-byte sequence number]. */
+#define SUFFIX_LEN 12
 
 /* ---- Handles ---- */
 
@@ -121,27 +75,25 @@ struct rv_time_windowed_kstream_s {
     rv_emit_strategy_t emit;
 };
 
-static bool builder_ok(rv_streams_builder_t *b) {
-    if (b->err)
-        return false;
-    if (!b->topo) {
-        rv__dsl_fail(b, RV_ERR__STATE,
-                     "The builder was built already: rv_streams_builder_build() hands the "
-                     "topology over");
-        return false;
-    }
-    return true;
+static rv_time_windowed_kstream_t *windowed_new(rv_kgrouped_stream_t *g, bool sliding, int64_t size,
+                                                int64_t advance, int64_t grace) {
+    rv_time_windowed_kstream_t *w = rv__dsl_alloc(g->b, sizeof *w);
+    if (!w)
+        return NULL;
+    w->g = g;
+    w->sliding = sliding;
+    w->size = size;
+    w->advance = advance;
+    w->grace = grace;
+    w->emit = RV_EMIT_ON_WINDOW_UPDATE;
+    return w;
 }
 
 rv_time_windowed_kstream_t *rv_kgrouped_stream_windowed_by(rv_kgrouped_stream_t *g,
                                                            const rv_time_windows_t *windows) {
-    if (!g || !builder_ok(g->b))
+    if (!rv__window_by_ok(g, windows != NULL))
         return NULL;
     rv_streams_builder_t *b = g->b;
-    if (!windows) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "windows can't be null");
-        return NULL;
-    }
     int64_t size = windows->size_ms, advance = windows->advance_ms ? windows->advance_ms : size;
     if (size <= 0) {
         rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Window size (sizeMs) must be larger than zero.");
@@ -159,27 +111,15 @@ rv_time_windowed_kstream_t *rv_kgrouped_stream_windowed_by(rv_kgrouped_stream_t 
         rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Grace period must not be negative.");
         return NULL;
     }
-    rv_time_windowed_kstream_t *w = rv__dsl_alloc(b, sizeof *w);
-    if (!w)
-        return NULL;
-    w->g = g;
-    w->size = size;
-    w->advance = advance;
-    w->grace = windows->grace_ms;
-    w->emit = RV_EMIT_ON_WINDOW_UPDATE;
-    return w;
+    return windowed_new(g, false, size, advance, windows->grace_ms);
 }
 
 rv_time_windowed_kstream_t *
 rv_kgrouped_stream_windowed_by_sliding(rv_kgrouped_stream_t *g,
                                        const rv_sliding_windows_t *windows) {
-    if (!g || !builder_ok(g->b))
+    if (!rv__window_by_ok(g, windows != NULL))
         return NULL;
     rv_streams_builder_t *b = g->b;
-    if (!windows) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "windows can't be null");
-        return NULL;
-    }
     if (windows->time_difference_ms < 0) {
         rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Window time difference must not be negative.");
         return NULL;
@@ -188,61 +128,34 @@ rv_kgrouped_stream_windowed_by_sliding(rv_kgrouped_stream_t *g,
         rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Window grace period must not be negative.");
         return NULL;
     }
-    rv_time_windowed_kstream_t *w = rv__dsl_alloc(b, sizeof *w);
-    if (!w)
-        return NULL;
-    w->g = g;
-    w->sliding = true;
-    w->size = windows->time_difference_ms;
-    w->advance = 1;
-    w->grace = windows->grace_ms;
-    w->emit = RV_EMIT_ON_WINDOW_UPDATE;
-    return w;
+    return windowed_new(g, true, windows->time_difference_ms, 1, windows->grace_ms);
 }
 
 rv_time_windowed_kstream_t *rv_time_windowed_kstream_emit_strategy(rv_time_windowed_kstream_t *w,
                                                                    rv_emit_strategy_t strategy) {
-    if (!w)
+    if (!w || !rv__window_emit_strategy_ok(w->g->b, strategy))
         return NULL;
-    if (strategy != RV_EMIT_ON_WINDOW_UPDATE && strategy != RV_EMIT_ON_WINDOW_CLOSE) {
-        rv__dsl_fail(w->g->b, RV_ERR__INVALID_ARG, "Unknown emit strategy %d", (int)strategy);
-        return NULL;
-    }
     w->emit = strategy;
     return w;
 }
 
 /* ---- The processor ---- */
 
-typedef enum win_kind_e { WIN_COUNT, WIN_REDUCE, WIN_AGGREGATE } win_kind_t;
-
 /* One windowed aggregation node's configuration (shared memory). */
 typedef struct win_cfg_s {
     rv__ktable_flags_t flags; /* the result table's: send old values */
-    win_kind_t kind;
+    rv__agg_kind_t kind;
     bool sliding;
     int64_t size, advance, grace;
     rv_emit_strategy_t emit;
     const char *store;                         /* shared memory */
     const rv_serde_t *key_serde, *value_serde; /* the store's; NULL = defaults */
-    rv_initializer_cb_t *initializer;
-    void *initializer_opaque;
-    rv_aggregator_cb_t *aggregator;
-    rv_reducer_cb_t *reducer;
-    void *opaque;
+    rv__agg_fns_t fn;                          /* the user's functions */
 } win_cfg_t;
 
 typedef struct win_inst_s {
     const win_cfg_t *cfg;
-    rv_processor_context_t *ctx;
-    rv_kv_store_t *store;
-    const rv_serde_t *kser, *vser; /* resolved */
-    bool cached;
-    rv__flush_binding_t binding;
-    int64_t observed;  /* observed stream time, -1 before the first record */
-    int64_t last_emit; /* close time of the last final emission, -1 when none */
-    int64_t next_emit; /* wall-clock time before which no final emission runs */
-    int64_t emit_interval;
+    rv__window_proc_t wp;             /* store, serdes, stream time, emit on close */
     const rv_processor_record_t *rec; /* the record being processed */
     void *kb;                         /* its key's bytes */
     int32_t kl;
@@ -261,7 +174,7 @@ typedef struct row_s {
 } row_t;
 
 static void row_free(win_inst_t *in, row_t *r) {
-    rv_serde_free(in->vser, r->value);
+    rv_serde_free(in->wp.vs, r->value);
     r->value = NULL;
     r->len = -1;
 }
@@ -269,61 +182,17 @@ static void row_free(win_inst_t *in, row_t *r) {
 static rv_err_t row_decode(win_inst_t *in, row_t *r, const void *stored, size_t len) {
     char msg[512] = "";
     rv_err_t err =
-        rv__vt_decode(&r->value, &r->len, &r->ts, in->vser, NULL, stored, len, msg, sizeof msg);
+        rv__vt_decode(&r->value, &r->len, &r->ts, in->wp.vs, NULL, stored, len, msg, sizeof msg);
     if (err)
         rv__log_err(FAC, "Failed to read a window of store %s: %s", in->cfg->store, msg);
     r->present = !err;
     return err;
 }
 
-static void skip_log(win_inst_t *in, const char *what) {
-    const char *topic;
-    int32_t partition;
-    int64_t offset;
-    if (rv_processor_context_record_metadata(in->ctx, &topic, &partition, &offset))
-        rv__log_warn(FAC,
-                     "Skipping record due to %s. topic=[%s] partition=[%" PRId32
-                     "] offset=[%" PRId64 "]",
-                     what, topic, partition, offset);
-    else
-        rv__log_warn(FAC, "Skipping record due to %s. Topic, partition, and offset not known.",
-                     what);
-    rv__dsl_record_dropped();
-}
-
-/* Kafka's logSkippedRecordForExpiredWindow(). */
+/* Kafka's logSkippedRecordForExpiredWindow() for the current record. */
 static void expired_log(win_inst_t *in, int64_t start, int64_t end, bool inclusive, int64_t close) {
-    const char *topic;
-    int32_t partition;
-    int64_t offset;
-    int64_t ts = in->rec->timestamp;
-    char window[64];
-    snprintf(window, sizeof window, "[%" PRId64 ",%" PRId64 "%c", start, end,
-             inclusive ? ']' : ')');
-    if (rv_processor_context_record_metadata(in->ctx, &topic, &partition, &offset))
-        rv__log_warn(FAC,
-                     "Skipping record for expired window. topic=[%s] partition=[%" PRId32
-                     "] offset=[%" PRId64 "] timestamp=[%" PRId64 "] window=%s expiration=[%" PRId64
-                     "] streamTime=[%" PRId64 "]",
-                     topic, partition, offset, ts, window, close, in->observed);
-    else
-        rv__log_warn(FAC,
-                     "Skipping record for expired window. Topic, partition, and offset not "
-                     "known. timestamp=[%" PRId64 "] window=%s expiration=[%" PRId64
-                     "] streamTime=[%" PRId64 "]",
-                     ts, window, close, in->observed);
-    rv__dsl_record_dropped();
-}
-
-/* The value an rv_out_t holds after a user function. */
-static void out_value(const rv_out_t *out, const void **v, int32_t *len) {
-    if (out->value_set && out->cnt > 0 && out->items[0].value) {
-        *v = out->items[0].value;
-        *len = out->items[0].value_len;
-    } else {
-        *v = NULL;
-        *len = -1;
-    }
+    rv__window_log_expired(in->wp.ctx, in->rec->timestamp, start, end, inclusive, close,
+                           in->wp.observed);
 }
 
 /* The initializer's value (count 0, reduce null, aggregate the user's);
@@ -332,16 +201,16 @@ static rv_err_t initial(win_inst_t *in, const void **v, int32_t *len) {
     const win_cfg_t *cfg = in->cfg;
     *v = NULL;
     *len = -1;
-    if (cfg->kind == WIN_COUNT) {
+    if (cfg->kind == RV__AGG_COUNT) {
         in->count_init = 0;
         *v = &in->count_init;
         *len = (int32_t)sizeof(int64_t);
-    } else if (cfg->kind == WIN_AGGREGATE) {
+    } else if (cfg->kind == RV__AGG_AGGREGATE) {
         rv__out_reset(&in->out_init, RV__OUT_VALUE);
-        rv_err_t err = cfg->initializer(&in->out_init, cfg->initializer_opaque);
+        rv_err_t err = cfg->fn.initializer(&in->out_init, cfg->fn.initializer_opaque);
         if (err)
             return err;
-        out_value(&in->out_init, v, len);
+        rv__out_value_get(&in->out_init, v, len);
     }
     return RV_ERR_NO_ERROR;
 }
@@ -355,7 +224,7 @@ static rv_err_t apply(win_inst_t *in, const void *agg, int32_t agg_len, const vo
     const rv_processor_record_t *r = in->rec;
     rv_err_t err;
     switch (cfg->kind) {
-    case WIN_COUNT: {
+    case RV__AGG_COUNT: {
         int64_t n = 0;
         if (agg) {
             if (agg_len != (int32_t)sizeof(int64_t)) {
@@ -369,40 +238,32 @@ static rv_err_t apply(win_inst_t *in, const void *agg, int32_t agg_len, const vo
         *res_len = (int32_t)sizeof(int64_t);
         return RV_ERR_NO_ERROR;
     }
-    case WIN_REDUCE:
+    case RV__AGG_REDUCE:
         if (!agg) {
             *res = r->value;
             *res_len = r->value ? r->value_len : -1;
             return RV_ERR_NO_ERROR;
         }
         rv__out_reset(&in->out_new, RV__OUT_VALUE);
-        err = cfg->reducer(&in->out_new, agg, agg_len, r->value, r->value_len, cfg->opaque);
+        err = cfg->fn.reducer(&in->out_new, agg, agg_len, r->value, r->value_len, cfg->fn.opaque);
         break;
     default:
         rv__out_reset(&in->out_new, RV__OUT_VALUE);
-        err = cfg->aggregator(&in->out_new, r->key, r->key_len, r->value, r->value_len, agg,
-                              agg_len, cfg->opaque);
+        err = cfg->fn.aggregator(&in->out_new, r->key, r->key_len, r->value, r->value_len, agg,
+                                 agg_len, cfg->fn.opaque);
         break;
     }
     if (err)
         return err;
-    out_value(&in->out_new, res, res_len);
+    rv__out_value_get(&in->out_new, res, res_len);
     return RV_ERR_NO_ERROR;
 }
 
 /* Forwards Change{new, old} for the window [start, end) of `key`. */
 static rv_err_t forward(win_inst_t *in, const void *key, int32_t key_len, int64_t start,
-                        const void *nv, int32_t nl, const void *ov, int32_t ol, int64_t ts,
-                        const rv_header_t *headers, size_t header_cnt) {
-    rv_windowed_t w = {key, key_len, start, start + in->cfg->size};
-    rv__change_t change = {nv, nv ? nl : -1, NULL, -1};
-    if (in->cfg->flags.send_old_values && ov) {
-        change.old_value = ov;
-        change.old_len = ol;
-    }
-    rv_processor_record_t rec = {&w, (int32_t)sizeof w, &change,   (int32_t)sizeof change,
-                                 ts, headers,           header_cnt};
-    return rv_processor_context_forward(in->ctx, &rec);
+                        const void *nv, int32_t nl, const void *ov, int32_t ol, int64_t ts) {
+    return rv__window_forward(&in->wp, key, key_len, start, start + in->cfg->size, nv, nl, ov, ol,
+                              ts, NULL, 0);
 }
 
 /* Writes the window `start` of the current key: value nv with timestamp
@@ -413,17 +274,18 @@ static rv_err_t put_window(win_inst_t *in, int64_t start, const void *nv, int32_
     void *stored = NULL;
     size_t stored_len = 0;
     char msg[512] = "";
-    rv_err_t err = rv__vt_encode(&stored, &stored_len, in->vser, NULL, nv, nl, ts, msg, sizeof msg);
+    rv_err_t err =
+        rv__vt_encode(&stored, &stored_len, in->wp.vs, NULL, nv, nl, ts, msg, sizeof msg);
     if (err) {
         rv__log_err(FAC, "Failed to serialize a window of store %s: %s", in->cfg->store,
                     msg[0] ? msg : rv_err_str(err));
         return err;
     }
-    err = rv_window_store_put(in->store, in->kb, (size_t)in->kl, stored, stored_len, start);
+    err = rv_window_store_put(in->wp.store, in->kb, (size_t)in->kl, stored, stored_len, start);
     free(stored);
-    if (err || in->cached || in->cfg->emit == RV_EMIT_ON_WINDOW_CLOSE)
+    if (err || !rv__window_forwards_updates(&in->wp))
         return err;
-    return forward(in, in->rec->key, in->rec->key_len, start, nv, nl, old, old_len, ts, NULL, 0);
+    return forward(in, in->rec->key, in->rec->key_len, start, nv, nl, old, old_len, ts);
 }
 
 /* Reads the window `start` of the current key into *row (present false
@@ -433,7 +295,7 @@ static rv_err_t fetch_row(win_inst_t *in, int64_t start, row_t *row) {
     row->start = start;
     row->len = -1;
     rv_bytes_t b = {0};
-    rv_err_t err = rv_window_store_fetch_value(&b, in->store, in->kb, (size_t)in->kl, start);
+    rv_err_t err = rv_window_store_fetch_value(&b, in->wp.store, in->kb, (size_t)in->kl, start);
     if (err == RV_ERR__NOENT)
         return RV_ERR_NO_ERROR;
     if (err)
@@ -445,25 +307,6 @@ static rv_err_t fetch_row(win_inst_t *in, int64_t start, row_t *row) {
 
 /* ---- Emit on window close (AbstractKStreamTimeWindowAggregateProcessor) ---- */
 
-typedef struct emit_ent_s {
-    int64_t start;
-    uint8_t *key; /* the key bytes */
-    size_t key_len;
-    uint8_t *value; /* stored */
-    size_t value_len;
-} emit_ent_t;
-
-static int emit_cmp(const void *a, const void *b) {
-    const emit_ent_t *x = a, *y = b;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->key, y->key, n);
-    if (c)
-        return c;
-    return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
-}
-
 /* The first window start and the count of windowsFor(t) (time windows). */
 static void windows_for(const win_cfg_t *cfg, int64_t t, int64_t *first, int64_t *last) {
     int64_t lo = t - cfg->size + cfg->advance;
@@ -473,129 +316,63 @@ static void windows_for(const win_cfg_t *cfg, int64_t t, int64_t *first, int64_t
     *last = t < 0 ? *first - cfg->advance : t / cfg->advance * cfg->advance;
 }
 
-static rv_err_t fetch_and_emit(win_inst_t *in, int64_t close, int64_t lower, int64_t upper) {
-    /* The closed windows are read with a plain scan of the store, not a
-     * typed fetch: a typed read hides windows older than stream time -
-     * retention, which with the default retention (size + grace) are
-     * exactly the windows that just closed. Kafka's time-ordered store
-     * does not apply that rule to this read either. */
-    rv_kv_iter_t *it = NULL;
-    rv_err_t err = rv_kv_store_all(&it, in->store);
-    if (err)
+/* Forwards one closed window read by rv__window_scan() (see
+ * dsl/window_common.c): Change{aggregate, null} with the window's
+ * timestamp and the current record's headers. */
+static rv_err_t emit_closed(const uint8_t *kb, size_t kl, int64_t start, const uint8_t *suffix,
+                            const void *stored, size_t stored_len, void *opaque) {
+    win_inst_t *in = opaque;
+    (void)suffix;
+    void *key = NULL;
+    int32_t key_len = -1;
+    char msg[512] = "";
+    rv_err_t err =
+        rv_serde_deserialize(in->wp.ks, &key, &key_len, NULL, kb, (int32_t)kl, msg, sizeof msg);
+    if (err) {
+        rv__log_err(FAC, "Failed to read a key of window store %s: %s", in->cfg->store, msg);
         return err;
-    emit_ent_t *ents = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = rv_kv_iter_next(it)) == 1) {
-        size_t kl, vl;
-        const uint8_t *k = rv_kv_iter_key(it, &kl);
-        const void *v = rv_kv_iter_value(it, &vl);
-        if (kl < 12)
-            continue;
-        int64_t start;
-        rv_serde_int64_read(&start, k + kl - 12, 8);
-        if (start < lower || start > upper)
-            continue;
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            emit_ent_t *n = realloc(ents, ncap * sizeof *n);
-            if (!n) {
-                rc = RV_ERR__NOMEM;
-                break;
-            }
-            ents = n;
-            cap = ncap;
-        }
-        emit_ent_t *e = &ents[cnt];
-        e->start = start;
-        e->key_len = kl - 12;
-        e->value_len = vl;
-        e->key = malloc(e->key_len + e->value_len + 1);
-        if (!e->key) {
-            rc = RV_ERR__NOMEM;
-            break;
-        }
-        memcpy(e->key, k, e->key_len);
-        e->value = e->key + e->key_len;
-        memcpy(e->value, v, e->value_len);
-        cnt++;
     }
-    rv_kv_iter_destroy(it);
-    err = rc < 0 ? (rv_err_t)rc : RV_ERR_NO_ERROR;
-    if (!err && cnt > 1)
-        qsort(ents, cnt, sizeof *ents, emit_cmp);
-    for (size_t i = 0; !err && i < cnt; i++) {
-        emit_ent_t *e = &ents[i];
-        void *key = NULL;
-        int32_t key_len = -1;
-        char msg[512] = "";
-        err = rv_serde_deserialize(in->kser, &key, &key_len, NULL, e->key, (int32_t)e->key_len, msg,
-                                   sizeof msg);
-        if (err) {
-            rv__log_err(FAC, "Failed to read a key of window store %s: %s", in->cfg->store, msg);
-            break;
-        }
-        row_t row = {0};
-        if (!(err = row_decode(in, &row, e->value, e->value_len))) {
-            rv__change_t change = {row.value, row.value ? row.len : -1, NULL, -1};
-            rv_windowed_t w = {key, key_len, e->start, e->start + in->cfg->size};
-            rv_processor_record_t rec = {&w,
-                                         (int32_t)sizeof w,
-                                         &change,
-                                         (int32_t)sizeof change,
-                                         row.ts,
-                                         in->rec->headers,
-                                         in->rec->header_cnt};
-            err = rv_processor_context_forward(in->ctx, &rec);
-        }
-        row_free(in, &row);
-        rv_serde_free(in->kser, key);
-    }
-    for (size_t i = 0; i < cnt; i++)
-        free(ents[i].key);
-    free(ents);
-    if (!err)
-        in->last_emit = close;
+    row_t row = {0};
+    if (!(err = row_decode(in, &row, stored, stored_len)))
+        err = rv__window_forward(&in->wp, key, key_len, start, start + in->cfg->size, row.value,
+                                 row.len, NULL, -1, row.ts, in->rec->headers, in->rec->header_cnt);
+    row_free(in, &row);
+    rv_serde_free(in->wp.ks, key);
     return err;
 }
 
 /* Kafka's maybeForwardFinalResult(). */
 static rv_err_t maybe_forward_final(win_inst_t *in, int64_t close) {
     const win_cfg_t *cfg = in->cfg;
-    if (cfg->emit != RV_EMIT_ON_WINDOW_CLOSE)
-        return RV_ERR_NO_ERROR;
-    int64_t now = rv_processor_context_current_system_time_ms(in->ctx);
-    if (now < in->next_emit)
-        return RV_ERR_NO_ERROR;
-    /* The next check is scheduled from now, so a clock that jumps does
-     * not make every record check. */
-    in->next_emit = now + in->emit_interval;
-    if (in->last_emit != -1 && in->last_emit >= close)
+    if (!rv__window_emit_due(&in->wp, close))
         return RV_ERR_NO_ERROR;
     int64_t upper, lower;
     if (cfg->sliding) {
         upper = close - cfg->size - 1;
-        lower = in->last_emit == -1
+        lower = in->wp.last_close == -1
                     ? 0
-                    : (in->last_emit - cfg->size > 0 ? in->last_emit - cfg->size : 0);
+                    : (in->wp.last_close - cfg->size > 0 ? in->wp.last_close - cfg->size : 0);
     } else {
         /* Window ends are exclusive: the lower bound is one past the last
          * emitted window's start range. */
         upper = close - cfg->size;
-        lower = in->last_emit == -1
+        lower = in->wp.last_close == -1
                     ? 0
-                    : (in->last_emit - cfg->size > 0 ? in->last_emit - cfg->size : 0) + 1;
+                    : (in->wp.last_close - cfg->size > 0 ? in->wp.last_close - cfg->size : 0) + 1;
     }
     if (upper < 0)
         return RV_ERR_NO_ERROR; /* no window closed yet */
-    if (!cfg->sliding && in->last_emit != -1) {
+    if (!cfg->sliding && in->wp.last_close != -1) {
         int64_t f1, l1, f2, l2;
         windows_for(cfg, upper, &f1, &l1);
         windows_for(cfg, lower - 1, &f2, &l2);
         if (f1 == f2 && l1 == l2)
             return RV_ERR_NO_ERROR; /* no new window closed */
     }
-    return fetch_and_emit(in, close, lower, upper);
+    rv_err_t err = rv__window_scan(in->wp.store, SUFFIX_LEN, lower, upper, emit_closed, in);
+    if (!err)
+        in->wp.last_close = close;
+    return err;
 }
 
 /* ---- Time windows (KStreamWindowAggregate) ---- */
@@ -652,7 +429,7 @@ static void rows_free(win_inst_t *in, rows_t *rs) {
 static rv_err_t rows_read(win_inst_t *in, rows_t *rs, int64_t from, int64_t to, bool backward) {
     rv_window_iter_t *it = NULL;
     rv_err_t err = (backward ? rv_window_store_backward_fetch : rv_window_store_fetch)(
-        &it, in->store, in->kb, (size_t)in->kl, from, to);
+        &it, in->wp.store, in->kb, (size_t)in->kl, from, to);
     if (err)
         return err;
     size_t cap = 0;
@@ -723,15 +500,15 @@ static rv_err_t right_window(win_inst_t *in, const row_t *right) {
     void *stored = NULL;
     size_t stored_len = 0;
     char msg[512] = "";
-    rv_err_t err = rv__vt_encode(&stored, &stored_len, in->vser, NULL, right->value, right->len,
+    rv_err_t err = rv__vt_encode(&stored, &stored_len, in->wp.vs, NULL, right->value, right->len,
                                  right->ts, msg, sizeof msg);
     if (!err)
-        err = rv_window_store_put(in->store, in->kb, (size_t)in->kl, stored, stored_len, start);
+        err = rv_window_store_put(in->wp.store, in->kb, (size_t)in->kl, stored, stored_len, start);
     free(stored);
-    if (err || in->cached || in->cfg->emit == RV_EMIT_ON_WINDOW_CLOSE)
+    if (err || !rv__window_forwards_updates(&in->wp))
         return err;
     return forward(in, in->rec->key, in->rec->key_len, start, right->value, right->len, NULL, -1,
-                   right->ts, NULL, 0);
+                   right->ts);
 }
 
 /* Kafka's createWindows(). */
@@ -854,83 +631,61 @@ static rv_err_t on_flush(rv_processor_context_t *ctx, const void *kb, size_t kl,
                          size_t old_len, void *opaque) {
     win_inst_t *in = opaque;
     (void)ctx;
-    if (kl < 12 || kl - 12 > INT32_MAX) {
+    if (kl < SUFFIX_LEN || kl - SUFFIX_LEN > INT32_MAX) {
         rv__log_err(FAC, "A window key of %zu bytes is shorter than its window", kl);
         return RV_ERR__DESERIALIZATION;
     }
     int64_t start;
-    rv_serde_int64_read(&start, (const uint8_t *)kb + kl - 12, 8);
+    rv_serde_int64_read(&start, (const uint8_t *)kb + kl - SUFFIX_LEN, 8);
     char msg[512] = "";
     void *key = NULL;
     int32_t key_len = -1;
     row_t nr = {0}, orow = {0};
     nr.len = orow.len = -1;
-    rv_err_t err = rv_serde_deserialize(in->kser, &key, &key_len, NULL, kb, (int32_t)(kl - 12), msg,
-                                        sizeof msg);
+    rv_err_t err = rv_serde_deserialize(in->wp.ks, &key, &key_len, NULL, kb,
+                                        (int32_t)(kl - SUFFIX_LEN), msg, sizeof msg);
     if (err)
         rv__log_err(FAC, "Failed to read a flushed window key of store %s: %s", in->cfg->store,
                     msg);
     if (!err && new_stored)
         err = row_decode(in, &nr, new_stored, new_len);
     if (!err && !new_stored)
-        nr.ts = rv_processor_context_current_stream_time_ms(in->ctx);
-    if (!err && old_stored && in->cfg->flags.send_old_values)
+        nr.ts = rv_processor_context_current_stream_time_ms(in->wp.ctx);
+    if (!err && old_stored && in->wp.send_old)
         err = row_decode(in, &orow, old_stored, old_len);
     if (!err)
-        err = forward(in, key, key_len, start, nr.value, nr.len, orow.value, orow.len, nr.ts, NULL,
-                      0);
+        err = forward(in, key, key_len, start, nr.value, nr.len, orow.value, orow.len, nr.ts);
     row_free(in, &nr);
     row_free(in, &orow);
-    rv_serde_free(in->kser, key);
+    rv_serde_free(in->wp.ks, key);
     return err;
 }
 
 static rv_err_t win_init(rv_processor_context_t *ctx, void *state) {
     win_inst_t *in = state;
     const win_cfg_t *cfg = in->cfg;
-    in->ctx = ctx;
-    in->observed = in->last_emit = -1;
-    in->store = rv_processor_context_get_state_store(ctx, cfg->store);
-    if (!in->store)
-        return RV_ERR__INVALID_ARG;
-    in->kser = rv__dsl_serde(cfg->key_serde, ctx, true);
-    in->vser = rv__dsl_serde(cfg->value_serde, ctx, false);
-    if (!in->kser || !in->vser) {
-        rv__log_err(FAC,
-                    "Store %s has no serde: set one in the DSL call or default.key.serde / "
-                    "default.value.serde",
-                    cfg->store);
-        return RV_ERR__INVALID_ARG;
-    }
-    const char *iv = rv_conf_get(rv_processor_context_app_configs(ctx), EMIT_INTERVAL_CONF);
-    in->emit_interval = iv ? strtoll(iv, NULL, 10) : 1000;
-    if (cfg->emit == RV_EMIT_ON_WINDOW_CLOSE)
-        return RV_ERR_NO_ERROR; /* forwards itself, never from the cache */
-    return rv__flush_listener_set(&in->cached, &in->binding, ctx, cfg->store,
-                                  cfg->flags.send_old_values, on_flush, in);
+    return rv__window_proc_init(&in->wp, ctx, cfg->store, cfg->key_serde, cfg->value_serde,
+                                cfg->emit, cfg->flags.send_old_values, on_flush, in);
 }
 
 static rv_err_t win_process(rv_processor_context_t *ctx, const rv_processor_record_t *r,
                             void *state) {
     win_inst_t *in = state;
     const win_cfg_t *cfg = in->cfg;
-    (void)ctx;
     in->rec = r;
     if (!r->key || (cfg->sliding && !r->value)) {
-        skip_log(in, cfg->sliding ? "null key or value" : "null key");
+        rv__window_skip(ctx, cfg->sliding ? "null key or value" : "null key");
         return RV_ERR_NO_ERROR;
     }
     int64_t ts = r->timestamp;
-    if (ts > in->observed)
-        in->observed = ts;
-    int64_t close = in->observed - cfg->grace;
+    int64_t close = rv__window_observe(&in->wp, ts) - cfg->grace;
     if (cfg->sliding && ts + cfg->size < close) {
         expired_log(in, ts, ts + cfg->size, true, close);
         return RV_ERR_NO_ERROR;
     }
     char msg[512] = "";
     rv_err_t err =
-        rv_serde_serialize(in->kser, &in->kb, &in->kl, NULL, r->key, r->key_len, msg, sizeof msg);
+        rv_serde_serialize(in->wp.ks, &in->kb, &in->kl, NULL, r->key, r->key_len, msg, sizeof msg);
     if (err) {
         rv__log_err(FAC, "Failed to serialize the key of a window of store %s: %s", cfg->store,
                     msg[0] ? msg : rv_err_str(err));
@@ -942,7 +697,7 @@ static rv_err_t win_process(rv_processor_context_t *ctx, const rv_processor_reco
         err = process_early(in, close);
     else
         err = process_reverse(in, close);
-    rv_serde_free(in->kser, in->kb);
+    rv_serde_free(in->wp.ks, in->kb);
     in->kb = NULL;
     /* Kafka's early-record path returns before looking for final
      * results; the others look. */
@@ -955,44 +710,32 @@ static void win_close(void *state) {
     win_inst_t *in = state;
     if (!in)
         return;
-    rv__flush_listener_clear(&in->binding);
+    rv__window_proc_close(&in->wp);
     rv__out_free(&in->out_init);
     rv__out_free(&in->out_new);
     free(in);
 }
 
 static rv_err_t win_get(rv_processor_t *out, void *opaque) {
-    win_inst_t *in = calloc(1, sizeof *in);
-    if (!in)
-        return RV_ERR__NOMEM;
-    in->cfg = opaque;
-    out->init = win_init;
-    out->process = win_process;
-    out->close = win_close;
-    out->state = in;
-    return RV_ERR_NO_ERROR;
+    return rv__dsl_processor_new(out, sizeof(win_inst_t), opaque, win_init, win_process, win_close);
 }
 
 /* ---- The aggregations ---- */
 
-static void serde_destroy(void *p) {
-    rv_serde_destroy(p);
-}
-
-static rv_ktable_t *windowed_aggregate(rv_time_windowed_kstream_t *w, win_cfg_t *cfg,
-                                       const char *name, const rv_materialized_t *m) {
+static rv_ktable_t *windowed_aggregate(rv_time_windowed_kstream_t *w, rv__agg_kind_t kind,
+                                       const rv__agg_fns_t *fn, const char *name,
+                                       const rv_materialized_t *m) {
+    if (!w || !rv__agg_fns_check(w->g->b, kind, RV__AGG_OF_STREAM, fn))
+        return NULL;
     rv_kgrouped_stream_t *g = w->g;
     rv_streams_builder_t *b = g->b;
+    win_cfg_t *cfg = rv__dsl_alloc(b, sizeof *cfg);
+    if (!cfg)
+        return NULL;
+    cfg->kind = kind;
+    cfg->fn = *fn;
     char store[512], proc[512];
-    /* Kafka's count(Materialized) burns a store name when the Materialized
-     * has none. */
-    if (cfg->kind == WIN_COUNT && m && !m->store_name)
-        rv__dsl_store_name(b, "KSTREAM-AGGREGATE-", store, sizeof store);
-    const char *prefix = cfg->kind == WIN_REDUCE ? "KSTREAM-REDUCE-" : "KSTREAM-AGGREGATE-";
-    if (m && m->store_name)
-        snprintf(store, sizeof store, "%s", m->store_name);
-    else
-        rv__dsl_store_name(b, prefix, store, sizeof store);
+    const char *prefix = rv__kgrouped_store_name(b, cfg->kind, m, store, sizeof store);
 
     /* WindowStoreMaterializer / SlidingWindowStoreMaterializer. */
     int64_t need = w->sliding ? 2 * w->size + w->grace : w->size + w->grace;
@@ -1022,105 +765,38 @@ static rv_ktable_t *windowed_aggregate(rv_time_windowed_kstream_t *w, win_cfg_t 
     cfg->advance = w->advance;
     cfg->grace = w->grace;
     cfg->emit = w->emit;
-    cfg->key_serde = m && m->key_serde ? m->key_serde : g->key_serde;
-    if (m && m->value_serde)
-        cfg->value_serde = m->value_serde;
-    else if (cfg->kind == WIN_COUNT)
-        cfg->value_serde = rv_serde_int64();
-    else if (cfg->kind == WIN_REDUCE)
-        cfg->value_serde = g->value_serde;
-    else
-        cfg->value_serde = NULL;
+    rv__agg_result_serdes(&cfg->key_serde, &cfg->value_serde, cfg->kind, m, g->key_serde,
+                          g->value_serde);
     if (!(cfg->store = rv__dsl_strdup(b, store)))
         return NULL;
 
-    char errstr[512] = "";
-    if (rv_store_name_validate(store, errstr, sizeof errstr)) {
-        rv__dsl_fail(b, RV_ERR__INVALID_ARG, "Invalid topology: %s", errstr);
-        return NULL;
-    }
     const char *parents[] = {src->node};
     if (rv__dsl_add_processor(b, proc, win_get, cfg, parents, 1))
         return NULL;
     rv_store_builder_t *sb = m && m->store_type == RV_STORE_TYPE_IN_MEMORY
                                  ? rv_store_builder_in_memory_window(store, retention, w->size, 0)
                                  : rv_store_builder_persistent_window(store, retention, w->size, 0);
-    if (!sb) {
-        rv__dsl_fail(b, RV_ERR__NOMEM, "Out of memory");
+    if (rv__window_store_add(b, store, sb, m, w->emit, proc))
         return NULL;
-    }
-    /* Kafka keeps no cache under an emit-on-close aggregation. */
-    if ((m && m->caching_disabled) || w->emit == RV_EMIT_ON_WINDOW_CLOSE)
-        rv_store_builder_with_caching_disabled(sb);
-    else
-        rv_store_builder_with_caching_enabled(sb);
-    rv_err_t err = RV_ERR_NO_ERROR;
-    if (m && m->logging_disabled)
-        rv_store_builder_with_logging_disabled(sb);
-    else
-        err = rv_store_builder_with_logging_enabled(sb, m ? m->logging_config : NULL,
-                                                    m ? m->logging_config_cnt : 0);
-    const char *procs[] = {proc};
-    if (!err)
-        err = rv_topology_add_state_store(b->topo, sb, procs, 1, errstr, sizeof errstr);
-    if (err) {
-        rv_store_builder_destroy(sb);
-        rv__dsl_topology_fail(b, err, errstr[0] ? errstr : "Out of memory");
-        return NULL;
-    }
     /* Kafka's FullTimeWindowedSerde of the key serde, when one is known. */
-    rv_serde_t *ks = NULL;
-    if (cfg->key_serde) {
-        ks = rv__dsl_keep(b, rv_serde_time_windowed_new(cfg->key_serde, w->size), serde_destroy);
-        if (!ks) {
-            rv__dsl_fail(b, RV_ERR__NOMEM, "Out of memory");
-            return NULL;
-        }
-    }
-    /* No getter: a windowed table's rows are not key-value rows. */
-    rv_ktable_t *t = rv__ktable_new(b, proc, ks, cfg->value_serde, NULL,
-                                    m && m->store_name ? m->store_name : NULL, &cfg->flags, NULL);
-    if (!t)
-        return NULL;
-    t->window_kind = RV__WINDOW_TIME;
-    t->window_size_ms = w->size;
-    t->window_grace_ms = w->grace;
-    return t;
-}
-
-static win_cfg_t *cfg_new(rv_time_windowed_kstream_t *w, win_kind_t kind) {
-    if (!builder_ok(w->g->b))
-        return NULL;
-    win_cfg_t *cfg = rv__dsl_alloc(w->g->b, sizeof *cfg);
-    if (cfg)
-        cfg->kind = kind;
-    return cfg;
+    return rv__window_table_new(
+        b, proc, cfg->key_serde,
+        cfg->key_serde ? rv_serde_time_windowed_new(cfg->key_serde, w->size) : NULL,
+        cfg->value_serde, m, &cfg->flags, RV__WINDOW_TIME, w->size, w->grace);
 }
 
 rv_ktable_t *rv_time_windowed_kstream_count(rv_time_windowed_kstream_t *w, const char *name,
                                             const rv_materialized_t *materialized) {
-    if (!w)
-        return NULL;
-    win_cfg_t *cfg = cfg_new(w, WIN_COUNT);
-    return cfg ? windowed_aggregate(w, cfg, name, materialized) : NULL;
+    rv__agg_fns_t fn = {0};
+    return windowed_aggregate(w, RV__AGG_COUNT, &fn, name, materialized);
 }
 
 rv_ktable_t *rv_time_windowed_kstream_reduce(rv_time_windowed_kstream_t *w,
                                              rv_reducer_cb_t *reducer, void *opaque,
                                              const char *name,
                                              const rv_materialized_t *materialized) {
-    if (!w)
-        return NULL;
-    win_cfg_t *cfg = cfg_new(w, WIN_REDUCE);
-    if (!cfg)
-        return NULL;
-    if (!reducer) {
-        rv__dsl_fail(w->g->b, RV_ERR__INVALID_ARG, "reducer can't be null");
-        return NULL;
-    }
-    cfg->reducer = reducer;
-    cfg->opaque = opaque;
-    return windowed_aggregate(w, cfg, name, materialized);
+    rv__agg_fns_t fn = {.reducer = reducer, .opaque = opaque};
+    return windowed_aggregate(w, RV__AGG_REDUCE, &fn, name, materialized);
 }
 
 rv_ktable_t *rv_time_windowed_kstream_aggregate(rv_time_windowed_kstream_t *w,
@@ -1129,19 +805,9 @@ rv_ktable_t *rv_time_windowed_kstream_aggregate(rv_time_windowed_kstream_t *w,
                                                 rv_aggregator_cb_t *aggregator,
                                                 void *aggregator_opaque, const char *name,
                                                 const rv_materialized_t *materialized) {
-    if (!w)
-        return NULL;
-    win_cfg_t *cfg = cfg_new(w, WIN_AGGREGATE);
-    if (!cfg)
-        return NULL;
-    if (!initializer || !aggregator) {
-        rv__dsl_fail(w->g->b, RV_ERR__INVALID_ARG, "%s can't be null",
-                     !initializer ? "initializer" : "aggregator");
-        return NULL;
-    }
-    cfg->initializer = initializer;
-    cfg->initializer_opaque = initializer_opaque;
-    cfg->aggregator = aggregator;
-    cfg->opaque = aggregator_opaque;
-    return windowed_aggregate(w, cfg, name, materialized);
+    rv__agg_fns_t fn = {.initializer = initializer,
+                        .initializer_opaque = initializer_opaque,
+                        .aggregator = aggregator,
+                        .opaque = aggregator_opaque};
+    return windowed_aggregate(w, RV__AGG_AGGREGATE, &fn, name, materialized);
 }

@@ -4,15 +4,17 @@
  * node, so forward() goes to that node's children and get_state_store()
  * checks that node's store connections. The record being processed, stream
  * time and punctuation live in the task (runtime/task.c). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "runtime/context_internal.h"
 #include "runtime/task.h"
 
 static rv_err_t ctx_error(rv_processor_context_t *ctx, rv_err_t err, const char *msg) {
-    snprintf(ctx->task->ctx_err, sizeof ctx->task->ctx_err, "%s", msg);
+    rv__context_set_error(ctx, "%s", msg);
     return err;
 }
 
@@ -39,8 +41,6 @@ rv_err_t rv_processor_context_forward_to(rv_processor_context_t *ctx,
 rv_kv_store_t *rv_processor_context_get_state_store(rv_processor_context_t *ctx, const char *name) {
     rv__task_t *t = ctx->task;
     const rv__tnode_t *tn = t->nodes[ctx->node].tn;
-    char *msg = t->ctx_err;
-    size_t msz = sizeof t->ctx_err;
     if (!name) {
         ctx_error(ctx, RV_ERR__INVALID_ARG, "name must not be null");
         return NULL;
@@ -61,20 +61,21 @@ rv_kv_store_t *rv_processor_context_get_state_store(rv_processor_context_t *ctx,
             return s;
     }
     if (!ts)
-        snprintf(msg, msz, "Processor %s has no access to StateStore %s: no such store.", tn->name,
-                 name);
+        rv__context_set_error(ctx, "Processor %s has no access to StateStore %s: no such store.",
+                              tn->name, name);
     else
-        snprintf(msg, msz,
-                 "Processor %s has no access to StateStore %s as the store is not connected to "
-                 "the processor. If you add stores manually via '.addStateStore()' make sure to "
-                 "connect the added store to the processor by providing the processor name to "
-                 "'.addStateStore()' or connect them via '.connectProcessorAndStateStores()'. "
-                 "DSL users need to provide the store name to '.process()', '.transform()', or "
-                 "'.transformValues()' to connect the store to the corresponding operator, or "
-                 "they can provide a StoreBuilder by implementing the stores() method on the "
-                 "Supplier itself. If you do not add stores manually, please file a bug report "
-                 "at https://issues.apache.org/jira/projects/KAFKA.",
-                 tn->name, name);
+        rv__context_set_error(
+            ctx,
+            "Processor %s has no access to StateStore %s as the store is not connected to the "
+            "processor. If you add stores manually via '.addStateStore()' make sure to connect "
+            "the added store to the processor by providing the processor name to "
+            "'.addStateStore()' or connect them via '.connectProcessorAndStateStores()'. DSL "
+            "users need to provide the store name to '.process()', '.transform()', or "
+            "'.transformValues()' to connect the store to the corresponding operator, or they "
+            "can provide a StoreBuilder by implementing the stores() method on the Supplier "
+            "itself. If you do not add stores manually, please file a bug report at "
+            "https://issues.apache.org/jira/projects/KAFKA.",
+            tn->name, name);
     return NULL;
 }
 
@@ -179,4 +180,21 @@ void rv_processor_context_commit(rv_processor_context_t *ctx) {
 
 const char *rv_processor_context_last_error(const rv_processor_context_t *ctx) {
     return ctx->task->ctx_err;
+}
+
+/* ---- For the DSL (runtime/context_internal.h) ---- */
+
+void rv__context_set_error(rv_processor_context_t *ctx, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->task->ctx_err, sizeof ctx->task->ctx_err, fmt, ap);
+    va_end(ap);
+}
+
+rv_kv_store_t *rv__context_task_store(rv_processor_context_t *ctx, const char *name) {
+    rv_kv_store_t *s = name ? rv__task_store(ctx->task, name) : NULL;
+    if (!s)
+        rv__context_set_error(ctx, "Task %s has no state store %s.", ctx->task->id,
+                              name ? name : "(null)");
+    return s;
 }
