@@ -34,6 +34,10 @@
  * SyncGroup only the partitions that moved away are revoked (then the
  * consumer rejoins at once so they can be handed over).
  *
+ * A fetch reads into the memory of an earlier chunk that every container
+ * has released, when there is one (client/consumer_records.h's chunk
+ * pool), so steady reading does not fault fresh pages in for each fetch.
+ *
  * Compressed batches are decompressed once into a chunk of their own
  * (common/record_batch.h's rv__record_iter_init2), which records borrow
  * the same way.
@@ -325,6 +329,9 @@ struct rv_consumer_s {
     pthread_t hb_thread;
     bool hb_started;
     bool closed;
+    /* Fetch buffers the application is done with, reused for the next
+     * fetch (made on the first fetch; NULL: none, every fetch allocates). */
+    rv__chunk_pool_t *fetch_pool;
 
     /* settings */
     char *group_id; /* NULL when none */
@@ -1602,6 +1609,9 @@ static int part_fetch(rv_consumer_t *c, part_t *p, size_t max_bytes, size_t *fet
         return 0;
     }
     rv__buf_t buf = RV__BUF_INIT;
+    if (!c->fetch_pool)
+        c->fetch_pool = rv__chunk_pool_new();
+    rv__chunk_pool_take(c->fetch_pool, &buf);
     rv__read_info_t info;
     err = rv__log_read(log, p->position, max_bytes, &buf, &info, es, sizeof es);
     rv__topics_release(c->topics, t);
@@ -1634,7 +1644,7 @@ static int part_fetch(rv_consumer_t *c, part_t *p, size_t max_bytes, size_t *fet
         return 0;
     }
     *fetched += buf.len;
-    rv__chunk_t *ch = rv__chunk_new(&buf, p->topic);
+    rv__chunk_t *ch = rv__chunk_new_pooled(&buf, p->topic, c->fetch_pool);
     if (!ch) {
         rv__buf_free(&buf);
         return -(int)RV_ERR__NOMEM;
@@ -2100,6 +2110,7 @@ void rv_consumer_destroy(rv_consumer_t *c) {
     free(c->member_id);
     free(c->client_id);
     free(c->group_id);
+    rv__chunk_pool_unref(c->fetch_pool);
     rv_broker_close(c->broker);
     rv_conf_destroy(c->conf);
     free(c);

@@ -10,7 +10,7 @@
  *
  * DESIGN
  *
- * Objects, all guarded by the producer's `lock`:
+ * Objects, guarded by the producer's `lock` unless said otherwise:
  *  - topics: a list of ptopic_t (name, partition count, one ppart_t per
  *    partition, the sticky partition for null keys). Entries live until
  *    the producer is destroyed, so their names can be handed to callbacks
@@ -21,17 +21,46 @@
  *    accumulator). A batch is sealed when the next record would pass
  *    batch.size, when it is older than linger.ms, on flush/close, and when
  *    a send waits for buffer.memory (Kafka's "exhausted" pool sends at
- *    once instead of lingering). Sealed batches go to the `ready` FIFO in
- *    seal order; as one partition's batches are sealed in order, the FIFO
- *    keeps per-partition order.
- *  - the sender thread pops every ready batch, then (unlocked) stamps the
- *    idempotence fields, finishes the batch (CRC, compression) and appends
- *    the batches one after the other; with acks=all it appends them all
- *    first and then fsyncs each partition once, so one fsync (the log's
- *    group commit) covers many batches. Finished batches move to the
- *    `done` FIFO with their result.
- *  - rv_producer_poll()/flush()/send_sync()/close() pop done batches and
- *    run the records' callbacks on the calling thread, without the lock.
+ *    once instead of lingering). Sealed batches are pushed on
+ *    `ready_stack`.
+ *  - the sender thread takes the whole ready stack (oldest first: seal
+ *    order, which keeps per-partition order), then stamps the idempotence
+ *    fields, finishes the batches (CRC, compression) and appends them one
+ *    after the other; with acks=all it appends them all first and then
+ *    fsyncs each partition once, so one fsync (the log's group commit)
+ *    covers many batches. Finished batches go on `done_stack` with their
+ *    result.
+ *  - rv_producer_poll()/flush()/send_sync()/close() move done batches to
+ *    the `done` FIFO and run the records' callbacks on the calling
+ *    thread, without the lock.
+ *
+ * The sender and the lock. A send takes the lock once per record; the
+ * sender thread must not compete for it, or every batch costs both
+ * threads futex wake-ups and the sending thread's cache lines. So the
+ * ready and done stacks are lock-free (pushes by compare-and-swap, the
+ * taker swaps the whole stack out), buffer.memory in sealed batches
+ * (`used`) is atomic, and the sender takes the lock only to seal batches
+ * whose linger.ms passed (it sleeps until the earliest deadline it knows,
+ * `sender_next_due`) and when kicked: a send that opens a batch due
+ * earlier than that deadline, a flush, close, a send waiting for
+ * buffer.memory. A full batch needs no kick: sealing pushes it and wakes
+ * the sender if it sleeps. The sender sleeps on `sender_cv` under its own
+ * `wake_lock`, after setting `sender_waiting` and checking for work once
+ * more; wakers publish the work first and then check `sender_waiting`, so
+ * no wake-up is lost and a busy sender costs wakers nothing. A thread
+ * that waits for reports (report_cv) or for buffer.memory (space_cv)
+ * counts itself in `waiting_report`/`waiting_space` before its last check,
+ * and the sender broadcasts under the lock only when it sees a waiter.
+ * The sequence numbers (ppart_t.next_seq) are the sender's alone; the
+ * partitions are allocated one by one so a batch's `part` stays valid
+ * while a topic grows.
+ *
+ * Reuse: emptied batches and their buffers (made with room for
+ * batch.size) are kept for the next batches, as many as buffer.memory
+ * holds (Kafka's BufferPool keeps its batch.size buffers the same way),
+ * so a steady stream of batches allocates nothing and never writes into
+ * freshly faulted pages. The sender frees a buffer at once instead when
+ * that many reports wait unpolled.
  *
  * Memory: buffer.memory counts the records' estimated sizes from send
  * until their batch has been appended (as Java's BufferPool, which frees a
@@ -84,6 +113,18 @@
  * headers (DefaultRecord.MAX_RECORD_OVERHEAD). */
 #define RECORD_OVERHEAD 21
 #define ERRMSG_SIZE 256
+/* Emptied batches and batch buffers kept for reuse: as Kafka's BufferPool
+ * keeps batch.size buffers, as many as buffer.memory holds, but at least
+ * SPARE_MIN and at most SPARE_LIMIT. */
+#define SPARE_MIN 32
+#define SPARE_LIMIT 65536
+/* How far send's clock readings may disagree (the coarse clock lags the
+ * precise one by up to a kernel tick) without being taken for the clock
+ * going back: each such reading would look the topic up again. */
+#define CLOCK_SKEW_MS 1000
+/* A batch buffer is made with room for batch.size up to this much; a
+ * larger batch.size grows its buffer as records arrive. */
+#define BATCH_PREALLOC_MAX (1024 * 1024)
 
 typedef struct rmeta_s {
     rv_delivery_cb_t *cb;
@@ -93,10 +134,13 @@ typedef struct rmeta_s {
 
 typedef struct ptopic_s ptopic_t;
 
+typedef struct ppart_s ppart_t;
+
 typedef struct pbatch_s {
     struct pbatch_s *next;
     ptopic_t *topic;
     int32_t partition;
+    ppart_t *part; /* where its sequence numbers come from; NULL: none */
     uint64_t id;
     rv__buf_t buf;
     rv__batch_builder_t bb;
@@ -112,17 +156,19 @@ typedef struct pbatch_s {
     int64_t log_append_time;
 } pbatch_t;
 
-typedef struct ppart_s {
-    pbatch_t *open;
-    int32_t next_seq; /* sender thread only, under lock */
-} ppart_t;
+/* Allocated one by one and never moved, so the sender thread can reach
+ * next_seq through a batch without the lock while a topic grows. */
+struct ppart_s {
+    pbatch_t *open;   /* under lock */
+    int32_t next_seq; /* the sender thread's alone */
+};
 
 struct ptopic_s {
     ptopic_t *next;
     char *name;
     int32_t cnt;       /* known partitions; 0: unknown topic */
     int32_t alloc_cnt; /* size of parts (never shrinks, so no batch is lost) */
-    ppart_t *parts;
+    ppart_t **parts;
     int64_t refreshed_ms; /* wall clock: the same reading as record timestamps */
     int32_t sticky;
     uint64_t sticky_batch; /* id of the batch the sticky partition fills */
@@ -143,25 +189,42 @@ struct rv_producer_s {
     void *partitioner_opaque;
 
     pthread_mutex_t lock;
-    pthread_cond_t sender_cv; /* work for the sender */
-    pthread_cond_t space_cv;  /* buffer.memory freed */
-    pthread_cond_t report_cv; /* a done batch, or callbacks ran */
+    pthread_cond_t space_cv;  /* buffer.memory freed (with lock) */
+    pthread_cond_t report_cv; /* a done batch, or callbacks ran (with lock) */
     ptopic_t *topics;
-    pbatch_t *ready_head, *ready_tail;
-    pbatch_t *done_head, *done_tail;
-    size_t used;
+    pbatch_t *done_head, *done_tail; /* drained from done_stack, in order */
     size_t in_flight;
+    size_t open_bytes; /* buffer.memory held by open batches */
     int flushing;
-    int waiting_space;
-    bool sender_waiting;
-    bool paused;
-    bool stop;
     bool closed;
+
+    /* Shared with the sender thread without the lock (see DESIGN). */
+    _Atomic(pbatch_t *) ready_stack; /* sealed batches, newest first */
+    _Atomic(pbatch_t *) done_stack;  /* finished batches, newest first */
+    atomic_size_t used;              /* buffer.memory held by sealed batches */
+    atomic_int done_pending;         /* batches in done_stack */
+    atomic_int waiting_space;        /* sends waiting on space_cv */
+    atomic_int waiting_report;       /* threads waiting on report_cv */
+    atomic_bool kick;                /* the sender must look at the accumulator */
+    atomic_bool sender_waiting;
+    atomic_bool paused;
+    atomic_bool stop;
+    _Atomic int64_t sender_next_due; /* the linger deadline the sender waits for */
+    pthread_mutex_t wake_lock;       /* guards only the sender's sleep */
+    pthread_cond_t sender_cv;        /* work for the sender (with wake_lock) */
     pthread_t sender;
     bool sender_started;
     uint64_t next_batch_id;
     uint32_t rng;
     rv__buf_t hdr_scratch;
+    /* Recycled batches (their record-metadata arrays kept) and batch
+     * buffers (their capacity kept): a steady stream of batches then
+     * allocates nothing. At most spare_max of each. */
+    int spare_max;
+    pbatch_t *spare_batches;
+    int spare_batch_cnt;
+    rv__buf_t *spare_bufs; /* spare_max of them */
+    int spare_buf_cnt;
 
     int64_t producer_id;
     int16_t epoch;
@@ -193,6 +256,23 @@ static void cond_init_mono(pthread_cond_t *c) {
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(c, &a);
     pthread_condattr_destroy(&a);
+}
+
+/* The producer's lock is held for a few hundred nanoseconds at a time
+ * (one record added to a batch). When several threads send, a waiter that
+ * sleeps in the kernel at once costs both sides a system call and a
+ * context switch for a wait shorter than either: an adaptive mutex spins
+ * briefly first. */
+static void mutex_init_adaptive(pthread_mutex_t *m) {
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+#else
+    pthread_mutex_init(m, NULL);
+#endif
 }
 
 /* Waits on c until woken or `deadline_ms` (monotonic; -1: no limit).
@@ -229,6 +309,33 @@ static void batch_free(pbatch_t *b) {
     free(b);
 }
 
+/* Keeps a batch buffer's memory for a later batch, or frees it. Lock
+ * held. */
+static void buf_recycle(rv_producer_t *p, rv__buf_t *buf) {
+    if (buf->data && p->spare_buf_cnt < p->spare_max) {
+        buf->len = 0;
+        p->spare_bufs[p->spare_buf_cnt++] = *buf;
+        rv__buf_init(buf);
+    } else {
+        rv__buf_free(buf);
+    }
+}
+
+/* Keeps a served batch (with its metadata array) for a later one, or
+ * frees it. Lock held. */
+static void batch_recycle(rv_producer_t *p, pbatch_t *b) {
+    buf_recycle(p, &b->buf);
+    free(b->errmsg);
+    b->errmsg = NULL;
+    if (p->spare_batch_cnt >= p->spare_max) {
+        batch_free(b);
+        return;
+    }
+    b->next = p->spare_batches;
+    p->spare_batches = b;
+    p->spare_batch_cnt++;
+}
+
 static void batch_set_error(pbatch_t *b, rv_err_t err, const char *msg) {
     b->err = err;
     free(b->errmsg);
@@ -255,11 +362,75 @@ static pbatch_t *fifo_pop(pbatch_t **head, pbatch_t **tail) {
     return b;
 }
 
+/* Pushes b on a stack shared with the sender (see DESIGN). Any thread. */
+static void stack_push(_Atomic(pbatch_t *) *top, pbatch_t *b) {
+    pbatch_t *old = atomic_load(top);
+    do
+        b->next = old;
+    while (!atomic_compare_exchange_weak(top, &old, b));
+}
+
+/* Takes every batch off a shared stack, oldest first. Any thread. */
+static pbatch_t *stack_take(_Atomic(pbatch_t *) *top) {
+    pbatch_t *b = atomic_exchange(top, NULL), *list = NULL;
+    while (b) {
+        pbatch_t *nx = b->next;
+        b->next = list;
+        list = b;
+        b = nx;
+    }
+    return list;
+}
+
+/* Wakes the sender if it sleeps. The caller has published the work first
+ * (a pushed batch, the kick flag): the sender sets sender_waiting before
+ * it looks for work, under wake_lock, so one of the two sees the other. */
+static void wake_sender(rv_producer_t *p) {
+    if (!atomic_load(&p->sender_waiting))
+        return;
+    pthread_mutex_lock(&p->wake_lock);
+    pthread_cond_signal(&p->sender_cv);
+    pthread_mutex_unlock(&p->wake_lock);
+}
+
+/* Makes the sender look at the accumulator (linger deadlines, flush,
+ * close, buffer.memory waiters, pause) under the lock. Any thread. */
+static void kick_sender(rv_producer_t *p) {
+    atomic_store(&p->kick, true);
+    wake_sender(p);
+}
+
+/* Moves the done batches the sender pushed to the done FIFO. Lock held. */
+static void drain_done(rv_producer_t *p) {
+    if (!atomic_load(&p->done_stack))
+        return;
+    pbatch_t *b = stack_take(&p->done_stack);
+    while (b) {
+        pbatch_t *nx = b->next;
+        atomic_fetch_sub(&p->done_pending, 1);
+        fifo_push(&p->done_head, &p->done_tail, b);
+        b = nx;
+    }
+}
+
+/* Waits on report_cv until deadline_ms (-1: none) unless the sender has
+ * pushed done batches; returns false when the deadline passed. The count
+ * of waiters tells the sender to broadcast. Lock held. */
+static bool wait_report(rv_producer_t *p, int64_t deadline_ms) {
+    atomic_fetch_add(&p->waiting_report, 1);
+    bool ok = true;
+    if (!atomic_load(&p->done_stack))
+        ok = wait_until(&p->report_cv, &p->lock, deadline_ms);
+    atomic_fetch_sub(&p->waiting_report, 1);
+    drain_done(p);
+    return ok;
+}
+
 /* ---- topics ---- */
 
 /* Looks the partition count up in the topic registry. Called with the
  * producer lock held: the registry call is short and never calls back. */
-static void topic_refresh(rv_producer_t *p, ptopic_t *t) {
+static void topic_refresh(rv_producer_t *p, ptopic_t *t, int64_t now_ms) {
     rv__topic_info_t info;
     memset(&info, 0, sizeof info);
     int32_t cnt = 0;
@@ -267,14 +438,17 @@ static void topic_refresh(rv_producer_t *p, ptopic_t *t) {
         RV_ERR_NO_ERROR)
         cnt = info.partition_cnt;
     rv__topic_info_clear(&info);
-    t->refreshed_ms = rv__now_ms();
+    t->refreshed_ms = now_ms;
     if (cnt > t->alloc_cnt) {
-        ppart_t *np = realloc(t->parts, (size_t)cnt * sizeof *np);
+        ppart_t **np = realloc(t->parts, (size_t)cnt * sizeof *np);
         if (!np)
             return; /* keep the old view; the next refresh tries again */
-        memset(np + t->alloc_cnt, 0, (size_t)(cnt - t->alloc_cnt) * sizeof *np);
         t->parts = np;
-        t->alloc_cnt = cnt;
+        for (; t->alloc_cnt < cnt; t->alloc_cnt++)
+            if (!(np[t->alloc_cnt] = calloc(1, sizeof **np)))
+                break;
+        if (t->alloc_cnt < cnt)
+            cnt = t->alloc_cnt; /* the rest next time */
     }
     /* A deleted (and maybe recreated) topic can shrink; batches already
      * open on the vanished partitions are still sent, and fail. */
@@ -293,10 +467,10 @@ static ptopic_t *topic_get(rv_producer_t *p, const char *name, int64_t now_ms) {
         t->sticky = -1;
         t->next = p->topics;
         p->topics = t;
-        topic_refresh(p, t);
+        topic_refresh(p, t, now_ms);
     } else if (t->cnt == 0 || now_ms - t->refreshed_ms >= p->metadata_max_age_ms ||
-               now_ms < t->refreshed_ms /* the clock went back */) {
-        topic_refresh(p, t);
+               now_ms < t->refreshed_ms - CLOCK_SKEW_MS /* the clock went back */) {
+        topic_refresh(p, t, now_ms);
     }
     return t;
 }
@@ -304,10 +478,30 @@ static ptopic_t *topic_get(rv_producer_t *p, const char *name, int64_t now_ms) {
 /* ---- batches ---- */
 
 static pbatch_t *batch_new(rv_producer_t *p, ptopic_t *t, int32_t partition) {
-    pbatch_t *b = calloc(1, sizeof *b);
-    if (!b)
+    pbatch_t *b = p->spare_batches;
+    if (b) {
+        p->spare_batches = b->next;
+        p->spare_batch_cnt--;
+        rmeta_t *meta = b->meta;
+        int32_t cap = b->cap;
+        memset(b, 0, sizeof *b);
+        b->meta = meta;
+        b->cap = cap;
+    } else if (!(b = calloc(1, sizeof *b))) {
         return NULL;
+    }
     rv__buf_init(&b->buf);
+    if (p->spare_buf_cnt > 0) {
+        b->buf = p->spare_bufs[--p->spare_buf_cnt];
+    } else {
+        /* Room for a full batch at once, as Kafka's BufferPool hands out
+         * batch.size buffers: no regrowth and copying while it fills (the
+         * buffer keeps one spare byte: batch.size - 1 asks for exactly
+         * batch.size when that is a power of two). A failure here is not
+         * one yet; the builder grows the buffer. */
+        int64_t want = p->batch_size < BATCH_PREALLOC_MAX ? p->batch_size : BATCH_PREALLOC_MAX;
+        (void)rv__buf_reserve(&b->buf, want > 1 ? (size_t)want - 1 : 1);
+    }
     if (rv__batch_builder_begin(&b->bb, &b->buf, 0, (int16_t)p->codec, INT64_MIN,
                                 p->idempotent ? p->producer_id : -1, p->idempotent ? p->epoch : -1,
                                 -1, -1) != RV_ERR_NO_ERROR) {
@@ -316,6 +510,7 @@ static pbatch_t *batch_new(rv_producer_t *p, ptopic_t *t, int32_t partition) {
     }
     b->topic = t;
     b->partition = partition;
+    b->part = t->parts[partition];
     b->id = ++p->next_batch_id;
     b->created_ms = rv__mono_ms();
     b->base_seq = -1;
@@ -324,30 +519,32 @@ static pbatch_t *batch_new(rv_producer_t *p, ptopic_t *t, int32_t partition) {
     return b;
 }
 
-/* Moves a partition's open batch to the ready FIFO. Lock held. */
+/* Moves a partition's open batch to the ready stack and wakes the sender.
+ * Lock held (seals happen one at a time, in order). */
 static void seal(rv_producer_t *p, ppart_t *pp) {
     pbatch_t *b = pp->open;
     if (!b)
         return;
     pp->open = NULL;
-    fifo_push(&p->ready_head, &p->ready_tail, b);
-    if (p->sender_waiting)
-        pthread_cond_signal(&p->sender_cv);
+    p->open_bytes -= b->bytes;
+    atomic_fetch_add(&p->used, b->bytes);
+    stack_push(&p->ready_stack, b);
+    wake_sender(p);
 }
 
 /* Seals the open batches that are due; returns the monotonic time at which
  * the next one will be (INT64_MAX: none). Lock held. */
 static int64_t seal_due(rv_producer_t *p, int64_t now) {
-    bool all = p->flushing > 0 || p->stop || p->waiting_space > 0;
+    bool all = p->flushing > 0 || atomic_load(&p->stop) || atomic_load(&p->waiting_space) > 0;
     int64_t next = INT64_MAX;
     for (ptopic_t *t = p->topics; t; t = t->next) {
         for (int32_t i = 0; i < t->alloc_cnt; i++) {
-            pbatch_t *b = t->parts[i].open;
+            pbatch_t *b = t->parts[i]->open;
             if (!b)
                 continue;
             int64_t due = b->created_ms + p->linger_ms;
             if (all || due <= now)
-                seal(p, &t->parts[i]);
+                seal(p, t->parts[i]);
             else if (due < next)
                 next = due;
         }
@@ -414,7 +611,7 @@ static void reset_producer_id(rv_producer_t *p) {
     p->epoch = epoch;
     for (ptopic_t *t = p->topics; t; t = t->next)
         for (int32_t i = 0; i < t->alloc_cnt; i++)
-            t->parts[i].next_seq = 0;
+            t->parts[i]->next_seq = 0;
 }
 
 /* Stamps the idempotence fields and finishes the batch. Unlocked: the
@@ -458,43 +655,64 @@ static rv_err_t batch_append(rv_producer_t *p, pbatch_t *b, char *errstr, size_t
         if (!retriable(err) || attempt >= p->retries ||
             rv__mono_ms() + p->retry_backoff_ms > deadline)
             return err;
-        pthread_mutex_lock(&p->lock);
-        if (!p->stop)
-            wait_until(&p->sender_cv, &p->lock, rv__mono_ms() + p->retry_backoff_ms);
-        bool stop = p->stop;
-        pthread_mutex_unlock(&p->lock);
-        if (stop)
+        pthread_mutex_lock(&p->wake_lock);
+        atomic_store(&p->sender_waiting, true);
+        if (!atomic_load(&p->stop))
+            wait_until(&p->sender_cv, &p->wake_lock, rv__mono_ms() + p->retry_backoff_ms);
+        atomic_store(&p->sender_waiting, false);
+        pthread_mutex_unlock(&p->wake_lock);
+        if (atomic_load(&p->stop))
             return err;
     }
+}
+
+/* Sleeps until there is work: a ready batch, a kick, or the linger
+ * deadline `next_due` (INT64_MAX: none). */
+static void sender_sleep(rv_producer_t *p, int64_t next_due, bool paused) {
+    pthread_mutex_lock(&p->wake_lock);
+    atomic_store(&p->sender_waiting, true);
+    if (!atomic_load(&p->kick) && !atomic_load(&p->stop) &&
+        (paused || !atomic_load(&p->ready_stack)))
+        wait_until(&p->sender_cv, &p->wake_lock, next_due == INT64_MAX || paused ? -1 : next_due);
+    atomic_store(&p->sender_waiting, false);
+    pthread_mutex_unlock(&p->wake_lock);
 }
 
 static void *sender_main(void *arg) {
     rv_producer_t *p = arg;
     char errstr[ERRMSG_SIZE];
-    pthread_mutex_lock(&p->lock);
+    int64_t next_due = INT64_MAX;
     for (;;) {
-        int64_t next = seal_due(p, rv__mono_ms());
-        if (p->stop && !p->ready_head)
-            break;
-        if (!p->ready_head || p->paused) {
-            p->sender_waiting = true;
-            wait_until(&p->sender_cv, &p->lock, next == INT64_MAX || p->paused ? -1 : next);
-            p->sender_waiting = false;
+        /* The accumulator is the sending threads' (see DESIGN): the lock
+         * is taken only when a linger deadline passed or a kick asks. */
+        int64_t now = rv__mono_ms();
+        if (atomic_exchange(&p->kick, false) || now >= next_due) {
+            pthread_mutex_lock(&p->lock);
+            next_due = seal_due(p, now);
+            atomic_store(&p->sender_next_due, next_due);
+            pthread_mutex_unlock(&p->lock);
+        }
+        /* Taken under wake_lock so that a pause holds from its return. */
+        pthread_mutex_lock(&p->wake_lock);
+        bool paused = atomic_load(&p->paused);
+        pbatch_t *list = paused ? NULL : stack_take(&p->ready_stack);
+        pthread_mutex_unlock(&p->wake_lock);
+        if (!list) {
+            if (atomic_load(&p->stop) && !atomic_load(&p->ready_stack))
+                break;
+            sender_sleep(p, next_due, paused);
             continue;
         }
-        /* Take every ready batch and number them (see DESIGN). */
-        pbatch_t *list = p->ready_head;
-        p->ready_head = p->ready_tail = NULL;
+        /* Number every batch taken (see DESIGN); the sender alone uses the
+         * sequences and the producer id, so no lock is needed. */
         int64_t pid = p->producer_id;
         int16_t epoch = p->epoch;
         if (p->idempotent) {
             for (pbatch_t *b = list; b; b = b->next) {
-                ppart_t *pp = &b->topic->parts[b->partition];
-                b->base_seq = pp->next_seq;
-                pp->next_seq = seq_add(pp->next_seq, b->cnt);
+                b->base_seq = b->part->next_seq;
+                b->part->next_seq = seq_add(b->part->next_seq, b->cnt);
             }
         }
-        pthread_mutex_unlock(&p->lock);
 
         bool reset = false;
         for (pbatch_t *b = list; b; b = b->next) {
@@ -510,7 +728,7 @@ static void *sender_main(void *arg) {
                     /* Not written: the partition's later batches in this
                      * list move down into the numbers it leaves free. */
                     for (pbatch_t *c = b->next; c; c = c->next)
-                        if (c->topic == b->topic && c->partition == b->partition)
+                        if (c->part == b->part)
                             c->base_seq = seq_add(c->base_seq, -b->cnt);
                 }
             }
@@ -529,26 +747,38 @@ static void *sender_main(void *arg) {
             }
         }
 
-        pthread_mutex_lock(&p->lock);
-        if (reset)
+        if (reset) {
+            /* The producer id is read by sending threads under the lock. */
+            pthread_mutex_lock(&p->lock);
             reset_producer_id(p);
+            pthread_mutex_unlock(&p->lock);
+        }
+        size_t freed = 0;
         for (pbatch_t *b = list, *nx; b; b = nx) {
             nx = b->next;
             /* A batch that failed before it was written gives its sequence
              * numbers back, unless a reset renumbered everything. */
-            if (b->err && p->idempotent && !reset && b->base_offset < 0) {
-                ppart_t *pp = &b->topic->parts[b->partition];
-                pp->next_seq = seq_add(pp->next_seq, -b->cnt);
-            }
-            p->used -= b->bytes;
+            if (b->err && p->idempotent && !reset && b->base_offset < 0)
+                b->part->next_seq = seq_add(b->part->next_seq, -b->cnt);
+            freed += b->bytes;
             b->bytes = 0;
-            rv__buf_free(&b->buf);
-            fifo_push(&p->done_head, &p->done_tail, b);
+            /* The buffer goes back with the batch for reuse, unless reports
+             * pile up unpolled: then it is freed now. */
+            if (atomic_fetch_add(&p->done_pending, 1) >= p->spare_max)
+                rv__buf_free(&b->buf);
+            stack_push(&p->done_stack, b);
         }
-        pthread_cond_broadcast(&p->space_cv);
-        pthread_cond_broadcast(&p->report_cv);
+        atomic_fetch_sub(&p->used, freed);
+        /* Waiters count themselves before they check (wait_report, send's
+         * buffer.memory wait), so either they see the change or the sender
+         * sees them and broadcasts under their lock. */
+        if (atomic_load(&p->waiting_report) > 0 || atomic_load(&p->waiting_space) > 0) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_broadcast(&p->space_cv);
+            pthread_cond_broadcast(&p->report_cv);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -575,8 +805,9 @@ static void run_callbacks(rv_producer_t *p, pbatch_t *b) {
  * (-1: no limit; 0: no wait). Lock held on entry and exit. */
 static int serve(rv_producer_t *p, int64_t deadline_ms, bool wait) {
     int n = 0;
+    drain_done(p);
     while (!p->done_head && wait) {
-        if (!wait_until(&p->report_cv, &p->lock, deadline_ms))
+        if (!wait_report(p, deadline_ms))
             break;
         if (deadline_ms >= 0 && rv__mono_ms() >= deadline_ms)
             break;
@@ -589,7 +820,7 @@ static int serve(rv_producer_t *p, int64_t deadline_ms, bool wait) {
         for (int32_t i = 0; i < b->cnt; i++)
             n += b->meta[i].cb ? 1 : 0;
         p->in_flight -= (size_t)b->cnt;
-        batch_free(b);
+        batch_recycle(p, b);
         pthread_cond_broadcast(&p->report_cv);
     }
     return n;
@@ -616,8 +847,9 @@ rv_err_t rv_producer_flush(rv_producer_t *p, int timeout_ms) {
     rv_err_t err = RV_ERR_NO_ERROR;
     pthread_mutex_lock(&p->lock);
     p->flushing++;
-    pthread_cond_signal(&p->sender_cv);
+    kick_sender(p);
     while (p->in_flight > 0) {
+        drain_done(p);
         if (p->done_head) {
             serve(p, 0, false);
             continue;
@@ -626,7 +858,7 @@ rv_err_t rv_producer_flush(rv_producer_t *p, int timeout_ms) {
             err = RV_ERR__TIMED_OUT;
             break;
         }
-        wait_until(&p->report_cv, &p->lock, deadline);
+        wait_report(p, deadline);
     }
     p->flushing--;
     pthread_mutex_unlock(&p->lock);
@@ -711,12 +943,12 @@ static int32_t choose_partition(rv_producer_t *p, ptopic_t *t, const rv_producer
         pthread_mutex_lock(&p->lock);
         return part >= 0 && part < cnt && part < t->cnt ? part : -1;
     }
-    if (r->key)
-        return rv_partitioner_murmur2(r->key, r->key_len, cnt);
+    if (r->key) /* one partition: the hash could only say 0 */
+        return cnt == 1 ? 0 : rv_partitioner_murmur2(r->key, r->key_len, cnt);
     /* Sticky: stay on one partition until its batch is sealed (sent), then
      * move to another one (Kafka's onNewBatch). */
-    if (t->sticky < 0 || t->sticky >= cnt || !t->parts[t->sticky].open ||
-        t->parts[t->sticky].open->id != t->sticky_batch)
+    if (t->sticky < 0 || t->sticky >= cnt || !t->parts[t->sticky]->open ||
+        t->parts[t->sticky]->open->id != t->sticky_batch)
         t->sticky = rv__sticky_next(t->sticky_batch ? t->sticky : -1, cnt, &p->rng);
     return t->sticky;
 }
@@ -789,16 +1021,18 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
     }
 
     /* Wait for room in buffer.memory, sending lingering batches meanwhile. */
-    if (p->used + size > (size_t)p->buffer_memory) {
+    if (p->open_bytes + atomic_load(&p->used) + size > (size_t)p->buffer_memory) {
         int64_t deadline = rv__mono_ms() + p->max_block_ms;
-        p->waiting_space++;
-        pthread_cond_signal(&p->sender_cv);
-        while (p->used + size > (size_t)p->buffer_memory && !p->closed) {
+        /* Counted before the check below: see sender_main. */
+        atomic_fetch_add(&p->waiting_space, 1);
+        kick_sender(p);
+        while (p->open_bytes + atomic_load(&p->used) + size > (size_t)p->buffer_memory &&
+               !p->closed) {
             if (!wait_until(&p->space_cv, &p->lock, deadline))
                 break;
         }
-        p->waiting_space--;
-        if (p->used + size > (size_t)p->buffer_memory || p->closed) {
+        atomic_fetch_sub(&p->waiting_space, 1);
+        if (p->open_bytes + atomic_load(&p->used) + size > (size_t)p->buffer_memory || p->closed) {
             bool closed = p->closed;
             pthread_mutex_unlock(&p->lock);
             if (closed) {
@@ -833,7 +1067,7 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
         return err;
     }
 
-    ppart_t *pp = &t->parts[part];
+    ppart_t *pp = t->parts[part];
     if (pp->open && pp->open->cnt > 0 && (int64_t)(pp->open->buf.len + size) > p->batch_size)
         seal(p, pp);
     /* A new batch gives the sender a new linger deadline to wait for. */
@@ -873,13 +1107,34 @@ rv_err_t rv_producer_send(rv_producer_t *p, const rv_producer_record_t *r, rv_de
         return err;
     }
     b->meta[b->cnt++] = (rmeta_t){cb, opaque, ts};
+#if defined(__GNUC__)
+    /* The batch buffer last went through the sender's write on the other
+     * core: ask for the lines the next records go to now, so their
+     * ownership moves here while this thread does other work instead of
+     * stalling the next add. */
+    for (size_t ahead = 128; ahead < 384; ahead += 64)
+        if (b->buf.len + ahead < b->buf.cap)
+            __builtin_prefetch(b->buf.data + b->buf.len + ahead, 1, 3);
+#endif
+    /* buffer.memory is counted per batch here and moves to `used` when
+     * the batch is sealed: no atomic operation per record. */
     b->bytes += size;
-    p->used += size;
+    p->open_bytes += size;
     p->in_flight++;
-    if ((int64_t)b->buf.len >= p->batch_size)
+    if ((int64_t)b->buf.len >= p->batch_size) {
+        /* Full: it goes at once. */
         seal(p, pp);
-    else if ((p->linger_ms == 0 || opened) && p->sender_waiting)
-        pthread_cond_signal(&p->sender_cv);
+    } else if (opened) {
+        /* The sender waits for the earliest linger deadline it knows of;
+         * it learns of an earlier one, or of a batch to send at once
+         * (linger.ms=0, a flush or a blocked send in progress), here. */
+        int64_t due = b->created_ms + p->linger_ms;
+        if (p->linger_ms == 0 || p->flushing > 0 || atomic_load(&p->waiting_space) > 0 ||
+            due < atomic_load(&p->sender_next_due)) {
+            atomic_store(&p->sender_next_due, due);
+            kick_sender(p);
+        }
+    }
     pthread_mutex_unlock(&p->lock);
     return RV_ERR_NO_ERROR;
 }
@@ -921,7 +1176,7 @@ rv_err_t rv_producer_send_sync(rv_producer_t *p, const rv_producer_record_t *r, 
         /* The caller waits for this record: do not let it linger. */
         pthread_mutex_lock(&p->lock);
         p->flushing++;
-        pthread_cond_signal(&p->sender_cv);
+        kick_sender(p);
         pthread_mutex_unlock(&p->lock);
         while (!atomic_load(&res.done))
             rv_producer_poll(p, 10);
@@ -1069,18 +1324,36 @@ rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
         free(p);
         return NULL;
     }
-    pthread_mutex_init(&p->lock, NULL);
+    mutex_init_adaptive(&p->lock);
+    pthread_mutex_init(&p->wake_lock, NULL);
+    atomic_init(&p->ready_stack, NULL);
+    atomic_init(&p->done_stack, NULL);
+    atomic_init(&p->used, 0);
+    atomic_init(&p->done_pending, 0);
+    atomic_init(&p->waiting_space, 0);
+    atomic_init(&p->waiting_report, 0);
+    atomic_init(&p->kick, false);
+    atomic_init(&p->sender_waiting, false);
+    atomic_init(&p->paused, false);
+    atomic_init(&p->stop, false);
+    atomic_init(&p->sender_next_due, INT64_MAX);
     cond_init_mono(&p->sender_cv);
     cond_init_mono(&p->space_cv);
     cond_init_mono(&p->report_cv);
     rv__buf_init(&p->hdr_scratch);
+    int64_t spare = p->buffer_memory / (p->batch_size > 0 ? p->batch_size : 1);
+    p->spare_max = (int)(spare < SPARE_MIN ? SPARE_MIN : spare > SPARE_LIMIT ? SPARE_LIMIT : spare);
+    if (!(p->spare_bufs = calloc((size_t)p->spare_max, sizeof *p->spare_bufs)))
+        p->spare_max = 0; /* no reuse, which costs time only */
     p->rng = (uint32_t)rv__mono_us() ^ (uint32_t)(uintptr_t)p;
     if (pthread_create(&p->sender, NULL, sender_main, p) != 0) {
         rv__errstr_set(errstr, errstr_size, "Cannot start the producer's sender thread");
+        free(p->spare_bufs);
         pthread_cond_destroy(&p->sender_cv);
         pthread_cond_destroy(&p->space_cv);
         pthread_cond_destroy(&p->report_cv);
         pthread_mutex_destroy(&p->lock);
+        pthread_mutex_destroy(&p->wake_lock);
         rv_broker_close(p->broker);
         free(p);
         return NULL;
@@ -1116,30 +1389,42 @@ rv_err_t rv_producer_close(rv_producer_t *p, int timeout_ms) {
     rv_err_t err = rv_producer_flush(p, timeout_ms);
     pthread_mutex_lock(&p->lock);
     p->closed = true;
-    p->stop = true;
-    p->paused = false;
-    /* Batches the sender has not taken yet are not sent: fail them. */
+    atomic_store(&p->paused, false); /* first: a paused sender never sees stop alone */
+    atomic_store(&p->stop, true);
+    /* Batches the sender has not taken yet are not sent: fail them, the
+     * sealed ones first, then the open ones, so reports keep send order. */
+    pbatch_t *failed = stack_take(&p->ready_stack), *failed_tail = failed;
+    for (pbatch_t *b = failed; b; b = b->next) {
+        atomic_fetch_sub(&p->used, b->bytes);
+        failed_tail = b;
+    }
     for (ptopic_t *t = p->topics; t; t = t->next)
         for (int32_t i = 0; i < t->alloc_cnt; i++)
-            if (t->parts[i].open) {
-                fifo_push(&p->ready_head, &p->ready_tail, t->parts[i].open);
-                t->parts[i].open = NULL;
+            if (t->parts[i]->open) {
+                p->open_bytes -= t->parts[i]->open->bytes;
+                fifo_push(&failed, &failed_tail, t->parts[i]->open);
+                t->parts[i]->open = NULL;
             }
-    pbatch_t *b;
-    while ((b = fifo_pop(&p->ready_head, &p->ready_tail)) != NULL) {
+    for (pbatch_t *b = failed; b; b = b->next) {
         batch_set_error(b, RV_ERR__DESTROY, "The producer was closed before the record was sent");
-        p->used -= b->bytes;
         b->bytes = 0;
-        fifo_push(&p->done_head, &p->done_tail, b);
     }
-    pthread_cond_broadcast(&p->sender_cv);
     pthread_cond_broadcast(&p->space_cv);
     pthread_mutex_unlock(&p->lock);
+    pthread_mutex_lock(&p->wake_lock);
+    pthread_cond_broadcast(&p->sender_cv);
+    pthread_mutex_unlock(&p->wake_lock);
     if (p->sender_started) {
         pthread_join(p->sender, NULL);
         p->sender_started = false;
     }
     pthread_mutex_lock(&p->lock);
+    /* What the sender finished comes before the failed batches. */
+    drain_done(p);
+    for (pbatch_t *b = failed, *nx; b; b = nx) {
+        nx = b->next;
+        fifo_push(&p->done_head, &p->done_tail, b);
+    }
     serve(p, 0, false);
     rv_assert(p->in_flight == 0);
     pthread_mutex_unlock(&p->lock);
@@ -1158,15 +1443,25 @@ void rv_producer_destroy(rv_producer_t *p) {
     rv_producer_close(p, 0);
     for (ptopic_t *t = p->topics, *nx; t; t = nx) {
         nx = t->next;
+        for (int32_t i = 0; i < t->alloc_cnt; i++)
+            free(t->parts[i]);
         free(t->parts);
         free(t->name);
         free(t);
     }
     rv__buf_free(&p->hdr_scratch);
+    for (pbatch_t *b = p->spare_batches, *nx; b; b = nx) {
+        nx = b->next;
+        batch_free(b);
+    }
+    for (int i = 0; i < p->spare_buf_cnt; i++)
+        rv__buf_free(&p->spare_bufs[i]);
+    free(p->spare_bufs);
     pthread_cond_destroy(&p->sender_cv);
     pthread_cond_destroy(&p->space_cv);
     pthread_cond_destroy(&p->report_cv);
     pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->wake_lock);
     rv_broker_close(p->broker);
     rv_conf_destroy(p->conf);
     free(p);
@@ -1179,10 +1474,12 @@ void rv__producer_pause_sender(rv_producer_t *p, bool paused) {
         rv__kproducer_pause(p->kafka, paused);
         return;
     }
-    pthread_mutex_lock(&p->lock);
-    p->paused = paused;
+    /* Under wake_lock, where the sender takes batches: none is taken once
+     * this returns. */
+    pthread_mutex_lock(&p->wake_lock);
+    atomic_store(&p->paused, paused);
     pthread_cond_broadcast(&p->sender_cv);
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->wake_lock);
 }
 
 int64_t rv__producer_id(rv_producer_t *p, int16_t *epoch) {

@@ -9,7 +9,9 @@
  * wire format does not have them: a record's header keys are copied into
  * one arena per container, and its header table is an index range into a
  * per-container array, turned into pointers by rv__records_finish() once
- * neither can move any more. */
+ * neither can move any more. A chunk made from a consumer's pool gives
+ * its memory back to the pool when its last reference goes, so the next
+ * fetch can reuse it. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,47 @@ struct rv_records_s {
 
 /* ---- chunks ---- */
 
-rv__chunk_t *rv__chunk_new(rv__buf_t *buf, const char *topic) {
+struct rv__chunk_pool_s {
+    atomic_int refcnt;
+    /* A finished chunk kept whole for its data and capacity (its own
+     * struct is freed when the memory is taken). */
+    _Atomic(rv__chunk_t *) spare;
+};
+
+rv__chunk_pool_t *rv__chunk_pool_new(void) {
+    rv__chunk_pool_t *pool = malloc(sizeof *pool);
+    if (!pool)
+        return NULL;
+    atomic_init(&pool->refcnt, 1);
+    atomic_init(&pool->spare, NULL);
+    return pool;
+}
+
+static void chunk_free(rv__chunk_t *c) {
+    free(c->data);
+    free(c);
+}
+
+void rv__chunk_pool_unref(rv__chunk_pool_t *pool) {
+    if (!pool || atomic_fetch_sub_explicit(&pool->refcnt, 1, memory_order_acq_rel) != 1)
+        return;
+    rv__chunk_t *c = atomic_exchange(&pool->spare, NULL);
+    if (c)
+        chunk_free(c);
+    free(pool);
+}
+
+void rv__chunk_pool_take(rv__chunk_pool_t *pool, rv__buf_t *buf) {
+    rv__chunk_t *c = pool && !buf->data ? atomic_exchange(&pool->spare, NULL) : NULL;
+    if (!c)
+        return;
+    buf->data = c->data;
+    buf->cap = c->cap;
+    buf->len = 0;
+    free(c);
+}
+
+rv__chunk_t *rv__chunk_new_pooled(rv__buf_t *buf, const char *topic, rv__chunk_pool_t *pool) {
     size_t tl = strlen(topic);
     rv__chunk_t *c = malloc(sizeof(*c) + tl + 1);
     if (!c)
@@ -63,10 +105,18 @@ rv__chunk_t *rv__chunk_new(rv__buf_t *buf, const char *topic) {
     atomic_init(&c->refcnt, 1);
     c->data = buf->data;
     c->len = buf->len;
+    c->cap = buf->cap;
+    c->pool = pool;
+    if (pool)
+        atomic_fetch_add_explicit(&pool->refcnt, 1, memory_order_relaxed);
     memcpy(c->topic, topic, tl + 1);
     buf->data = NULL;
     buf->len = buf->cap = 0;
     return c;
+}
+
+rv__chunk_t *rv__chunk_new(rv__buf_t *buf, const char *topic) {
+    return rv__chunk_new_pooled(buf, topic, NULL);
 }
 
 void rv__chunk_ref(rv__chunk_t *c) {
@@ -76,10 +126,21 @@ void rv__chunk_ref(rv__chunk_t *c) {
 void rv__chunk_unref(rv__chunk_t *c) {
     if (!c)
         return;
-    if (atomic_fetch_sub_explicit(&c->refcnt, 1, memory_order_acq_rel) == 1) {
-        free(c->data);
-        free(c);
+    if (atomic_fetch_sub_explicit(&c->refcnt, 1, memory_order_acq_rel) != 1)
+        return;
+    rv__chunk_pool_t *pool = c->pool;
+    if (!pool) {
+        chunk_free(c);
+        return;
     }
+    /* Into the pool's empty slot (a newer buffer replaces nothing: the
+     * one there is as good), else freed. The pool reference is held until
+     * then, so the pool cannot go meanwhile. */
+    c->pool = NULL;
+    rv__chunk_t *empty = NULL;
+    if (!c->data || !atomic_compare_exchange_strong(&pool->spare, &empty, c))
+        chunk_free(c);
+    rv__chunk_pool_unref(pool);
 }
 
 /* ---- containers ---- */

@@ -3,7 +3,8 @@
  * folder: topic-partition lists, manual assignment, per-partition order,
  * headers, auto.offset.reset, seek/position/committed/pause/resume,
  * commits (sync, async, auto on close), control and compressed batches,
- * wakeup from another thread, and a one-member subscription. Test data is
+ * wakeup from another thread, a one-member subscription, and the pool
+ * that hands a released fetch buffer to the next fetch. Test data is
  * produced with rv_broker_produce and the batch builder. The consumers
  * reach the folder through rvt_bootstrap(): the embedded backend, or with
  * RVT_BACKEND=kafka the kafka backend over a local Kafka-protocol server;
@@ -16,6 +17,7 @@
 
 #include "testutil.h"
 
+#include "client/consumer_records.h"
 #include "common/clock.h"
 #include "broker/topics.h"
 #include "common/record_batch.h"
@@ -555,9 +557,72 @@ static void test_subscribe_one_member(void **state) {
     rv_consumer_destroy(c);
 }
 
+/* The fetch-buffer pool (client/consumer_records.h): a chunk's memory goes
+ * back to its pool when its last reference goes, and not before; the next
+ * take hands that memory and its capacity out again; with the slot full a
+ * released chunk is freed; chunks and pool may go in either order (the
+ * sanitizer build checks for leaks and use after free). */
+static void test_fetch_buffer_pool(void **state) {
+    (void)state;
+    rv__chunk_pool_t *pool = rv__chunk_pool_new();
+    assert_non_null(pool);
+    rv__buf_t buf = RV__BUF_INIT;
+    assert_int_equal(rv__buf_append(&buf, "0123456789", 10), 0);
+    assert_int_equal(rv__buf_reserve(&buf, 4096), 0);
+    uint8_t *mem = buf.data;
+    size_t cap = buf.cap;
+    rv__chunk_t *a = rv__chunk_new_pooled(&buf, "topic-a", pool);
+    assert_non_null(a);
+    assert_null(buf.data);
+    assert_int_equal(a->len, 10);
+
+    rv__buf_t got = RV__BUF_INIT;
+    rv__chunk_ref(a);
+    rv__chunk_unref(a);
+    rv__chunk_pool_take(pool, &got); /* a is still referenced */
+    assert_null(got.data);
+    rv__chunk_unref(a);
+    rv__chunk_pool_take(pool, &got);
+    assert_ptr_equal(got.data, mem);
+    assert_int_equal(got.cap, cap);
+    assert_int_equal(got.len, 0);
+    rv__buf_t again = RV__BUF_INIT;
+    rv__chunk_pool_take(pool, &again); /* taken once only */
+    assert_null(again.data);
+
+    /* Two released chunks: the slot keeps one, the other is freed. */
+    assert_int_equal(rv__buf_append(&got, "x", 1), 0);
+    rv__chunk_t *b = rv__chunk_new_pooled(&got, "topic-b", pool);
+    assert_int_equal(rv__buf_append(&again, "y", 1), 0);
+    rv__chunk_t *c = rv__chunk_new_pooled(&again, "topic-c", pool);
+    assert_non_null(b);
+    assert_non_null(c);
+    rv__chunk_unref(b);
+    rv__chunk_unref(c);
+
+    /* The pool goes first: a chunk still out keeps it until it goes. */
+    rv__buf_t last = RV__BUF_INIT;
+    assert_int_equal(rv__buf_append(&last, "z", 1), 0);
+    rv__chunk_t *d = rv__chunk_new_pooled(&last, "topic-d", pool);
+    assert_non_null(d);
+    rv__chunk_pool_unref(pool);
+    assert_string_equal(d->topic, "topic-d");
+    assert_int_equal(d->data[0], 'z');
+    rv__chunk_unref(d);
+
+    /* Without a pool a chunk is simply freed. */
+    rv__buf_t plain = RV__BUF_INIT;
+    assert_int_equal(rv__buf_append(&plain, "p", 1), 0);
+    rv__chunk_t *e = rv__chunk_new(&plain, "topic-e");
+    assert_non_null(e);
+    assert_null(e->pool);
+    rv__chunk_unref(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list),
+        cmocka_unit_test(test_fetch_buffer_pool),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_assign_order_and_headers, setup,
                                         rvt_client_fx_teardown),
