@@ -38,6 +38,7 @@
 
 #include "common/errstr.h"
 #include "dsl/dsl_internal.h"
+#include "state/store_internal.h"
 #include "runtime/topology_internal.h"
 
 /* ---- Shared memory ---- */
@@ -568,6 +569,9 @@ rv_store_builder_t *rv__dsl_store_builder(rv_streams_builder_t *b, const char *n
         rv__dsl_fail(b, RV_ERR__NOMEM, "Out of memory");
         return NULL;
     }
+    /* Rows are "<timestamp><value>" (rv__vt_encode): Kafka's timestamped
+     * store, whose changelog carries the timestamp as the record's. */
+    rv__store_builder_set_timestamped(sb);
     if (m && m->caching_disabled)
         rv_store_builder_with_caching_disabled(sb);
     else

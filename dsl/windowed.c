@@ -58,6 +58,7 @@
 
 #include "common/logger.h"
 #include "dsl/dsl_internal.h"
+#include "state/store_internal.h"
 
 #define FAC "dsl"
 
@@ -776,6 +777,8 @@ static rv_ktable_t *windowed_aggregate(rv_time_windowed_kstream_t *w, rv__agg_ki
     rv_store_builder_t *sb = m && m->store_type == RV_STORE_TYPE_IN_MEMORY
                                  ? rv_store_builder_in_memory_window(store, retention, w->size, 0)
                                  : rv_store_builder_persistent_window(store, retention, w->size, 0);
+    if (sb) /* Kafka's TimestampedWindowStore: values are rv__vt_encode() rows */
+        rv__store_builder_set_timestamped(sb);
     if (rv__window_store_add(b, store, sb, m, w->emit, proc))
         return NULL;
     /* Kafka's FullTimeWindowedSerde of the key serde, when one is known. */

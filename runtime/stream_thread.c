@@ -109,7 +109,14 @@ struct rv__stream_thread_s {
 
     last_off_t *offs; /* acknowledged offsets per topic-partition */
     size_t off_cnt, off_cap;
-    size_t off_hit;    /* index of the entry last_off() found last */
+    size_t off_hit; /* index of the entry last_off() found last */
+    /* The entry delivered() updated last and the topic string it came
+     * with: within one poll/flush/close the producer hands every report of
+     * a topic the same string, so a run of reports compares a pointer
+     * instead of the name. Forgotten before each such call (the string is
+     * borrowed for the call only). */
+    const char *rep_topic;
+    size_t rep_idx;
     rv_err_t send_err; /* first failed delivery */
     char send_msg[512];
 
@@ -195,7 +202,15 @@ static void delivered(rv_producer_t *p, rv_err_t err, const char *errmsg, const 
         }
         return;
     }
-    last_off_t *o = last_off(th, topic, partition, true);
+    last_off_t *o;
+    if (topic == th->rep_topic && th->rep_idx < th->off_cnt &&
+        th->offs[th->rep_idx].partition == partition) {
+        o = &th->offs[th->rep_idx];
+    } else {
+        o = last_off(th, topic, partition, true);
+        th->rep_topic = o ? topic : NULL;
+        th->rep_idx = o ? (size_t)(o - th->offs) : 0;
+    }
     if (o && offset > o->offset)
         o->offset = offset;
 }
@@ -230,6 +245,7 @@ static int32_t coll_partition_count(void *opaque, const char *topic) {
 
 static rv_err_t coll_flush(void *opaque, char *errstr, size_t errstr_size) {
     rv__stream_thread_t *th = opaque;
+    th->rep_topic = NULL;
     rv_err_t err = rv_producer_flush(th->producer, -1);
     if (err) {
         rv__errstr_set(errstr, errstr_size, "Flushing the producer failed: %s", rv_err_str(err));
@@ -339,6 +355,24 @@ static rv_err_t restore_consumer(rv__stream_thread_t *th, char *errstr, size_t e
     return 0;
 }
 
+/* Writes batch[0..b) of a restore to the store, frees the rows a
+ * timestamped store needed (rows may be NULL) and tells the restore
+ * listener; `last` is the offset of the batch's last record. */
+static rv_err_t restore_write(rv__stream_thread_t *th, const rv__task_store_info_t *ts, int32_t p,
+                              rv_kv_entry_t *batch, uint8_t **rows, size_t b, int64_t last,
+                              int64_t *total) {
+    rv_streams_t *app = th->app;
+    rv_err_t err = rv__store_restore_batch(ts->store, batch, b);
+    for (size_t i = 0; rows && i < b; i++) {
+        free(rows[i]);
+        rows[i] = NULL;
+    }
+    *total += (int64_t)b;
+    if (!err && app->has_restore && app->restore.on_batch)
+        app->restore.on_batch(ts->changelog, p, ts->name, last, (int64_t)b, app->restore.opaque);
+    return err;
+}
+
 /* Restores one store of task t from its changelog partition. */
 static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
                               const rv__task_store_info_t *ts, char *errstr, size_t errstr_size) {
@@ -376,7 +410,13 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
         app->restore.on_start(ts->changelog, p, store_name, pos, end, app->restore.opaque);
     int64_t total = 0;
     rv_kv_entry_t *batch = calloc(RESTORE_BATCH, sizeof *batch);
-    if (!batch)
+    /* A timestamped store's rows are "<8-byte timestamp><value>" while its
+     * changelog carries the value with the timestamp as the record's
+     * (Kafka's format): each row is rebuilt in rows[]. */
+    const rv__tstore_t *tst = rv__topology_store_find(app->topo, store_name);
+    bool timestamped = tst && rv__store_builder_timestamped(tst->builder);
+    uint8_t **rows = timestamped ? calloc(RESTORE_BATCH, sizeof *rows) : NULL;
+    if (!batch || (timestamped && !rows))
         err = RV_ERR__NOMEM;
     while (!err && pos < end && !atomic_load(&th->stop)) {
         rv_records_t *rs = NULL;
@@ -399,6 +439,18 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
                 last = rv_record_offset(r);
                 continue; /* a changelog record always has a key */
             }
+            if (v && timestamped) {
+                uint8_t *row = malloc(8 + (size_t)vl);
+                if (!row) {
+                    err = RV_ERR__NOMEM;
+                    break;
+                }
+                rv_serde_int64_write(row, rv_record_timestamp(r));
+                memcpy(row + 8, v, (size_t)vl);
+                rows[b] = row;
+                v = row;
+                vl += 8;
+            }
             batch[b].key = k;
             batch[b].key_len = (size_t)kl;
             batch[b].value = v;
@@ -406,20 +458,15 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
             b++;
             last = rv_record_offset(r);
             if (b == RESTORE_BATCH || i + 1 == n) {
-                err = rv__store_restore_batch(ts->store, batch, b);
-                total += (int64_t)b;
-                if (!err && app->has_restore && app->restore.on_batch)
-                    app->restore.on_batch(ts->changelog, p, store_name, last, (int64_t)b,
-                                          app->restore.opaque);
+                err = restore_write(th, ts, p, batch, rows, b, last, &total);
                 b = 0;
             }
         }
-        if (!err && b) {
-            err = rv__store_restore_batch(ts->store, batch, b);
-            total += (int64_t)b;
-            if (!err && app->has_restore && app->restore.on_batch)
-                app->restore.on_batch(ts->changelog, p, store_name, last, (int64_t)b,
-                                      app->restore.opaque);
+        if (!err && b)
+            err = restore_write(th, ts, p, batch, rows, b, last, &total);
+        for (size_t i = 0; rows && i < b; i++) { /* after a failure */
+            free(rows[i]);
+            rows[i] = NULL;
         }
         rv_records_destroy(rs);
         if (err) {
@@ -439,6 +486,7 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
             pos = rv_topic_partition_offset(tp);
     }
     free(batch);
+    free(rows);
     rv_consumer_assign(th->restorer, NULL);
     rv_topic_partition_list_destroy(l);
     if (err)
@@ -660,12 +708,14 @@ static rv_err_t make_clients(rv__stream_thread_t *th, char *errstr, size_t errst
 static void drop_clients(rv__stream_thread_t *th) {
     rv_consumer_destroy(th->consumer);
     rv_consumer_destroy(th->restorer);
+    th->rep_topic = NULL;
     rv_producer_destroy(th->producer);
     th->consumer = th->restorer = NULL;
     th->producer = NULL;
     for (size_t i = 0; i < th->off_cnt; i++)
         free(th->offs[i].topic);
     th->off_cnt = 0;
+    th->rep_topic = NULL;
     th->send_err = 0;
 }
 
@@ -750,6 +800,7 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
         rv__shared_records_unref(sr);
         rv_records_destroy(rs);
         process_all(th);
+        th->rep_topic = NULL;
         rv_producer_poll(th->producer, 0);
         if (th->send_err)
             fail(th, th->send_err, "%s", th->send_msg);
@@ -775,6 +826,7 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
     commit_all(th, true);
     close_tasks(th, !th->fail_err);
     rv_consumer_close(th->consumer);
+    th->rep_topic = NULL;
     rv_producer_close(th->producer, -1);
     return th->fail_err;
 }

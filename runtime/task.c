@@ -216,9 +216,18 @@ static rv_err_t on_change(const void *key, size_t key_len, const void *value, si
     rv__task_store_t *s = &t->stores[slot->idx];
     char msg[512];
     int64_t ts = t->rc.timestamp >= 0 ? t->rc.timestamp : t->stream_time;
-    rv_err_t err =
-        t->coll.send(t->coll.opaque, s->changelog, t->partition, key, (int32_t)key_len, value,
-                     value ? (int32_t)value_len : -1, ts < 0 ? 0 : ts, NULL, 0, msg, sizeof msg);
+    const void *v = value;
+    int32_t vl = value ? (int32_t)value_len : -1;
+    /* A timestamped store's row is "<8-byte timestamp><value>"; its
+     * changelog record carries the value with that timestamp, as Kafka's
+     * ChangeLoggingTimestampedKeyValueBytesStore writes it. */
+    if (value && value_len >= 8 && rv__store_builder_timestamped(s->ts->builder)) {
+        rv_serde_int64_read(&ts, value, 8);
+        v = (const uint8_t *)value + 8;
+        vl = (int32_t)(value_len - 8);
+    }
+    rv_err_t err = t->coll.send(t->coll.opaque, s->changelog, t->partition, key, (int32_t)key_len,
+                                v, vl, ts < 0 ? 0 : ts, NULL, 0, msg, sizeof msg);
     if (err)
         return task_fail(t, err, NULL, 0, "Error sending changelog record of store %s to %s: %s",
                          s->ts->name, s->changelog, msg);
@@ -762,7 +771,8 @@ static rv_err_t enqueue(rv__task_t *t, rv__queue_t *q, rv__qrec_t *r, char *errs
     const void *key = rv_record_key(raw, &kl);
     const void *value = rv_record_value(raw, &vl);
     r->next_offset = offset + 1;
-    char msg[512] = "";
+    char msg[512];
+    msg[0] = '\0'; /* not "= \"\"": that would clear 512 bytes per record */
     rv_err_t err = deserialize(sn->key_serde, &r->key, &r->key_len, &r->key_borrowed, topic, key,
                                key ? kl : -1, msg, sizeof msg);
     if (!err)
@@ -937,7 +947,8 @@ static rv_err_t run_sink(rv__task_t *t, rv__task_node_t *n, const rv_processor_r
     void *kb = NULL, *vb = NULL;
     int32_t kl = -1, vl = -1;
     bool kborrowed = false, vborrowed = false;
-    char msg[512] = "";
+    char msg[512];
+    msg[0] = '\0'; /* per record: no 512-byte clear */
     rv_err_t err = serialize(n->key_serde, &kb, &kl, &kborrowed, topic, rec->key, rec->key_len, msg,
                              sizeof msg);
     if (!err)

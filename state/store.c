@@ -350,6 +350,7 @@ struct rv_store_builder_s {
     char **log_config; /* 2 * log_config_cnt strings */
     size_t log_config_cnt;
     rv__segmented_conf_t window; /* BUILDER_WINDOW, BUILDER_SESSION */
+    int timestamped;             /* values start with an 8-byte timestamp */
 };
 
 /* A store's name becomes a folder (<task dir>/rocksdb/<name>) and part of a
@@ -519,6 +520,12 @@ int rv_store_builder_persistent(const rv_store_builder_t *b) {
     if (b->kind == BUILDER_WINDOW || b->kind == BUILDER_SESSION)
         return b->window.persistent ? 1 : 0;
     return b->kind == BUILDER_ROCKSDB ? 1 : b->kind == BUILDER_MEMORY ? 0 : -1;
+}
+void rv__store_builder_set_timestamped(rv_store_builder_t *b) {
+    b->timestamped = 1;
+}
+int rv__store_builder_timestamped(const rv_store_builder_t *b) {
+    return b->timestamped;
 }
 const char *const *rv_store_builder_logging_config(const rv_store_builder_t *b, size_t *cnt) {
     if (cnt)

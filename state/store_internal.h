@@ -72,6 +72,14 @@ rv_err_t rv__rocksdb_store_open(rv_kv_store_t **out, const char *name, const cha
 rv_err_t rv__store_builder_open(const rv_store_builder_t *b, const char *task_dir,
                                 rv_kv_store_t **out, char *errstr, size_t errstr_size);
 
+/** Marks a store as timestamped (Kafka's TimestampedKeyValueStore and
+ *  TimestampedWindowStore): every value starts with the row's 8-byte
+ *  big-endian timestamp. Its changelog then carries Kafka's format: the
+ *  value without those 8 bytes, with the timestamp as the record's
+ *  timestamp; restoration puts them back. */
+void rv__store_builder_set_timestamped(rv_store_builder_t *b);
+int rv__store_builder_timestamped(const rv_store_builder_t *b);
+
 /* ---- Window and session stores (segmented_store.c, window_store.c) ----
  *
  * A window or session store is an inner store whose keys are Kafka's

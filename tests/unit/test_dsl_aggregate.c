@@ -1343,6 +1343,55 @@ static void test_word_count_app(void **state) {
     run_word_count(fx, topo, want2, 6, got, sizeof got);
     for (size_t i = 0; i < 6; i++)
         rvt_assert_contains(got, want2[i]);
+
+    /* The store's changelog is in Kafka's format for a timestamped store:
+     * the plain int64 count, with the row's timestamp as the record's. */
+    char errstr[512];
+    rv_consumer_t *c = rv_consumer_new(client_conf(fx), errstr, sizeof errstr);
+    assert_non_null(c);
+    rv_topic_partition_list_t *l = rv_topic_partition_list_new(1);
+    rv_topic_partition_set_offset(
+        rv_topic_partition_list_add(l, "wordcount-word-counts-store-changelog", 0),
+        RV_OFFSET_BEGINNING);
+    assert_int_equal(rv_consumer_assign(c, l), 0);
+    rv_topic_partition_list_destroy(l);
+    int seen_summit = 0, records = 0;
+    for (int tries = 0; tries < 100 && !seen_summit; tries++) {
+        rv_records_t *rs = NULL;
+        if (rv_consumer_poll(c, 50, &rs))
+            continue;
+        for (size_t i = 0; i < rv_records_count(rs); i++) {
+            const rv_record_t *r = rv_records_get(rs, i);
+            int32_t kl, vl;
+            const char *k = rv_record_key(r, &kl);
+            const void *v = rv_record_value(r, &vl);
+            int64_t n = -1;
+            assert_int_equal(vl, 8);
+            assert_int_equal(rv_serde_int64_read(&n, v, vl), 0);
+            assert_true(rv_record_timestamp(r) >= 1000 && rv_record_timestamp(r) <= 2001);
+            records++;
+            if (kl == 6 && !memcmp(k, "summit", 6)) {
+                assert_int_equal(n, 1);
+                assert_int_equal(rv_record_timestamp(r), 2000);
+                seen_summit = 1;
+            }
+        }
+        rv_records_destroy(rs);
+    }
+    rv_consumer_destroy(c);
+    assert_true(seen_summit);
+    assert_true(records >= 8);
+
+    /* A wiped state folder: the store comes back from that changelog, so
+     * counting goes on from the restored rows. */
+    char sd[4400];
+    snprintf(sd, sizeof sd, "%s/state", fx->dir);
+    rvt_rmtree(sd);
+    const char *third[] = {"kafka"};
+    produce_lines(fx, third, 1, 3000);
+    const char *want3[] = {"kafka=5", "summit=1"};
+    run_word_count(fx, topo, want3, 2, got, sizeof got);
+    rvt_assert_contains(got, "kafka=5");
     rv_topology_destroy(topo);
 }
 
