@@ -68,7 +68,7 @@ static const char *ev_name(const events_t *e, size_t i) {
 }
 
 static int64_t ev_int(const rv__json_t *o, const char *key) {
-    int64_t x;
+    int64_t x = 0;
     const rv__json_t *v = rv__json_get(o, key);
     if (!v || rv__json_int(v, INT64_MIN, INT64_MAX, &x) < 0)
         fail_msg("no integer \"%s\"", key);
