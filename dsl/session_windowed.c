@@ -55,9 +55,10 @@
  * (Change{agg, null}, timestamp = its end, the current record's headers),
  * by end, key bytes and start, as Kafka's time-ordered session store
  * yields them. Our session store is ordered by key, so the emission scans
- * the whole store. The last close time lives in the processor, not in the
- * committed offsets' metadata as in Kafka: after a restart, sessions that
- * closed before it may be emitted again. */
+ * the whole store. The last close time is also kept, as in Kafka, in the
+ * task's processor metadata under the store's name (committed with the
+ * input offsets, read back at init by rv__window_proc_init()), so
+ * sessions that closed before a restart are not emitted again. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@
 #include "common/buf.h"
 #include "common/logger.h"
 #include "dsl/dsl_internal.h"
+#include "runtime/context_internal.h"
 
 #define FAC "dsl"
 
@@ -258,8 +260,12 @@ static rv_err_t maybe_forward_final(inst_t *in, int64_t close) {
     if (hi < lo)
         return RV_ERR_NO_ERROR;
     rv_err_t err = rv__window_scan(in->wp.store, SUFFIX_LEN, lo, hi, emit_closed, in);
-    if (!err)
+    if (!err) {
         in->wp.last_close = close;
+        /* Committed with the offsets (Kafka's
+         * updateProcessorMetadata(storeName, close)). */
+        err = rv__context_processor_metadata_put(in->wp.ctx, in->wp.store_name, close);
+    }
     return err;
 }
 

@@ -16,9 +16,11 @@
  * wall-clock time (default 1000; the test driver sets 0), and only when
  * the close time moved past the last emission's. The next look is due one
  * interval after now, not after the last due time, so a jump of the clock
- * does not make every record look. The last close time lives in the
- * processor, not in the committed offsets' metadata as in Kafka: after a
- * restart, windows that closed before it may be emitted again.
+ * does not make every record look. The last close time is also kept, as
+ * Kafka does, in the task's processor metadata under the store's name
+ * (runtime/context_internal.h), which is committed with the input offsets
+ * and read back at init, so windows that closed before a restart are not
+ * emitted again after it.
  *
  * Both stores are ordered by key, not by time as Kafka's time-ordered
  * stores are, so the closed windows are found with a scan of the whole
@@ -42,6 +44,7 @@
 #include "common/buf.h"
 #include "common/logger.h"
 #include "dsl/dsl_internal.h"
+#include "runtime/context_internal.h"
 
 #define FAC "dsl"
 
@@ -116,6 +119,11 @@ rv_err_t rv__window_proc_init(rv__window_proc_t *wp, rv_processor_context_t *ctx
                                    "default.key.serde / default.value.serde",
                                    store);
     if (wp->emit_on_close) {
+        /* Kafka's AbstractKStreamTimeWindowAggregateProcessor.init():
+         * the last emitted close time of a previous run. */
+        int64_t last;
+        if (rv__context_processor_metadata_get(ctx, store, &last))
+            wp->last_close = last;
         const char *s = rv_conf_get(rv_processor_context_app_configs(ctx), EMIT_INTERVAL_CONFIG);
         if (s) {
             char *endp;

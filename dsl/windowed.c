@@ -58,6 +58,7 @@
 
 #include "common/logger.h"
 #include "dsl/dsl_internal.h"
+#include "runtime/context_internal.h"
 #include "state/store_internal.h"
 
 #define FAC "dsl"
@@ -371,8 +372,12 @@ static rv_err_t maybe_forward_final(win_inst_t *in, int64_t close) {
             return RV_ERR_NO_ERROR; /* no new window closed */
     }
     rv_err_t err = rv__window_scan(in->wp.store, SUFFIX_LEN, lower, upper, emit_closed, in);
-    if (!err)
+    if (!err) {
         in->wp.last_close = close;
+        /* Committed with the offsets (Kafka's
+         * updateProcessorMetadata(storeName, close)). */
+        err = rv__context_processor_metadata_put(in->wp.ctx, in->wp.store_name, close);
+    }
     return err;
 }
 

@@ -198,3 +198,16 @@ rv_kv_store_t *rv__context_task_store(rv_processor_context_t *ctx, const char *n
                               name ? name : "(null)");
     return s;
 }
+
+int rv__context_processor_metadata_get(const rv_processor_context_t *ctx, const char *key,
+                                       int64_t *out) {
+    return rv__task_processor_metadata_get(ctx->task, key, out);
+}
+
+rv_err_t rv__context_processor_metadata_put(rv_processor_context_t *ctx, const char *key,
+                                            int64_t value) {
+    rv_err_t err = rv__task_processor_metadata_put(ctx->task, key, value);
+    if (err)
+        rv__context_set_error(ctx, "Out of memory");
+    return err;
+}

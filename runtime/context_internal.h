@@ -29,4 +29,17 @@ void rv__context_set_error(rv_processor_context_t *ctx, const char *fmt, ...)
  *  describe(). */
 rv_kv_store_t *rv__context_task_store(rv_processor_context_t *ctx, const char *name);
 
+/** The processor metadata of ctx's task (Kafka's
+ *  InternalProcessorContext.processorMetadataForKey / addProcessorMetadataKeyValue):
+ *  task-wide key/value pairs committed in the metadata of the task's input
+ *  offsets and read back when the task is created again, so a processor
+ *  can keep progress across restarts (emit on window close keeps its last
+ *  emitted close time under its store's name). In the test driver they
+ *  live in memory for the driver's life. get: 1 and *out when key has a
+ *  value, else 0. put: copies key; RV_ERR__NOMEM on failure. */
+int rv__context_processor_metadata_get(const rv_processor_context_t *ctx, const char *key,
+                                       int64_t *out);
+rv_err_t rv__context_processor_metadata_put(rv_processor_context_t *ctx, const char *key,
+                                            int64_t value);
+
 #endif

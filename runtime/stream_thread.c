@@ -302,6 +302,11 @@ static rv_err_t commit_all(rv__stream_thread_t *th, bool enforce_checkpoint) {
                 break;
             }
             rv_topic_partition_set_offset(tp, offs[k].offset);
+            if (offs[k].metadata && rv_topic_partition_set_metadata(tp, offs[k].metadata)) {
+                err = RV_ERR__NOMEM;
+                fail(th, err, "Out of memory");
+                break;
+            }
         }
     }
     if (!err && rv_topic_partition_list_count(l) > 0) {
@@ -506,7 +511,8 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
     return 0;
 }
 
-static rv_err_t create_task(rv__stream_thread_t *th, int sub, int32_t partition) {
+static rv_err_t create_task(rv__stream_thread_t *th, int sub, int32_t partition,
+                            const rv_topic_partition_list_t *committed) {
     char errstr[2048];
     rv__task_opts_t o;
     memset(&o, 0, sizeof o);
@@ -555,6 +561,20 @@ static rv_err_t create_task(rv__stream_thread_t *th, int sub, int32_t partition)
         rv__task_store_info(t, i, &si);
         if (si.changelog)
             err = restore_store(th, t, &si, errstr, sizeof errstr);
+    }
+    /* Kafka's StreamTask.initializeMetadata / initializeTaskTime: the
+     * partition times, stream time and processor metadata the last commit
+     * left, before the processors' init() reads them. */
+    size_t cn = committed ? rv_topic_partition_list_count(committed) : 0;
+    for (size_t i = 0; !err && i < cn; i++) {
+        const rv_topic_partition_t *tp = rv_topic_partition_list_get(committed, i);
+        if (rv_topic_partition_partition(tp) != partition ||
+            rv__streams_route(th->app, rv_topic_partition_topic(tp)) != sub)
+            continue;
+        err = rv__task_restore_metadata(t, rv_topic_partition_topic(tp), partition,
+                                        rv_topic_partition_metadata(tp));
+        if (err)
+            snprintf(errstr, sizeof errstr, "Out of memory");
     }
     if (!err)
         err = rv__task_init(t, errstr, sizeof errstr);
@@ -617,28 +637,29 @@ static void on_lost(rv_consumer_t *c, const rv_topic_partition_list_t *parts, vo
 static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts, void *opaque) {
     rv__stream_thread_t *th = opaque;
     size_t n = rv_topic_partition_list_count(parts);
-    for (size_t i = 0; i < n && !th->fail_err; i++) {
+    /* The committed offsets first: their metadata initializes the new
+     * tasks. Where reading starts: the committed offset, else the
+     * beginning (Kafka Streams' auto.offset.reset=earliest), set
+     * explicitly so the tasks' input never depends on how the consumer
+     * resolves it. */
+    rv_topic_partition_list_t *start =
+        n && !th->fail_err ? rv_topic_partition_list_copy(parts) : NULL;
+    bool ok = start && !rv_consumer_committed(c, start, 10000);
+    if (!ok && n && !th->fail_err)
+        fail(th, RV_ERR__FAIL, "Reading the committed offsets failed: %s",
+             rv_consumer_last_error(c));
+    for (size_t i = 0; ok && i < n && !th->fail_err; i++) {
         const rv_topic_partition_t *tp = rv_topic_partition_list_get(parts, i);
         int sub = rv__streams_route(th->app, rv_topic_partition_topic(tp));
         int32_t p = rv_topic_partition_partition(tp);
         if (sub >= 0 && !find_task(th, sub, p))
-            create_task(th, sub, p);
+            create_task(th, sub, p, start);
     }
-    /* Where reading starts: the committed offset, else the beginning
-     * (Kafka Streams' auto.offset.reset=earliest), set explicitly so the
-     * tasks' input never depends on how the consumer resolves it. */
-    rv_topic_partition_list_t *start =
-        n && !th->fail_err ? rv_topic_partition_list_copy(parts) : NULL;
-    if (start && !rv_consumer_committed(c, start, 10000)) {
-        for (size_t i = 0; i < n; i++) {
-            rv_topic_partition_t *tp = rv_topic_partition_list_get(start, i);
-            int64_t off = rv_topic_partition_offset(tp);
-            rv_consumer_seek(c, rv_topic_partition_topic(tp), rv_topic_partition_partition(tp),
-                             off >= 0 ? off : RV_OFFSET_BEGINNING);
-        }
-    } else if (n && !th->fail_err) {
-        fail(th, RV_ERR__FAIL, "Reading the committed offsets failed: %s",
-             rv_consumer_last_error(c));
+    for (size_t i = 0; ok && i < n && !th->fail_err; i++) {
+        rv_topic_partition_t *tp = rv_topic_partition_list_get(start, i);
+        int64_t off = rv_topic_partition_offset(tp);
+        rv_consumer_seek(c, rv_topic_partition_topic(tp), rv_topic_partition_partition(tp),
+                         off >= 0 ? off : RV_OFFSET_BEGINNING);
     }
     rv_topic_partition_list_destroy(start);
     rv__log_info(FAC, "stream-thread [%s] Assigned %zu partition(s), running %zu task(s)", th->name,

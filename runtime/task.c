@@ -66,6 +66,15 @@
  * the offset of the last record it sent to each changelog partition), and
  * return the next input offset of each partition for the owner to commit.
  *
+ * Commit metadata (Kafka's TopicPartitionMetadata + ProcessorMetadata):
+ * each committed offset carries base64 of [1-byte version 2][8-byte
+ * big-endian partition time][processor metadata], the processor metadata
+ * being [4-byte count] then per entry [4-byte key length][key UTF-8][8-byte
+ * value], nothing at all when empty. Version 1 has the partition time
+ * only. A new task reads it back before its processors' init(): partition
+ * times, stream time = their maximum, and the processor metadata, so a
+ * restart neither forgets stream time nor re-emits closed windows.
+ *
  * Failure: an error from a processor, punctuator, serializer, extractor,
  * deserializer under LogAndFail, or the collector fails the task; its
  * message stays in rv__task_last_error() and every later call refuses. */
@@ -314,6 +323,12 @@ static void task_free(rv__task_t *t) {
     free(t->puncts);
     free_queues(t);
     free(t->offsets);
+    for (size_t i = 0; i < t->offset_meta_cnt; i++)
+        free(t->offset_meta[i]);
+    free(t->offset_meta);
+    for (size_t i = 0; i < t->pmeta_cnt; i++)
+        free(t->pmeta[i].key);
+    free(t->pmeta);
     free(t->stores);
     free(t->nodes);
     free(t->node_map);
@@ -490,6 +505,216 @@ rv_err_t rv__task_init(rv__task_t *t, char *errstr, size_t errstr_size) {
                              t->id, rv_err_str(err), t->ctx_err[0] ? ": " : "", t->ctx_err);
     }
     return 0;
+}
+
+/* ---- Commit metadata ---- */
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *b64_encode(const uint8_t *p, size_t n) {
+    char *o = malloc((n + 2) / 3 * 4 + 1), *w = o;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        *w++ = B64[(v >> 18) & 63];
+        *w++ = B64[(v >> 12) & 63];
+        *w++ = i + 1 < n ? B64[(v >> 6) & 63] : '=';
+        *w++ = i + 2 < n ? B64[v & 63] : '=';
+    }
+    *w = '\0';
+    return o;
+}
+
+static int b64_val(char c) {
+    const char *q = c ? strchr(B64, c) : NULL;
+    return q ? (int)(q - B64) : -1;
+}
+
+/* Strict RFC 4648 decoding (Java's Base64.getDecoder()); -1 when invalid.
+ * out has room for strlen(s) / 4 * 3 bytes. */
+static int64_t b64_decode(const char *s, uint8_t *out) {
+    size_t n = strlen(s), k = 0;
+    if (n % 4)
+        return -1;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (int j = 0; j < 4; j++) {
+            v[j] = s[i + j] == '=' && i + 4 == n && j >= 2 ? 0 : b64_val(s[i + j]);
+            if (v[j] < 0)
+                return -1;
+        }
+        if (s[i + 2] == '=' && s[i + 3] != '=')
+            return -1;
+        uint32_t x =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        out[k++] = (uint8_t)(x >> 16);
+        if (s[i + 2] != '=')
+            out[k++] = (uint8_t)(x >> 8);
+        if (s[i + 3] != '=')
+            out[k++] = (uint8_t)x;
+    }
+    return (int64_t)k;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+#define META_VERSION 2 /* TopicPartitionMetadata.LATEST_MAGIC_BYTE */
+
+/* The encoded metadata of a partition with partition time pt. */
+static char *encode_metadata(const rv__task_t *t, int64_t pt) {
+    size_t n = 1 + 8;
+    if (t->pmeta_cnt) {
+        n += 4;
+        for (size_t i = 0; i < t->pmeta_cnt; i++)
+            n += 4 + strlen(t->pmeta[i].key) + 8;
+    }
+    uint8_t *b = malloc(n), *w = b;
+    if (!b)
+        return NULL;
+    *w++ = META_VERSION;
+    put_be(w, (uint64_t)pt, 8);
+    w += 8;
+    if (t->pmeta_cnt) {
+        put_be(w, t->pmeta_cnt, 4);
+        w += 4;
+        for (size_t i = 0; i < t->pmeta_cnt; i++) {
+            size_t kl = strlen(t->pmeta[i].key);
+            put_be(w, kl, 4);
+            memcpy(w + 4, t->pmeta[i].key, kl);
+            put_be(w + 4 + kl, (uint64_t)t->pmeta[i].value, 8);
+            w += 4 + kl + 8;
+        }
+    }
+    char *s = b64_encode(b, n);
+    free(b);
+    return s;
+}
+
+int rv__task_processor_metadata_get(const rv__task_t *t, const char *key, int64_t *out) {
+    for (size_t i = 0; i < t->pmeta_cnt; i++)
+        if (!strcmp(t->pmeta[i].key, key)) {
+            *out = t->pmeta[i].value;
+            return 1;
+        }
+    return 0;
+}
+
+rv_err_t rv__task_processor_metadata_put(rv__task_t *t, const char *key, int64_t value) {
+    for (size_t i = 0; i < t->pmeta_cnt; i++)
+        if (!strcmp(t->pmeta[i].key, key)) {
+            t->pmeta[i].value = value;
+            return 0;
+        }
+    struct rv__pmeta_s *nv = realloc(t->pmeta, (t->pmeta_cnt + 1) * sizeof *nv);
+    if (!nv)
+        return RV_ERR__NOMEM;
+    t->pmeta = nv;
+    nv[t->pmeta_cnt].key = strdup(key);
+    if (!nv[t->pmeta_cnt].key)
+        return RV_ERR__NOMEM;
+    nv[t->pmeta_cnt++].value = value;
+    return 0;
+}
+
+static rv__queue_t *get_queue(rv__task_t *t, const char *topic, int32_t partition, size_t *src);
+
+rv_err_t rv__task_restore_metadata(rv__task_t *t, const char *topic, int32_t partition,
+                                   const char *metadata) {
+    if (!metadata || !*metadata)
+        return 0;
+    size_t sl = strlen(metadata);
+    uint8_t *b = malloc(sl / 4 * 3 + 1);
+    if (!b)
+        return RV_ERR__NOMEM;
+    int64_t n = b64_decode(metadata, b);
+    rv_err_t err = 0;
+    if (n < 0) {
+        rv__log_warn(FAC, "task [%s] Unsupported offset metadata found: %s", t->id, metadata);
+        goto out;
+    }
+    if (n < 1 || b[0] < 1 || b[0] > META_VERSION) {
+        rv__log_warn(FAC,
+                     "task [%s] Unsupported offset metadata version found. Supported version <= "
+                     "%d. Found version %d.",
+                     t->id, META_VERSION, n < 1 ? -1 : (int)b[0]);
+        goto out;
+    }
+    if (n < 9) {
+        rv__log_warn(FAC, "task [%s] Unsupported offset metadata found: %s", t->id, metadata);
+        goto out;
+    }
+    int64_t pt = (int64_t)get_be(b + 1, 8);
+    /* Check the processor metadata whole before using any of it. */
+    size_t pos = 9, cnt = 0;
+    if (b[0] >= 2 && (size_t)n > pos) {
+        bool bad = (size_t)n < pos + 4;
+        if (!bad) {
+            cnt = (size_t)get_be(b + pos, 4);
+            pos += 4;
+        }
+        for (size_t i = 0; !bad && i < cnt; i++) {
+            if ((size_t)n - pos < 4) {
+                bad = true;
+                break;
+            }
+            size_t kl = (size_t)get_be(b + pos, 4);
+            if ((size_t)n - pos - 4 < kl + 8)
+                bad = true;
+            pos += 4 + kl + 8;
+        }
+        if (bad || pos != (size_t)n) {
+            rv__log_warn(FAC, "task [%s] Unsupported offset metadata found: %s", t->id, metadata);
+            goto out;
+        }
+    }
+    if (pt >= 0) {
+        size_t src;
+        rv__queue_t *q = get_queue(t, topic, partition, &src);
+        if (q && pt > q->partition_time)
+            q->partition_time = pt;
+        else if (!q && src != SIZE_MAX) {
+            err = RV_ERR__NOMEM;
+            goto out;
+        }
+        if (pt > t->stream_time)
+            t->stream_time = pt;
+    }
+    pos = 13;
+    for (size_t i = 0; i < cnt; i++) {
+        size_t kl = (size_t)get_be(b + pos, 4);
+        char *key = malloc(kl + 1);
+        if (!key) {
+            err = RV_ERR__NOMEM;
+            goto out;
+        }
+        memcpy(key, b + pos + 4, kl);
+        key[kl] = '\0';
+        int64_t v = (int64_t)get_be(b + pos + 4 + kl, 8), cur;
+        if (!rv__task_processor_metadata_get(t, key, &cur) || v > cur)
+            err = rv__task_processor_metadata_put(t, key, v);
+        free(key);
+        if (err)
+            goto out;
+        pos += 4 + kl + 8;
+    }
+out:
+    free(b);
+    return err;
 }
 
 /* ---- Accessors ---- */
@@ -1228,6 +1453,13 @@ rv_err_t rv__task_commit(rv__task_t *t, bool enforce_checkpoint, const rv__task_
     if (!o)
         return RV_ERR__NOMEM;
     t->offsets = o;
+    for (size_t i = 0; i < t->offset_meta_cnt; i++)
+        free(t->offset_meta[i]);
+    t->offset_meta_cnt = 0;
+    char **om = realloc(t->offset_meta, (t->queue_cnt ? t->queue_cnt : 1) * sizeof *om);
+    if (!om)
+        return RV_ERR__NOMEM;
+    t->offset_meta = om;
     size_t n = 0;
     for (size_t i = 0; i < t->queue_cnt; i++) {
         if (t->queues[i].committable < 0)
@@ -1235,6 +1467,16 @@ rv_err_t rv__task_commit(rv__task_t *t, bool enforce_checkpoint, const rv__task_
         o[n].topic = t->queues[i].topic;
         o[n].partition = t->queues[i].partition;
         o[n].offset = t->queues[i].committable;
+        o[n].metadata = NULL;
+        /* Kafka's StreamTask.findOffsetsAndMetadata: the partition time
+         * and the task's processor metadata go with the offset. */
+        if (t->queues[i].partition_time >= 0) {
+            char *m = encode_metadata(t, t->queues[i].partition_time);
+            if (!m)
+                return RV_ERR__NOMEM;
+            om[t->offset_meta_cnt++] = m;
+            o[n].metadata = m;
+        }
         n++;
     }
     if (offsets)

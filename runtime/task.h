@@ -95,6 +95,22 @@ rv_err_t rv__task_new(rv__task_t **out, const rv__task_opts_t *opts, char *errst
  *  init fails the task. */
 rv_err_t rv__task_init(rv__task_t *task, char *errstr, size_t errstr_size);
 
+/** Restores what a commit of topic/partition left in its metadata
+ *  (Kafka's StreamTask.initializeTaskTime and initializeMetadata): the
+ *  partition's partition time, the task's stream time (the highest
+ *  partition time) and the processor metadata (merged, the higher value of
+ *  a key wins). Call before rv__task_init(). metadata NULL or empty: no
+ *  effect. Metadata that does not decode is logged and ignored, as Kafka
+ *  does. Returns RV_ERR__NOMEM only. */
+rv_err_t rv__task_restore_metadata(rv__task_t *task, const char *topic, int32_t partition,
+                                   const char *metadata);
+
+/** Processor metadata (Kafka's ProcessorMetadata): per-task key/value
+ *  pairs committed with the input offsets' metadata. get: 1 and *out when
+ *  key is known, else 0. put: copies key; RV_ERR__NOMEM on failure. */
+int rv__task_processor_metadata_get(const rv__task_t *task, const char *key, int64_t *out);
+rv_err_t rv__task_processor_metadata_put(rv__task_t *task, const char *key, int64_t value);
+
 /** The task id "<sub-topology>_<partition>". Borrowed. */
 const char *rv__task_id(const rv__task_t *task);
 
@@ -197,6 +213,11 @@ typedef struct rv__task_offset_s {
     const char *topic; /* borrowed from the task */
     int32_t partition;
     int64_t offset; /* the offset after the last record processed */
+    /* The commit metadata, Kafka's TopicPartitionMetadata encoding
+     * (base64 of [version 2][8-byte partition time][processor metadata]);
+     * NULL when the partition time is unknown. Borrowed from the task,
+     * valid until its next commit. */
+    const char *metadata;
 } rv__task_offset_t;
 
 /** Commits the task's state: flushes the caches (writing through the
@@ -347,6 +368,14 @@ struct rv__task_s {
     size_t queue_cnt;
     size_t queued;              /* records queued over all queues */
     rv__task_offset_t *offsets; /* rv__task_commit()'s answer */
+    char **offset_meta;         /* the answer's metadata strings, owned */
+    size_t offset_meta_cnt;
+
+    struct rv__pmeta_s {
+        char *key;
+        int64_t value;
+    } * pmeta; /* processor metadata */
+    size_t pmeta_cnt;
 
     rv_cancellable_t **puncts;
     size_t punct_cnt, punct_cap;

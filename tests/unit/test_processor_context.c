@@ -482,7 +482,17 @@ typedef struct task_fx_s {
     rv__task_t *task;
 } task_fx_t;
 
+static void task_open_meta(task_fx_t *fx, rv_topology_t *t, int32_t partition, const char *topic,
+                           const char *const *metadata, size_t meta_cnt);
+
 static void task_open(task_fx_t *fx, rv_topology_t *t, int32_t partition) {
+    task_open_meta(fx, t, partition, NULL, NULL, 0);
+}
+
+/* As task_open(), restoring the commit metadata of topic's partitions
+ * 0..meta_cnt-1 before init (what the stream thread does on assignment). */
+static void task_open_meta(task_fx_t *fx, rv_topology_t *t, int32_t partition, const char *topic,
+                           const char *const *metadata, size_t meta_cnt) {
     char err[1024];
     memset(fx, 0, sizeof *fx);
     fx->dir = rvt_tmpdir();
@@ -503,6 +513,8 @@ static void task_open(task_fx_t *fx, rv_topology_t *t, int32_t partition) {
     o.collector.opaque = &fx->cap;
     if (rv__task_new(&fx->task, &o, err, sizeof err))
         fail_msg("task: %s", err);
+    for (size_t i = 0; i < meta_cnt; i++)
+        assert_int_equal(rv__task_restore_metadata(fx->task, topic, (int32_t)i, metadata[i]), 0);
     assert_int_equal(rv__task_init(fx->task, err, sizeof err), 0);
 }
 
@@ -771,6 +783,74 @@ static void test_task_close_order(void **state) {
     rv_topology_destroy(t);
 }
 
+/* Kafka's TopicPartitionMetadata: a commit carries, per partition,
+ * base64([2][partition time][processor metadata]); a new task restores
+ * the partition times, stream time (their max) and processor metadata
+ * from it; metadata that does not decode, or of an unknown version, is
+ * ignored. */
+static void test_task_commit_metadata(void **state) {
+    (void)state;
+    char err[1024];
+    probe_t p = {0};
+    rv_topology_t *t = rv_topology_new();
+    add_source(t, "Source", "in");
+    add_probe(t, "P", &p, "Source");
+    task_fx_t fx;
+    task_open(&fx, t, 0);
+    add(&fx, "in", 0, 0, 5);
+    add(&fx, "in", 0, 1, 30);
+    add(&fx, "in", 1, 0, 20);
+    int processed = 1;
+    while (processed)
+        assert_int_equal(rv__task_process(fx.task, &processed, err, sizeof err), 0);
+    const rv__task_offset_t *o;
+    size_t cnt;
+    assert_int_equal(rv__task_commit(fx.task, false, &o, &cnt, err, sizeof err), 0);
+    assert_int_equal(cnt, 2);
+    assert_int_equal(o[0].partition, 0);
+    assert_string_equal(o[0].metadata, "AgAAAAAAAAAe"); /* [2][30] */
+    assert_int_equal(rv__task_processor_metadata_put(fx.task, "store", 7), 0);
+    assert_int_equal(rv__task_commit(fx.task, false, &o, &cnt, err, sizeof err), 0);
+    /* [2][30][1 entry: len 5 "store" 7] */
+    assert_string_equal(o[0].metadata, "AgAAAAAAAAAeAAAAAQAAAAVzdG9yZQAAAAAAAAAH");
+    char *m0 = strdup(o[0].metadata), *m1 = strdup(o[1].metadata);
+    task_done(&fx);
+
+    /* Restored: stream time 30 (max of 30 and 20), the metadata value. */
+    const char *meta[] = {m0, m1};
+    task_open_meta(&fx, t, 0, "in", meta, 2);
+    assert_int_equal(rv__task_stream_time(fx.task), 30);
+    int64_t v = 0;
+    assert_int_equal(rv__task_processor_metadata_get(fx.task, "store", &v), 1);
+    assert_int_equal(v, 7);
+    assert_int_equal(rv__task_processor_metadata_get(fx.task, "other", &v), 0);
+    /* The partition time of partition 1 (20) stays: a record at 10 comes
+     * out with partition time 20 in the commit. */
+    add(&fx, "in", 1, 1, 10);
+    processed = 1;
+    while (processed)
+        assert_int_equal(rv__task_process(fx.task, &processed, err, sizeof err), 0);
+    assert_int_equal(rv__task_commit(fx.task, false, &o, &cnt, err, sizeof err), 0);
+    assert_int_equal(cnt, 1);
+    assert_string_equal(o[0].metadata, "AgAAAAAAAAAUAAAAAQAAAAVzdG9yZQAAAAAAAAAH");
+    task_done(&fx);
+    free(m0);
+    free(m1);
+
+    /* Version 1 (partition time only) is read; garbage and an unknown
+     * version are ignored. */
+    const char *v1[] = {"AQAAAAAAAAAo"};
+    task_open_meta(&fx, t, 0, "in", v1, 1);
+    assert_int_equal(rv__task_stream_time(fx.task), 40);
+    task_done(&fx);
+    const char *bad[] = {"not base64!", "AwAAAAAAAAAo", "AgAAAAAAAAAeAAAAAQAA", ""};
+    task_open_meta(&fx, t, 0, "in", bad, 4);
+    assert_int_equal(rv__task_stream_time(fx.task), -1);
+    assert_int_equal(rv__task_processor_metadata_get(fx.task, "store", &v), 0);
+    task_done(&fx);
+    rv_topology_destroy(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_and_forward_to),
@@ -785,6 +865,7 @@ int main(void) {
         cmocka_unit_test(test_task_commit_request),
         cmocka_unit_test(test_task_cache_collapses_until_commit),
         cmocka_unit_test(test_task_close_order),
+        cmocka_unit_test(test_task_commit_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -856,6 +856,155 @@ static void test_crash_loses_nothing(void **state) {
     rv_topology_destroy(t);
 }
 
+/* ---- Stream time and emit-on-close across a restart ---- */
+
+static rv_err_t cat_init(rv_out_t *out, void *opaque) {
+    (void)opaque;
+    return rv_out_value(out, "0", -1);
+}
+
+static rv_err_t cat_add(rv_out_t *out, const void *k, int32_t kl, const void *v, int32_t vl,
+                        const void *agg, int32_t al, void *opaque) {
+    (void)k, (void)kl, (void)opaque;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.*s+%.*s", (int)al, (const char *)agg, (int)vl, (const char *)v);
+    return rv_out_value(out, buf, -1);
+}
+
+/* Tumbling windows of 10, no grace, emit on window close: "wout" gets
+ * each window's final string aggregate once. */
+static rv_topology_t *window_topology(void) {
+    rv_streams_builder_t *b = rv_streams_builder_new();
+    const char *topics[] = {"win"};
+    rv_kgrouped_stream_t *g =
+        rv_kstream_group_by_key(rv_streams_builder_stream(b, topics, 1, NULL), NULL);
+    rv_time_windows_t tw = RV_TIME_WINDOWS_INIT(10, 0);
+    rv_time_windowed_kstream_t *w = rv_kgrouped_stream_windowed_by(g, &tw);
+    w = rv_time_windowed_kstream_emit_strategy(w, RV_EMIT_ON_WINDOW_CLOSE);
+    rv_materialized_t m = RV_MATERIALIZED_INIT;
+    m.store_name = "agg-store";
+    rv_ktable_t *t = rv_time_windowed_kstream_aggregate(w, cat_init, NULL, cat_add, NULL, NULL, &m);
+    assert_int_equal(rv_kstream_to(rv_ktable_to_stream(t, NULL), "wout", NULL), 0);
+    char err[1024];
+    rv_topology_t *topo;
+    if (rv_streams_builder_build(&topo, b, err, sizeof err))
+        fail_msg("build: %s", err);
+    rv_streams_builder_destroy(b);
+    return topo;
+}
+
+static void run_window_app(fx_t *fx, rv_topology_t *t, int want, char *got, size_t got_size,
+                           int *cnt) {
+    char errstr[1024];
+    rv_conf_t *c = app_conf(fx, "win-app", "w");
+    assert_int_equal(rv_conf_set(c, "default.key.serde", "string", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(c, "default.value.serde", "string", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(c, "__emit.interval.ms.kstreams.windowed.aggregation__", "0",
+                                 errstr, sizeof errstr),
+                     0);
+    rv_streams_t *s = rv_streams_new(t, c, errstr, sizeof errstr);
+    assert_non_null(s);
+    if (rv_streams_start(s, errstr, sizeof errstr))
+        fail_msg("start: %s", errstr);
+    wait_state(s, RV_STREAMS_RUNNING, 15000);
+    /* One more than expected, so that a repeated emission shows. */
+    *cnt = read_output(fx, "wout", 1, want + 1, 3000, got, got_size, 0);
+    assert_int_equal(rv_streams_close(s, 10000), 0);
+    rv_streams_destroy(s);
+}
+
+/* Kafka commits the partition time and the processors' metadata with the
+ * input offsets. After a restart, a record late with respect to the
+ * stream time before it is dropped as it would be without the restart,
+ * and the window that closed before it is not emitted again. */
+static void test_stream_time_survives_restart(void **state) {
+    fx_t *fx = *state;
+    create_topic(fx, "win", 1);
+    create_topic(fx, "wout", 1);
+    rv_topology_t *t = window_topology();
+    produce(fx, "win", 0, "a", "1", 1);
+    produce(fx, "win", 0, "a", "2", 5);
+    produce(fx, "win", 0, "a", "3", 12); /* stream time 12: [0,10) closes */
+    char got[4096];
+    int cnt = 0;
+    run_window_app(fx, t, 1, got, sizeof got, &cnt);
+    /* The key is the windowed key's bytes: only the values are compared. */
+    assert_int_equal(cnt, 1);
+    rvt_assert_contains(got, "=0+1+2@5\n");
+
+    /* Late for stream time 12 (window [0,10) closed): dropped. Then 25
+     * closes [10,20) only. */
+    produce(fx, "win", 0, "a", "4", 8);
+    produce(fx, "win", 0, "a", "5", 25);
+    run_window_app(fx, t, 2, got, sizeof got, &cnt);
+    assert_int_equal(cnt, 2);
+    rvt_assert_contains(got, "=0+1+2@5\n");
+    rvt_assert_contains(got, "=0+3@12\n");
+    rv_topology_destroy(t);
+}
+
+/* Forwards each record with its value replaced by the task's stream time. */
+static rv_err_t st_process(rv_processor_context_t *ctx, const rv_processor_record_t *record,
+                           void *state) {
+    (void)state;
+    char buf[32];
+    rv_processor_record_t r = *record;
+    snprintf(buf, sizeof buf, "%" PRId64, rv_processor_context_current_stream_time_ms(ctx));
+    r.value = buf;
+    r.value_len = (int32_t)strlen(buf);
+    return rv_processor_context_forward(ctx, &r);
+}
+
+static rv_err_t st_get(rv_processor_t *out, void *opaque) {
+    (void)opaque;
+    out->process = st_process;
+    return 0;
+}
+
+/* The task's stream time comes back from the committed metadata: a record
+ * older than the stream time before the restart sees that stream time. */
+static void test_task_stream_time_restored(void **state) {
+    fx_t *fx = *state;
+    char errstr[1024];
+    create_topic(fx, "st", 1);
+    create_topic(fx, "stout", 1);
+    rv_topology_t *t = rv_topology_new();
+    rv_processor_supplier_t sup = RV_PROCESSOR_SUPPLIER_INIT;
+    sup.get = st_get;
+    rv_source_opts_t in = RV_SOURCE_OPTS_INIT;
+    in.key_deserializer = rv_serde_bytes();
+    in.value_deserializer = rv_serde_bytes();
+    rv_sink_opts_t out = RV_SINK_OPTS_INIT;
+    out.key_serializer = rv_serde_bytes();
+    out.value_serializer = rv_serde_bytes();
+    const char *topics[] = {"st"}, *source[] = {"Source"}, *process[] = {"ST"};
+    assert_int_equal(rv_topology_add_source(t, "Source", topics, 1, &in, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_add_processor(t, "ST", &sup, source, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_topology_add_sink(t, "Sink", "stout", &out, process, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
+    char got[4096];
+    for (int run = 0; run < 2; run++) {
+        if (run == 0) {
+            produce(fx, "st", 0, "a", "x", 20);
+            produce(fx, "st", 0, "b", "x", 7);
+        } else {
+            produce(fx, "st", 0, "c", "x", 3);
+        }
+        rv_streams_t *s = rv_streams_new(t, app_conf(fx, "st-app", "st"), errstr, sizeof errstr);
+        assert_non_null(s);
+        if (rv_streams_start(s, errstr, sizeof errstr))
+            fail_msg("start: %s", errstr);
+        wait_state(s, RV_STREAMS_RUNNING, 15000);
+        assert_int_equal(read_output(fx, "stout", 1, 2 + run, 15000, got, sizeof got, 0), 2 + run);
+        assert_int_equal(rv_streams_close(s, 10000), 0);
+        rv_streams_destroy(s);
+    }
+    /* Without the committed partition time, c would see stream time 3. */
+    assert_string_equal(got, "a=20@20\nb=20@7\nc=20@3\n");
+    rv_topology_destroy(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_filter_app, setup, teardown),
@@ -866,6 +1015,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_deserialization_handlers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_loses_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_time_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_stream_time_restored, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
