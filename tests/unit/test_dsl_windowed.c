@@ -829,6 +829,83 @@ static void test_sliding_early_no_grace_large_input(void **state) {
                         "[E@4/14]=0+3+4+6+5+7@13 ");
 }
 
+/* KStreamSlidingWindowAggregateTest.testAggregateRandomInput: records in
+ * a shuffled order (a fixed seed here, so a failure can be replayed); the
+ * last result of every window must hold exactly the values whose
+ * timestamps lie in it, [start, start + size] (both ends inclusive), and
+ * every record must have the window that ends at it (or [0, size] for a
+ * record earlier than size). */
+static void test_sliding_aggregate_random_input(void **state) {
+    (void)state;
+    enum { N = 40 };
+    const int64_t size = 10000;
+    int64_t ts[N];
+    char vals[N][8];
+    const char *v[N];
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < N; i++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        ts[i] = (int64_t)((rng >> 33) % 30000);
+        snprintf(vals[i], sizeof vals[i], "%d", i);
+        v[i] = vals[i];
+    }
+    spec_t sp = {
+        .sliding = true, .size = size, .grace = 100000, .kind = AGG_STR, .store = "store-name"};
+    rv_topology_t *topo = build(&sp);
+    rv_test_driver_t *d = start(topo, mkconf("0", NULL));
+    for (int i = 0; i < N; i++)
+        pipe_s(d, "A", v[i], ts[i]);
+    /* The last aggregate per window start. */
+    static int64_t starts[4 * N];
+    static char aggs[4 * N][400];
+    size_t nw = 0;
+    rv_test_record_t *r;
+    while (rv_test_driver_read_output(&r, d, "output") == 0) {
+        int32_t kl, vl;
+        const uint8_t *k = rv_test_record_key(r, &kl);
+        const char *val = rv_test_record_value(r, &vl);
+        int64_t start;
+        assert_int_equal(rv_serde_int64_read(&start, k + kl - 8, 8), 0);
+        size_t j = 0;
+        while (j < nw && starts[j] != start)
+            j++;
+        assert_true(j < 4 * N);
+        if (j == nw)
+            starts[nw++] = start;
+        snprintf(aggs[j], sizeof aggs[j], "%.*s", (int)vl, val);
+        rv_test_record_destroy(r);
+    }
+    for (size_t j = 0; j < nw; j++) {
+        /* "0+a+b+...": the values in the window, each once. */
+        bool in[N] = {false};
+        char copy[400];
+        memcpy(copy, aggs[j], sizeof copy);
+        char *save = NULL;
+        char *tok = strtok_r(copy, "+", &save);
+        assert_string_equal(tok, "0");
+        while ((tok = strtok_r(NULL, "+", &save))) {
+            int i = atoi(tok);
+            assert_true(i >= 0 && i < N && !in[i]);
+            in[i] = true;
+        }
+        for (int i = 0; i < N; i++)
+            if (in[i] != (ts[i] >= starts[j] && ts[i] <= starts[j] + size))
+                fail_msg("window [%" PRId64 ",%" PRId64 "]: value %d at %" PRId64 " %s", starts[j],
+                         starts[j] + size, i, ts[i], in[i] ? "should not be in it" : "is missing");
+    }
+    for (int i = 0; i < N; i++) {
+        int64_t want = ts[i] >= size ? ts[i] - size : 0;
+        size_t j = 0;
+        while (j < nw && starts[j] != want)
+            j++;
+        if (j == nw)
+            fail_msg("no window [%" PRId64 ",%" PRId64 "] for the record at %" PRId64, want,
+                     want + size, ts[i]);
+    }
+    rv_test_driver_destroy(d);
+    rv_topology_destroy(topo);
+}
+
 /* Kafka's sliding shouldLogAndMeterWhenSkippingNullKey and
  * shouldLogAndMeterWhenSkippingExpiredWindowByGrace. */
 static void test_sliding_skips(void **state) {
@@ -1536,6 +1613,7 @@ int main(void) {
         cmocka_unit_test(test_sliding_early_no_grace_small_input),
         cmocka_unit_test(test_sliding_no_grace_large_input),
         cmocka_unit_test(test_sliding_early_no_grace_large_input),
+        cmocka_unit_test(test_sliding_aggregate_random_input),
         cmocka_unit_test(test_sliding_skips),
         cmocka_unit_test(test_sliding_windowed_impl),
         cmocka_unit_test(test_sliding_retention),
