@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker/kafka/server.h"
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/record_batch.h"
 #include "rivulet/broker.h"
@@ -394,4 +396,13 @@ int rvt_ksend_all(int fd, const void *p, size_t n) {
         n -= (size_t)w;
     }
     return 0;
+}
+
+void rvt_wait_streams_state(rv_streams_t *s, rv_streams_state_t want, int timeout_ms) {
+    int64_t until = rv__mono_ms() + timeout_ms;
+    while (rv_streams_state(s) != want && rv__mono_ms() < until) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_string_equal(rv_streams_state_name(rv_streams_state(s)), rv_streams_state_name(want));
 }

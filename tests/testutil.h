@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "rivulet/broker.h"
 #include "rivulet/conf.h"
+#include "rivulet/streams.h"
 
 /** A new empty folder under $TMPDIR (or /tmp). Caller frees the string and
  *  removes the folder with rvt_rmtree(), which first stops a server that
@@ -148,5 +149,9 @@ int rvt_ksend_all(int fd, const void *p, size_t n);
 void rvt_write_file(const char *path, const void *p, size_t n);
 /** Size of a file, or -1. */
 long long rvt_file_size(const char *path);
+
+/** Waits up to timeout_ms for the app to reach `want`, then asserts it did
+ *  (the failure names both states). */
+void rvt_wait_streams_state(rv_streams_t *s, rv_streams_state_t want, int timeout_ms);
 
 #endif

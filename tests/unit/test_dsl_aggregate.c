@@ -1285,15 +1285,6 @@ static rv_topology_t *word_count_topology(void) {
     return topo;
 }
 
-static void wait_running(rv_streams_t *s) {
-    int64_t until = rv__mono_ms() + 15000;
-    while (rv_streams_state(s) != RV_STREAMS_RUNNING && rv__mono_ms() < until) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    assert_int_equal(rv_streams_state(s), RV_STREAMS_RUNNING);
-}
-
 static void run_word_count(fx_t *fx, rv_topology_t *topo, const char *const *want, size_t want_cnt,
                            char *got, size_t got_size) {
     char errstr[1024], sd[4400];
@@ -1311,7 +1302,7 @@ static void run_word_count(fx_t *fx, rv_topology_t *topo, const char *const *wan
         fail_msg("rv_streams_new: %s", errstr);
     if (rv_streams_start(s, errstr, sizeof errstr))
         fail_msg("start: %s", errstr);
-    wait_running(s);
+    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
     read_counts(fx, want, want_cnt, got, got_size);
     assert_int_equal(rv_streams_close(s, 10000), 0);
     rv_streams_destroy(s);

@@ -1108,15 +1108,6 @@ static int read_topic(fx_t *fx, const char *topic, int want, char *out, size_t o
     return got;
 }
 
-static void wait_running(rv_streams_t *s) {
-    int64_t until = rv__mono_ms() + 15000;
-    while (rv_streams_state(s) != RV_STREAMS_RUNNING && rv__mono_ms() < until) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    assert_int_equal(rv_streams_state(s), RV_STREAMS_RUNNING);
-}
-
 /* The offset group `group` committed on topic-0, -1 when none. */
 static int64_t committed(fx_t *fx, const char *group, const char *topic) {
     char err[512];
@@ -1164,7 +1155,7 @@ static rv_streams_t *start_app(fx_t *fx, rv_topology_t *t, const char *state_dir
     assert_int_equal(rv_streams_set_restore_listener(s, &l), 0);
     if (rv_streams_start(s, err, sizeof err))
         fail_msg("rv_streams_start: %s", err);
-    wait_running(s);
+    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
     return s;
 }
 

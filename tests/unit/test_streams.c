@@ -266,15 +266,6 @@ static rv_conf_t *app_conf(fx_t *fx, const char *app_id, const char *state_sub) 
     return c;
 }
 
-static void wait_state(rv_streams_t *s, rv_streams_state_t want, int timeout_ms) {
-    int64_t until = rv__mono_ms() + timeout_ms;
-    while (rv_streams_state(s) != want && rv__mono_ms() < until) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    assert_string_equal(rv_streams_state_name(rv_streams_state(s)), rv_streams_state_name(want));
-}
-
 static rv_streams_t *start_app(rv_topology_t *t, rv_conf_t *conf, seen_t *seen) {
     char errstr[1024];
     rv_streams_t *s = rv_streams_new(t, conf, errstr, sizeof errstr);
@@ -284,7 +275,7 @@ static rv_streams_t *start_app(rv_topology_t *t, rv_conf_t *conf, seen_t *seen) 
         assert_int_equal(rv_streams_set_state_listener(s, on_state, seen), 0);
     if (rv_streams_start(s, errstr, sizeof errstr))
         fail_msg("rv_streams_start: %s", errstr);
-    wait_state(s, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
     return s;
 }
 
@@ -447,7 +438,7 @@ static void run_count(fx_t *fx, rv_topology_t *t, const char *state_sub, int wan
     assert_int_equal(rv_streams_set_restore_listener(s, &l), 0);
     if (rv_streams_start(s, errstr, sizeof errstr))
         fail_msg("start: %s", errstr);
-    wait_state(s, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
     assert_int_equal(read_output(fx, "counts", 1, want, 15000, got, got_size, 1), want);
     assert_int_equal(rv_streams_close(s, 10000), 0);
     rv_streams_destroy(s);
@@ -595,7 +586,7 @@ static void test_error_handler(void **state) {
     assert_int_equal(rv_streams_set_state_listener(s, on_state, &seen), 0);
     assert_int_equal(rv_streams_set_uncaught_error_handler(s, handler, NULL), 0);
     assert_int_equal(rv_streams_start(s, errstr, sizeof errstr), 0);
-    wait_state(s, RV_STREAMS_ERROR, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_ERROR, 15000);
     assert_int_equal(g_handler_calls, 1);
     rvt_assert_contains(rv_streams_last_error(s), "Task 0_0");
     assert_int_equal(seen.v[seen.cnt - 2], RV_STREAMS_PENDING_ERROR);
@@ -676,7 +667,7 @@ static void test_deserialization_handlers(void **state) {
     rv_streams_t *s = rv_streams_new(t, app_conf(fx, "deser-app", "a"), errstr, sizeof errstr);
     assert_non_null(s);
     assert_int_equal(rv_streams_start(s, errstr, sizeof errstr), 0);
-    wait_state(s, RV_STREAMS_ERROR, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_ERROR, 15000);
     rvt_assert_contains(rv_streams_last_error(s), "Task 0_0");
     rv_streams_destroy(s);
     assert_int_equal(read_output(fx, "nums_out", 1, 1, 500, got, sizeof got, 1), 0);
@@ -727,7 +718,7 @@ static void test_two_instances(void **state) {
     rv_topology_t *t = count_topology();
     restored_t ra = {0}, rb = {0};
     rv_streams_t *a = start_count(fx, t, "a", &ra);
-    wait_state(a, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(a, RV_STREAMS_RUNNING, 15000);
     produce(fx, "words", 0, "a", "x", 1);
     produce(fx, "words", 1, "b", "x", 2);
     wait_outputs(fx, "counts", 2, got, sizeof got);
@@ -735,8 +726,8 @@ static void test_two_instances(void **state) {
     /* B joins: the two tasks split, and B restores its task's store (one
      * changelog record) into its empty state folder. */
     rv_streams_t *b = start_count(fx, t, "b", &rb);
-    wait_state(b, RV_STREAMS_RUNNING, 15000);
-    wait_state(a, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(b, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(a, RV_STREAMS_RUNNING, 15000);
     assert_int_equal(rb.ends, 1);
     assert_int_equal(rb.total, 1);
     produce(fx, "words", 0, "a", "x", 3);
@@ -750,7 +741,7 @@ static void test_two_instances(void **state) {
     int64_t before = ra.total;
     assert_int_equal(rv_streams_close(b, 10000), 0);
     rv_streams_destroy(b);
-    wait_state(a, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(a, RV_STREAMS_RUNNING, 15000);
     produce(fx, "words", 0, "a", "x", 5);
     produce(fx, "words", 1, "b", "x", 6);
     wait_outputs(fx, "counts", 6, got, sizeof got);
@@ -826,9 +817,9 @@ static void test_crash_loses_nothing(void **state) {
         inst[i] = rv_streams_new(t, c, errstr, sizeof errstr);
         assert_non_null(inst[i]);
         assert_int_equal(rv_streams_start(inst[i], errstr, sizeof errstr), 0);
-        wait_state(inst[i], RV_STREAMS_RUNNING, 15000);
+        rvt_wait_streams_state(inst[i], RV_STREAMS_RUNNING, 15000);
     }
-    wait_state(inst[0], RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(inst[0], RV_STREAMS_RUNNING, 15000);
     for (int v = 0; v < 20; v++) {
         char val[8];
         snprintf(val, sizeof val, "%d", v);
@@ -906,7 +897,7 @@ static void run_window_app(fx_t *fx, rv_topology_t *t, int want, char *got, size
     assert_non_null(s);
     if (rv_streams_start(s, errstr, sizeof errstr))
         fail_msg("start: %s", errstr);
-    wait_state(s, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
     /* One more than expected, so that a repeated emission shows. */
     *cnt = read_output(fx, "wout", 1, want + 1, 3000, got, got_size, 0);
     assert_int_equal(rv_streams_close(s, 10000), 0);
@@ -995,7 +986,7 @@ static void test_task_stream_time_restored(void **state) {
         assert_non_null(s);
         if (rv_streams_start(s, errstr, sizeof errstr))
             fail_msg("start: %s", errstr);
-        wait_state(s, RV_STREAMS_RUNNING, 15000);
+        rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
         assert_int_equal(read_output(fx, "stout", 1, 2 + run, 15000, got, sizeof got, 0), 2 + run);
         assert_int_equal(rv_streams_close(s, 10000), 0);
         rv_streams_destroy(s);

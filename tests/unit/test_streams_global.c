@@ -285,15 +285,6 @@ static rv_conf_t *app_conf(fx_t *fx, const char *app_id, const char *state_sub) 
     return c;
 }
 
-static void wait_state(rv_streams_t *s, rv_streams_state_t want, int timeout_ms) {
-    int64_t until = rv__mono_ms() + timeout_ms;
-    while (rv_streams_state(s) != want && rv__mono_ms() < until) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    assert_string_equal(rv_streams_state_name(rv_streams_state(s)), rv_streams_state_name(want));
-}
-
 static rv_streams_t *new_app(fx_t *fx, rv_topology_t *t, const char *state_sub, restored_t *r) {
     char errstr[1024];
     rv_streams_t *s =
@@ -316,7 +307,7 @@ static rv_streams_t *start_app(fx_t *fx, rv_topology_t *t, const char *state_sub
     rv_streams_t *s = new_app(fx, t, state_sub, r);
     if (rv_streams_start(s, errstr, sizeof errstr))
         fail_msg("rv_streams_start: %s", errstr);
-    wait_state(s, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
     return s;
 }
 
@@ -515,7 +506,7 @@ static void test_checkpoint_out_of_range(void **state) {
     s = new_app(fx, t, "a", NULL);
     assert_int_equal(rv_streams_start(s, errstr, sizeof errstr), RV_ERR_OFFSET_OUT_OF_RANGE);
     rvt_assert_contains(errstr, "Bootstrapping global state failed");
-    wait_state(s, RV_STREAMS_ERROR, 5000);
+    rvt_wait_streams_state(s, RV_STREAMS_ERROR, 5000);
     rvt_assert_contains(rv_streams_last_error(s), "Bootstrapping global state failed");
     rv_streams_destroy(s);
     /* ... so the next start restores from the log start. */
@@ -541,7 +532,7 @@ static void test_missing_global_topic(void **state) {
     assert_true(rv__mono_ms() - t0 < 10000);
     rvt_assert_contains(errstr, "There are no partitions available for topic customers when "
                                 "initializing global store Customers");
-    wait_state(s, RV_STREAMS_ERROR, 5000);
+    rvt_wait_streams_state(s, RV_STREAMS_ERROR, 5000);
     rvt_assert_contains(rv_streams_last_error(s), "no partitions available for topic customers");
     assert_int_equal(rv_streams_close(s, 5000), 0);
     rv_streams_destroy(s);
@@ -618,9 +609,9 @@ static void test_global_failure_is_fatal(void **state) {
     assert_int_equal(rv_streams_set_uncaught_error_handler(s, on_error, &h), 0);
     char errstr[1024];
     assert_int_equal(rv_streams_start(s, errstr, sizeof errstr), 0);
-    wait_state(s, RV_STREAMS_RUNNING, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
     produce(fx, "customers", 1, "c003", "boom", 5000);
-    wait_state(s, RV_STREAMS_ERROR, 15000);
+    rvt_wait_streams_state(s, RV_STREAMS_ERROR, 15000);
     assert_int_equal(h.calls, 1);
     rvt_assert_contains(h.thread, "-GlobalStreamThread");
     rvt_assert_contains(rv_streams_last_error(s), "GlobalStreamThread");
