@@ -26,10 +26,15 @@
  *  - the sender thread takes the whole ready stack (oldest first: seal
  *    order, which keeps per-partition order), then stamps the idempotence
  *    fields, finishes the batches (CRC, compression) and appends them one
- *    after the other; with acks=all it appends them all first and then
- *    fsyncs each partition once, so one fsync (the log's group commit)
- *    covers many batches. Finished batches go on `done_stack` with their
- *    result.
+ *    after the other. Finished batches go on `done_stack` with their
+ *    result. With acks=all the appended batches go to a second thread,
+ *    the syncer, through a FIFO (`sync_head`): it fsyncs each partition up
+ *    to its batches' end (the log's group commit, so one fsync covers
+ *    every batch appended meanwhile) and only then puts the batches on
+ *    `done_stack`. The sender appends the next batches into the page
+ *    cache while the disk writes the previous ones, so the producer is
+ *    held back by the slower of the two instead of their sum. The sender
+ *    starts the syncer and joins it when it ends itself.
  *  - rv_producer_poll()/flush()/send_sync()/close() move done batches to
  *    the `done` FIFO and run the records' callbacks on the calling
  *    thread, without the lock.
@@ -214,6 +219,12 @@ struct rv_producer_s {
     pthread_cond_t sender_cv;        /* work for the sender (with wake_lock) */
     pthread_t sender;
     bool sender_started;
+    /* acks=all: appended batches waiting for the syncer thread's fsync,
+     * in append order (see DESIGN). */
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cv;
+    pbatch_t *sync_head, *sync_tail;
+    bool sync_stop;
     uint64_t next_batch_id;
     uint32_t rng;
     rv__buf_t hdr_scratch;
@@ -678,9 +689,86 @@ static void sender_sleep(rv_producer_t *p, int64_t next_due, bool paused) {
     pthread_mutex_unlock(&p->wake_lock);
 }
 
+/* Finishes a list of appended batches: with `sync` (acks=all) first fsyncs
+ * each partition up to its batches' end (the log's group commit: one
+ * fsync covers every batch appended to the partition so far), then hands
+ * the batches to the reports (done_stack), frees their buffer.memory and
+ * wakes whoever waits for either. Run by one thread only (the sender, or
+ * the syncer when it runs), so done_stack keeps the append order. */
+static void complete(rv_producer_t *p, pbatch_t *list, bool sync) {
+    char errstr[ERRMSG_SIZE];
+    for (pbatch_t *b = sync ? list : NULL; b; b = b->next) {
+        if (b->err)
+            continue;
+        int64_t end = b->base_offset + b->cnt;
+        rv_err_t err =
+            rv__broker_sync(p->broker, b->topic->name, b->partition, end, errstr, sizeof errstr);
+        if (err)
+            batch_set_error(b, err, errstr);
+    }
+    size_t freed = 0;
+    for (pbatch_t *b = list, *nx; b; b = nx) {
+        nx = b->next;
+        freed += b->bytes;
+        b->bytes = 0;
+        /* The buffer goes back with the batch for reuse, unless reports
+         * pile up unpolled: then it is freed now. */
+        if (atomic_fetch_add(&p->done_pending, 1) >= p->spare_max)
+            rv__buf_free(&b->buf);
+        stack_push(&p->done_stack, b);
+    }
+    atomic_fetch_sub(&p->used, freed);
+    /* Waiters count themselves before they check (wait_report, send's
+     * buffer.memory wait), so either they see the change or the sender
+     * sees them and broadcasts under their lock. */
+    if (atomic_load(&p->waiting_report) > 0 || atomic_load(&p->waiting_space) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->space_cv);
+        pthread_cond_broadcast(&p->report_cv);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+/* Queues appended batches (in append order) for the syncer. */
+static void sync_queue_push(rv_producer_t *p, pbatch_t *list) {
+    pbatch_t *tail = list;
+    while (tail->next)
+        tail = tail->next;
+    pthread_mutex_lock(&p->sync_lock);
+    if (p->sync_tail)
+        p->sync_tail->next = list;
+    else
+        p->sync_head = list;
+    p->sync_tail = tail;
+    pthread_cond_signal(&p->sync_cv);
+    pthread_mutex_unlock(&p->sync_lock);
+}
+
+/* The syncer thread (acks=all): fsyncs and completes what the sender
+ * appended, while the sender appends the next batches (see DESIGN). Ends
+ * when the sender says stop and the queue is empty. */
+static void *syncer_main(void *arg) {
+    rv_producer_t *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->sync_lock);
+        while (!p->sync_head && !p->sync_stop)
+            pthread_cond_wait(&p->sync_cv, &p->sync_lock);
+        pbatch_t *list = p->sync_head;
+        p->sync_head = p->sync_tail = NULL;
+        pthread_mutex_unlock(&p->sync_lock);
+        if (!list)
+            return NULL;
+        complete(p, list, true);
+    }
+}
+
 static void *sender_main(void *arg) {
     rv_producer_t *p = arg;
     char errstr[ERRMSG_SIZE];
+    /* acks=all: a second thread fsyncs while this one appends; without it
+     * (it could not be started) this thread does both in turn. */
+    pthread_t syncer;
+    bool syncer_started = p->acks == -1 && pthread_create(&syncer, NULL, syncer_main, p) == 0;
     int64_t next_due = INT64_MAX;
     for (;;) {
         /* The accumulator is the sending threads' (see DESIGN): the lock
@@ -733,51 +821,28 @@ static void *sender_main(void *arg) {
                 }
             }
         }
-        if (p->acks == -1) {
-            /* acks=all: one fsync per partition covers every batch just
-             * appended to it (the log's group commit). */
-            for (pbatch_t *b = list; b; b = b->next) {
-                if (b->err)
-                    continue;
-                int64_t end = b->base_offset + b->cnt;
-                rv_err_t err = rv__broker_sync(p->broker, b->topic->name, b->partition, end, errstr,
-                                               sizeof errstr);
-                if (err)
-                    batch_set_error(b, err, errstr);
-            }
-        }
-
         if (reset) {
             /* The producer id is read by sending threads under the lock. */
             pthread_mutex_lock(&p->lock);
             reset_producer_id(p);
             pthread_mutex_unlock(&p->lock);
         }
-        size_t freed = 0;
-        for (pbatch_t *b = list, *nx; b; b = nx) {
-            nx = b->next;
-            /* A batch that failed before it was written gives its sequence
-             * numbers back, unless a reset renumbered everything. */
+        /* A batch that failed before it was written gives its sequence
+         * numbers back, unless a reset renumbered everything. */
+        for (pbatch_t *b = list; b; b = b->next)
             if (b->err && p->idempotent && !reset && b->base_offset < 0)
                 b->part->next_seq = seq_add(b->part->next_seq, -b->cnt);
-            freed += b->bytes;
-            b->bytes = 0;
-            /* The buffer goes back with the batch for reuse, unless reports
-             * pile up unpolled: then it is freed now. */
-            if (atomic_fetch_add(&p->done_pending, 1) >= p->spare_max)
-                rv__buf_free(&b->buf);
-            stack_push(&p->done_stack, b);
-        }
-        atomic_fetch_sub(&p->used, freed);
-        /* Waiters count themselves before they check (wait_report, send's
-         * buffer.memory wait), so either they see the change or the sender
-         * sees them and broadcasts under their lock. */
-        if (atomic_load(&p->waiting_report) > 0 || atomic_load(&p->waiting_space) > 0) {
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_broadcast(&p->space_cv);
-            pthread_cond_broadcast(&p->report_cv);
-            pthread_mutex_unlock(&p->lock);
-        }
+        if (syncer_started)
+            sync_queue_push(p, list);
+        else
+            complete(p, list, p->acks == -1);
+    }
+    if (syncer_started) {
+        pthread_mutex_lock(&p->sync_lock);
+        p->sync_stop = true;
+        pthread_cond_signal(&p->sync_cv);
+        pthread_mutex_unlock(&p->sync_lock);
+        pthread_join(syncer, NULL);
     }
     return NULL;
 }
@@ -1326,6 +1391,8 @@ rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
     }
     mutex_init_adaptive(&p->lock);
     pthread_mutex_init(&p->wake_lock, NULL);
+    pthread_mutex_init(&p->sync_lock, NULL);
+    pthread_cond_init(&p->sync_cv, NULL);
     atomic_init(&p->ready_stack, NULL);
     atomic_init(&p->done_stack, NULL);
     atomic_init(&p->used, 0);
@@ -1354,6 +1421,8 @@ rv_producer_t *rv_producer_new(rv_conf_t *conf, char *errstr, size_t errstr_size
         pthread_cond_destroy(&p->report_cv);
         pthread_mutex_destroy(&p->lock);
         pthread_mutex_destroy(&p->wake_lock);
+        pthread_mutex_destroy(&p->sync_lock);
+        pthread_cond_destroy(&p->sync_cv);
         rv_broker_close(p->broker);
         free(p);
         return NULL;
@@ -1462,6 +1531,8 @@ void rv_producer_destroy(rv_producer_t *p) {
     pthread_cond_destroy(&p->report_cv);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->wake_lock);
+    pthread_mutex_destroy(&p->sync_lock);
+    pthread_cond_destroy(&p->sync_cv);
     rv_broker_close(p->broker);
     rv_conf_destroy(p->conf);
     free(p);
