@@ -182,6 +182,10 @@ const rv__prop_t rv__conf_props[] = {
     {"processing.guarantee", RV__PROP_ENUM, "at_least_once", NORANGE, streams_guarantees,
      "The processing guarantee of a stream application: at_least_once. exactly_once_v2 is "
      "refused for now (it needs transactions)."},
+    {"repartition.purge.interval.ms", RV__PROP_LONG, "30000", 0, NOMAX, NULL,
+     "The frequency in milliseconds with which a stream application deletes the fully "
+     "consumed records of its repartition topics (delete-records up to the committed offset). "
+     "Purging happens after a commit at least this long after the last purge."},
     {"request.timeout.ms", RV__PROP_INT, "30000", 0, NOMAX, NULL,
      "How long the client waits for the response of a request before it retries or fails it."},
     {"retries", RV__PROP_INT, "2147483647", 0, NOMAX, NULL,

@@ -122,7 +122,8 @@ struct rv__stream_thread_s {
 
     bool dirty; /* processed or punctuated since the last commit */
     int64_t last_commit;
-    rv_err_t fail_err; /* set inside callbacks, acted on after poll */
+    int64_t last_purge; /* monotonic ms of the last repartition purge */
+    rv_err_t fail_err;  /* set inside callbacks, acted on after poll */
     char fail_msg[3072];
 };
 
@@ -274,6 +275,45 @@ static rv__task_t *find_task(rv__stream_thread_t *th, int sub, int32_t partition
     return NULL;
 }
 
+/* 1 when `topic` (as on the broker) is one of the app's repartition
+ * topics: "<application.id>-<name>" read by an internal source. */
+static int is_repartition_topic(const rv__stream_thread_t *th, const char *topic) {
+    size_t n = strlen(th->app->app_id);
+    if (strncmp(topic, th->app->app_id, n) != 0 || topic[n] != '-')
+        return 0;
+    const rv__tnode_t *src = rv__topology_source_for_topic(th->app->topo, topic + n + 1);
+    return src && src->source.internal;
+}
+
+/* As Kafka's TaskManager.maybePurgeCommittedRecords: after a commit, at
+ * most every repartition.purge.interval.ms, deletes the records of the
+ * repartition topics below the offsets just committed: no task of this
+ * app will read them again. A failure only logs: the next purge retries. */
+static void purge_repartition_topics(rv__stream_thread_t *th,
+                                     const rv_topic_partition_list_t *committed) {
+    int64_t now = rv__mono_ms();
+    if (now - th->last_purge < th->app->purge_interval_ms)
+        return;
+    th->last_purge = now;
+    for (size_t i = 0; i < rv_topic_partition_list_count(committed); i++) {
+        const rv_topic_partition_t *tp = rv_topic_partition_list_get(committed, i);
+        const char *topic = rv_topic_partition_topic(tp);
+        if (!is_repartition_topic(th, topic))
+            continue;
+        char errstr[512];
+        pthread_mutex_lock(&th->app->lock);
+        rv_err_t err =
+            rv_admin_delete_records(th->app->admin, topic, rv_topic_partition_partition(tp),
+                                    rv_topic_partition_offset(tp), NULL, errstr, sizeof errstr);
+        pthread_mutex_unlock(&th->app->lock);
+        if (err)
+            rv__log_warn(FAC,
+                         "stream-thread [%s] Purging %s-%d below offset %" PRId64 " failed: %s",
+                         th->name, topic, rv_topic_partition_partition(tp),
+                         rv_topic_partition_offset(tp), errstr);
+    }
+}
+
 /* Commits every task and then their input offsets (see DESIGN). */
 static rv_err_t commit_all(rv__stream_thread_t *th, bool enforce_checkpoint) {
     char errstr[2048];
@@ -311,7 +351,9 @@ static rv_err_t commit_all(rv__stream_thread_t *th, bool enforce_checkpoint) {
     }
     if (!err && rv_topic_partition_list_count(l) > 0) {
         rv_err_t cerr = rv_consumer_commit_sync(th->consumer, l, errstr, sizeof errstr);
-        if (cerr)
+        if (!cerr)
+            purge_repartition_topics(th, l);
+        else
             /* The group moved on (Kafka's TaskMigratedException): the
              * rebalance that follows hands the tasks over; their input
              * since the last good commit is processed again. */
@@ -892,6 +934,7 @@ rv_err_t rv__stream_thread_new(rv__stream_thread_t **out, rv_streams_t *s, int i
     if (!th)
         return RV_ERR__NOMEM;
     th->app = s;
+    th->last_purge = rv__mono_ms();
     snprintf(th->name, sizeof th->name, "%s-StreamThread-%d", s->client_id, idx + 1);
     atomic_init(&th->stop, 0);
     atomic_init(&th->crash, 0);

@@ -48,6 +48,7 @@ struct rv_streams_s {
     char client_id[400];
     int thread_cnt;
     int64_t commit_interval_ms;
+    int64_t purge_interval_ms; /* repartition.purge.interval.ms */
 
     _Atomic int state;          /* rv_streams_state_t */
     pthread_mutex_t trans_lock; /* serializes transitions and listener calls */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "rivulet/rivulet.h"
@@ -1093,6 +1094,8 @@ static void test_app_map_repartition(void **state) {
     assert_int_equal(rv_conf_set(ac, "application.id", "dsl-map-app", errstr, sizeof errstr), 0);
     assert_int_equal(rv_conf_set(ac, "state.dir", sd, errstr, sizeof errstr), 0);
     assert_int_equal(rv_conf_set(ac, "commit.interval.ms", "100", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(ac, "repartition.purge.interval.ms", "0", errstr, sizeof errstr),
+                     0);
     assert_int_equal(rv_conf_set(ac, "default.key.serde", "string", errstr, sizeof errstr), 0);
     assert_int_equal(rv_conf_set(ac, "default.value.serde", "string", errstr, sizeof errstr), 0);
     rv_streams_t *app = rv_streams_new(t, ac, errstr, sizeof errstr);
@@ -1143,12 +1146,36 @@ static void test_app_map_repartition(void **state) {
     assert_true(apple_red >= 0 && pear >= 0 && apple_green > apple_red);
 
     /* The repartition topic exists with the asked partition count and
-     * holds the three records. */
+     * held the three records; once their offsets are committed, the
+     * purge (repartition.purge.interval.ms 0: after every commit) deletes
+     * them. The app's input and output topics keep theirs. */
     rv_topic_description_t *td = NULL;
-    assert_int_equal(
-        rv_admin_describe_topic(a, "dsl-map-app-words-repartition", &td, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topic_description_partition_count(td), 3);
-    rv_topic_description_destroy(td);
+    int64_t purged = 0, written = 0;
+    until = rv__mono_ms() + 20000;
+    while (rv__mono_ms() < until) {
+        assert_int_equal(
+            rv_admin_describe_topic(a, "dsl-map-app-words-repartition", &td, errstr, sizeof errstr),
+            0);
+        assert_int_equal(rv_topic_description_partition_count(td), 3);
+        purged = written = 0;
+        for (int32_t i = 0; i < 3; i++) {
+            purged += rv_topic_description_log_start_offset(td, i);
+            written += rv_topic_description_end_offset(td, i);
+        }
+        rv_topic_description_destroy(td);
+        if (purged == 3)
+            break;
+        usleep(20000);
+    }
+    assert_int_equal(written, 3);
+    assert_int_equal(purged, 3);
+    const char *kept[] = {"lines", "by-word"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(rv_admin_describe_topic(a, kept[k], &td, errstr, sizeof errstr), 0);
+        for (int32_t i = 0; i < rv_topic_description_partition_count(td); i++)
+            assert_int_equal(rv_topic_description_log_start_offset(td, i), 0);
+        rv_topic_description_destroy(td);
+    }
 
     assert_int_equal(rv_streams_close(app, 10000), 0);
     rv_streams_destroy(app);
