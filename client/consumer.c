@@ -248,6 +248,7 @@ typedef struct part_s {
      * RV_OFFSET_STORED, RV_OFFSET_BEGINNING, RV_OFFSET_END. */
     int64_t position;
     bool paused;
+    int64_t fetched_hw;     /* the high watermark at the last fetch, -1 none */
     rv__chunk_t *chunk;     /* the last fetch, or NULL */
     rv__chunk_t *dchunk;    /* the decompressed records of the current batch */
     rv__chunk_t *rec_chunk; /* what `it` reads: chunk or dchunk (borrowed) */
@@ -685,6 +686,7 @@ static rv_err_t part_add(rv_consumer_t *c, const char *topic, int32_t partition,
         return RV_ERR__NOMEM;
     p->partition = partition;
     p->position = position;
+    p->fetched_hw = -1;
     c->part_cnt++;
     return RV_ERR_NO_ERROR;
 }
@@ -1604,7 +1606,8 @@ static int part_fetch(rv_consumer_t *c, part_t *p, size_t max_bytes, size_t *fet
         return 0; /* deleted meanwhile, or not created yet: nothing to read */
     /* Exactly at the HW: nothing new yet. Past it, the read below reports
      * OFFSET_OUT_OF_RANGE so auto.offset.reset applies, as in Kafka. */
-    if (p->position == rv__log_high_watermark(log) && p->position >= rv__log_start_offset(log)) {
+    p->fetched_hw = rv__log_high_watermark(log);
+    if (p->position == p->fetched_hw && p->position >= rv__log_start_offset(log)) {
         rv__topics_release(c->topics, t);
         return 0;
     }
@@ -2116,7 +2119,16 @@ void rv_consumer_destroy(rv_consumer_t *c) {
     free(c);
 }
 
-/* ---- internals for tests ---- */
+/* ---- internals ---- */
+
+int64_t rv__consumer_fetched_lag(rv_consumer_t *c, const char *topic, int32_t partition) {
+    if (c->kc)
+        return rv__kconsumer_fetched_lag(c->kc, topic, partition);
+    part_t *p = part_find(c, topic, partition);
+    if (!p || p->position < 0 || p->fetched_hw < 0)
+        return -1;
+    return p->fetched_hw > p->position ? p->fetched_hw - p->position : 0;
+}
 
 void rv__consumer_simulate_crash(rv_consumer_t *c) {
     if (c->kc) {

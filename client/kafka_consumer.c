@@ -976,6 +976,17 @@ rv_err_t rv__kconsumer_position(rv__kconsumer_t *kc, rv_topic_partition_list_t *
     return RV_ERR_NO_ERROR;
 }
 
+int64_t rv__kconsumer_fetched_lag(rv__kconsumer_t *kc, const char *topic, int32_t partition) {
+    kpart_t *p = part_find(kc, topic, partition);
+    int64_t lo = -1, hi = -1;
+    if (!p || p->pos < 0 ||
+        rd_kafka_get_watermark_offsets(kc->rk, topic, partition, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0)
+        return -1;
+    return hi > p->pos ? hi - p->pos : 0;
+}
+
 rv_err_t rv__kconsumer_committed(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions,
                                  int timeout_ms) {
     size_t n = rv_topic_partition_list_count(partitions);

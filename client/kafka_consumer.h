@@ -59,6 +59,9 @@ rv_err_t rv__kconsumer_seek(rv__kconsumer_t *kc, const char *topic, int32_t part
  *  (RV_OFFSET_END) of the whole assignment. */
 rv_err_t rv__kconsumer_seek_assignment(rv__kconsumer_t *kc, int64_t where);
 rv_err_t rv__kconsumer_position(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions);
+/** rv__consumer_fetched_lag(): librdkafka's cached high watermark (from
+ *  its last fetch response) minus the position; -1 when either is unknown. */
+int64_t rv__kconsumer_fetched_lag(rv__kconsumer_t *kc, const char *topic, int32_t partition);
 rv_err_t rv__kconsumer_committed(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions,
                                  int timeout_ms);
 rv_err_t rv__kconsumer_set_paused(rv__kconsumer_t *kc, const rv_topic_partition_list_t *partitions,

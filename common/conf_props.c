@@ -169,6 +169,11 @@ const rv__prop_t rv__conf_props[] = {
     {"max.request.size", RV__PROP_INT, "1048576", 0, NOMAX, NULL,
      "The maximum size of a request in bytes, and so of one record: larger records fail at send "
      "with MESSAGE_TOO_LARGE."},
+    {"max.task.idle.ms", RV__PROP_LONG, "0", -1, NOMAX, NULL,
+     "How long a stream task with several input partitions waits for an empty partition that is "
+     "caught up before it processes the others' records without it (Kafka's KIP-695). At 0 it "
+     "still waits while the partition's lag on the broker is unknown or positive, i.e. until "
+     "what the broker holds has been fetched; -1 never waits."},
     {"metadata.max.age.ms", RV__PROP_LONG, "300000", 0, NOMAX, NULL,
      "The period after which the client refreshes its metadata (partition counts) even without "
      "a change, to see new partitions."},

@@ -696,6 +696,11 @@ static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts
         int32_t p = rv_topic_partition_partition(tp);
         if (sub >= 0 && !find_task(th, sub, p))
             create_task(th, sub, p, start);
+        /* The task knows each of its partitions from now on, also before
+         * their first record (max.task.idle.ms waits for empty ones). */
+        rv__task_t *t = sub >= 0 ? find_task(th, sub, p) : NULL;
+        if (t && rv__task_add_input(t, rv_topic_partition_topic(tp), p))
+            fail(th, RV_ERR__NOMEM, "Out of memory");
     }
     for (size_t i = 0; ok && i < n && !th->fail_err; i++) {
         rv_topic_partition_t *tp = rv_topic_partition_list_get(start, i);
@@ -782,11 +787,18 @@ static void drop_clients(rv__stream_thread_t *th) {
     th->send_err = 0;
 }
 
+static int64_t fetched_lag(const char *topic, int32_t partition, void *opaque) {
+    rv__stream_thread_t *th = opaque;
+    return rv__consumer_fetched_lag(th->consumer, topic, partition);
+}
+
 static void process_all(rv__stream_thread_t *th) {
     char errstr[2048];
+    int64_t wall = rv__now_ms();
     for (size_t i = 0; i < th->task_cnt && !th->fail_err; i++) {
         rv__task_t *t = th->tasks[i];
-        while (rv__task_queued(t) && !th->fail_err) {
+        while (!th->fail_err &&
+               rv__task_ready(t, wall, th->app->max_task_idle_ms, fetched_lag, th)) {
             int processed = 0;
             rv_err_t err = rv__task_process(t, &processed, errstr, sizeof errstr);
             if (!err)

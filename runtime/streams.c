@@ -354,6 +354,7 @@ rv_streams_t *rv_streams_new(rv_topology_t *topology, rv_conf_t *conf, char *err
     s->thread_cnt = atoi(rv_conf_get(conf, "num.stream.threads"));
     s->commit_interval_ms = atoll(rv_conf_get(conf, "commit.interval.ms"));
     s->purge_interval_ms = atoll(rv_conf_get(conf, "repartition.purge.interval.ms"));
+    s->max_task_idle_ms = atoll(rv_conf_get(conf, "max.task.idle.ms"));
     if (s->thread_cnt < 1)
         s->thread_cnt = 1;
     if (stream_subs == 0 && subs > 0) {

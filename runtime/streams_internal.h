@@ -49,6 +49,7 @@ struct rv_streams_s {
     int thread_cnt;
     int64_t commit_interval_ms;
     int64_t purge_interval_ms; /* repartition.purge.interval.ms */
+    int64_t max_task_idle_ms;  /* max.task.idle.ms */
 
     _Atomic int state;          /* rv_streams_state_t */
     pthread_mutex_t trans_lock; /* serializes transitions and listener calls */

@@ -44,10 +44,11 @@
  * and its timestamp extracted when it is added (Kafka does it when the record reaches the head of
  * its queue; with no records skipped in between that is the same). rv__task_process() takes the
  * head with the smallest timestamp among the non-empty queues, the earliest queue on a tie (Kafka's
- * PartitionGroup). An empty queue does not block picking: that is max.task.idle.ms = 0 as far as
- * the task can tell; waiting for a partition that still has lag on the broker is the owner's
- * decision (it knows the fetch positions), so it should add what it fetched for all partitions
- * before processing.
+ * PartitionGroup). An empty queue does not block picking by itself: whether the task may process
+ * while one of its partitions is empty is rv__task_ready() (PartitionGroup.readyToProcess,
+ * max.task.idle.ms), which asks the owner for the partition's lag as of its last fetch. The owner
+ * makes the queues of all the task's partitions up front (rv__task_add_input()) so that a
+ * partition that never had a record counts as empty.
  *
  * Stream time is the highest timestamp of the records processed so far; it
  * never goes back, so a record older than stream time is processed with
@@ -755,6 +756,49 @@ const char *rv__task_last_error(const rv__task_t *t) {
 
 size_t rv__task_queued(const rv__task_t *t) {
     return t->queued;
+}
+
+rv_err_t rv__task_add_input(rv__task_t *t, const char *topic, int32_t partition) {
+    size_t src;
+    if (get_queue(t, topic, partition, &src))
+        return RV_ERR_NO_ERROR;
+    return src == SIZE_MAX ? RV_ERR__INVALID_ARG : RV_ERR__NOMEM;
+}
+
+int rv__task_ready(rv__task_t *t, int64_t now_ms, int64_t max_idle_ms, rv__task_lag_fn *lag,
+                   void *opaque) {
+    if (!t->queued)
+        return 0;
+    if (max_idle_ms < 0)
+        return 1;
+    bool enforced = false;
+    for (size_t i = 0; i < t->queue_cnt; i++) {
+        rv__queue_t *q = &t->queues[i];
+        if (q->head < q->cnt) {
+            q->idling = false;
+            continue;
+        }
+        if (lag(q->topic, q->partition, opaque) != 0) {
+            /* Unknown: wait for the fetch; positive: wait to poll what the
+             * broker holds. */
+            q->idling = false;
+            return 0;
+        }
+        /* Caught up: wait max.task.idle.ms for more to show up. */
+        if (!q->idling) {
+            q->idling = true;
+            q->idle_deadline = now_ms + max_idle_ms;
+        }
+        if (now_ms < q->idle_deadline)
+            return 0;
+        enforced = true;
+    }
+    if (enforced)
+        rv__log_debug(FAC,
+                      "task [%s] Processing although some input partitions are empty "
+                      "(caught up for max.task.idle.ms)",
+                      t->id);
+    return 1;
 }
 
 int32_t rv__task_partition(const rv__task_t *t) {

@@ -186,6 +186,27 @@ rv_err_t rv__task_add_shared(rv__task_t *task, rv__shared_records_t *sr, size_t 
 /** Number of records queued and not yet processed. */
 size_t rv__task_queued(const rv__task_t *task);
 
+/** Makes the queue of input partition topic/partition before its first
+ *  record arrives, so rv__task_ready() knows the partition is empty.
+ *  Known partitions are left as they are. RV_ERR__INVALID_ARG when no
+ *  source of the sub-topology reads `topic`; RV_ERR__NOMEM. */
+rv_err_t rv__task_add_input(rv__task_t *task, const char *topic, int32_t partition);
+
+/** The lag of an input partition as of the owner's last fetch: how many
+ *  offsets the broker holds past the consumer's position; -1 unknown. */
+typedef int64_t(rv__task_lag_fn)(const char *topic, int32_t partition, void *opaque);
+
+/** Kafka's PartitionGroup.readyToProcess (KIP-695): 1 when the task may
+ *  process its next record at wall-clock time now_ms. max_idle_ms is
+ *  max.task.idle.ms: -1 processes whenever a record is queued. Otherwise
+ *  every empty input partition must be known to be caught up (lag(...) 0;
+ *  unknown or positive lag: wait for the fetch) and must have been so for
+ *  max_idle_ms (timed from the first time it was seen empty and caught
+ *  up); then the task processes the other partitions' records without it
+ *  (enforced processing). 0 when nothing is queued. */
+int rv__task_ready(rv__task_t *task, int64_t now_ms, int64_t max_idle_ms, rv__task_lag_fn *lag,
+                   void *opaque);
+
 /** Processes the queued record with the smallest timestamp across the
  *  task's partitions (the earliest partition on a tie): moves stream time,
  *  runs the record through the sub-topology depth-first. *processed is 1
@@ -337,6 +358,8 @@ typedef struct rv__queue_s {
     size_t head, cnt, cap;
     int64_t partition_time; /* highest valid extracted timestamp, -1 none */
     int64_t committable;    /* next offset to commit, -1 none yet */
+    bool idling;            /* empty with zero lag since idle_deadline - max.task.idle.ms */
+    int64_t idle_deadline;  /* wall-clock ms: process without it from then on */
 } rv__queue_t;
 
 struct rv__task_s {

@@ -674,6 +674,65 @@ static void test_task_timestamp_order_two_partitions(void **state) {
     rv_topology_destroy(t);
 }
 
+/* The lag the owner reports per partition of "in" (index = partition). */
+static int64_t g_lag[2];
+static int64_t lag_of(const char *topic, int32_t partition, void *opaque) {
+    (void)topic, (void)opaque;
+    return g_lag[partition];
+}
+
+/* rv__task_ready() as Kafka's PartitionGroupTest readiness cases
+ * (KIP-695): an empty partition holds the task back while its lag is
+ * unknown or positive; once it is caught up, for max.task.idle.ms. */
+static void test_task_ready_max_task_idle(void **state) {
+    (void)state;
+    probe_t p = {0};
+    rv_topology_t *t = rv_topology_new();
+    add_source(t, "Source", "in");
+    add_probe(t, "P", &p, "Source");
+    task_fx_t fx;
+    task_open(&fx, t, 0);
+    assert_int_equal(rv__task_add_input(fx.task, "in", 0), 0);
+    assert_int_equal(rv__task_add_input(fx.task, "in", 1), 0);
+    assert_int_equal(rv__task_add_input(fx.task, "in", 1), 0); /* known: no change */
+    assert_int_equal(rv__task_add_input(fx.task, "other", 0), RV_ERR__INVALID_ARG);
+    /* Nothing queued: never ready. */
+    g_lag[0] = g_lag[1] = 0;
+    assert_int_equal(rv__task_ready(fx.task, 1000, -1, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 0);
+    add(&fx, "in", 0, 0, 5);
+    /* -1: whatever the other partition's lag. */
+    g_lag[1] = -1;
+    assert_int_equal(rv__task_ready(fx.task, 1000, -1, lag_of, NULL), 1);
+    /* Lag unknown or positive: wait for the fetch, even with idle 0. */
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 0);
+    g_lag[1] = 3;
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 0);
+    /* Caught up: idle 0 processes at once (enforced processing). */
+    g_lag[1] = 0;
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 1);
+    /* Caught up with idle 100: the wait starts the first time it is seen
+     * caught up (t=2000) and ends at 2100. */
+    g_lag[1] = 3;
+    assert_int_equal(rv__task_ready(fx.task, 1500, 100, lag_of, NULL), 0);
+    g_lag[1] = 0;
+    assert_int_equal(rv__task_ready(fx.task, 2000, 100, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 2099, 100, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 2100, 100, lag_of, NULL), 1);
+    /* Data in both partitions: ready, and the timer starts over later. */
+    add(&fx, "in", 1, 0, 6);
+    assert_int_equal(rv__task_ready(fx.task, 2200, 100, lag_of, NULL), 1);
+    char err[1024];
+    int processed = 0;
+    assert_int_equal(rv__task_process(fx.task, &processed, err, sizeof err), 0);
+    assert_int_equal(processed, 1);
+    assert_int_equal(p.ts[0], 5); /* the smaller timestamp first */
+    assert_int_equal(rv__task_ready(fx.task, 3000, 100, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 3100, 100, lag_of, NULL), 1);
+    task_done(&fx);
+    rv_topology_destroy(t);
+}
+
 static rv_err_t commit_process(rv_processor_context_t *ctx, const rv_processor_record_t *r,
                                void *s) {
     (void)r, (void)s;
@@ -861,6 +920,7 @@ int main(void) {
         cmocka_unit_test(test_schedule_interval_and_init_failure),
         cmocka_unit_test(test_record_metadata),
         cmocka_unit_test(test_task_timestamp_order_two_partitions),
+        cmocka_unit_test(test_task_ready_max_task_idle),
         cmocka_unit_test(test_task_shared_records),
         cmocka_unit_test(test_task_commit_request),
         cmocka_unit_test(test_task_cache_collapses_until_commit),

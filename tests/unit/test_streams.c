@@ -626,6 +626,49 @@ static rv_err_t pass_get(rv_processor_t *out, void *opaque) {
     return 0;
 }
 
+/* ---- max.task.idle.ms: timestamp order across a task's partitions ---- */
+
+/* One task reads ts-a and ts-b. Each poll returns one record
+ * (max.poll.records 1), so the task's queues fill one record at a time,
+ * whichever partition the consumer reads first. With max.task.idle.ms 0
+ * (the default) the task does not process while a partition's queue is
+ * empty and its lag is unknown or positive, so it still processes in
+ * timestamp order: b10 a20 a21 b30. Without the wait (-1) it would
+ * process a20 before b10 or b30 before a21. */
+static void test_max_task_idle_timestamp_order(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    create_topic(fx, "ts-a", 1);
+    create_topic(fx, "ts-b", 1);
+    create_topic(fx, "ts-out", 1);
+    produce(fx, "ts-a", 0, "k", "a20", 20);
+    produce(fx, "ts-a", 0, "k", "a21", 21);
+    produce(fx, "ts-b", 0, "k", "b10", 10);
+    produce(fx, "ts-b", 0, "k", "b30", 30);
+    rv_topology_t *t = rv_topology_new();
+    rv_processor_supplier_t pass = RV_PROCESSOR_SUPPLIER_INIT;
+    pass.get = pass_get;
+    const char *topics[] = {"ts-a", "ts-b"}, *source[] = {"Source"}, *process[] = {"Process"};
+    assert_int_equal(rv_topology_add_source(t, "Source", topics, 2, NULL, errstr, sizeof errstr),
+                     0);
+    assert_int_equal(
+        rv_topology_add_processor(t, "Process", &pass, source, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_topology_add_sink(t, "Sink", "ts-out", NULL, process, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
+    rv_conf_t *conf = app_conf(fx, "idle-app", "idle");
+    assert_int_equal(rv_conf_set(conf, "max.poll.records", "1", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "default.key.serde", "bytes", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "default.value.serde", "bytes", errstr, sizeof errstr), 0);
+    rv_streams_t *s = start_app(t, conf, NULL);
+    char got[4096];
+    assert_int_equal(read_output(fx, "ts-out", 1, 4, 15000, got, sizeof got, 0), 4);
+    assert_string_equal(got, "k=b10@10\nk=a20@20\nk=a21@21\nk=b30@30\n");
+    assert_int_equal(rv_streams_close(s, 10000), 0);
+    rv_streams_destroy(s);
+    rv_topology_destroy(t);
+}
+
 static void test_deserialization_handlers(void **state) {
     fx_t *fx = *state;
     char errstr[1024], got[4096] = "";
@@ -1004,6 +1047,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_commit_restart_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deserialization_handlers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_task_idle_timestamp_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_time_survives_restart, setup, teardown),
