@@ -122,8 +122,9 @@ struct rv__stream_thread_s {
 
     bool dirty; /* processed or punctuated since the last commit */
     int64_t last_commit;
-    int64_t last_purge; /* monotonic ms of the last repartition purge */
-    rv_err_t fail_err;  /* set inside callbacks, acted on after poll */
+    int64_t last_purge;      /* monotonic ms of the last repartition purge */
+    uint64_t routes_version; /* of the routing table subscribed to */
+    rv_err_t fail_err;       /* set inside callbacks, acted on after poll */
     char fail_msg[3072];
 };
 
@@ -718,6 +719,21 @@ static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts
 
 /* ---- The loop ---- */
 
+/* Subscribes the consumer to the app's current routing table (again when
+ * a pattern source matched new topics: the consumer rebalances). */
+static rv_err_t subscribe(rv__stream_thread_t *th) {
+    const rv__route_table_t *rt = rv__streams_routes(th->app);
+    rv_rebalance_listener_t rl = RV_REBALANCE_LISTENER_INIT;
+    rl.revoked = on_revoked;
+    rl.assigned = on_assigned;
+    rl.lost = on_lost;
+    rl.opaque = th;
+    rv_err_t err = rv_consumer_subscribe(th->consumer, rt->subscription, rt->cnt, &rl);
+    if (!err)
+        th->routes_version = rt->version;
+    return err;
+}
+
 /* Sets name to value unless the app set it. */
 static rv_conf_res_t default_override(rv_conf_t *conf, const char *name, const char *value,
                                       char *errstr, size_t errstr_size) {
@@ -761,12 +777,7 @@ static rv_err_t make_clients(rv__stream_thread_t *th, char *errstr, size_t errst
         rv_conf_destroy(pc);
         return RV_ERR__INVALID_ARG;
     }
-    rv_rebalance_listener_t rl = RV_REBALANCE_LISTENER_INIT;
-    rl.revoked = on_revoked;
-    rl.assigned = on_assigned;
-    rl.lost = on_lost;
-    rl.opaque = th;
-    rv_err_t err = rv_consumer_subscribe(th->consumer, app->subscription, app->route_cnt, &rl);
+    rv_err_t err = subscribe(th);
     if (err)
         rv__errstr_set(errstr, errstr_size, "Subscribing failed: %s",
                        rv_consumer_last_error(th->consumer));
@@ -827,6 +838,11 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
     int poll_ms = app->commit_interval_ms < 100 ? (int)app->commit_interval_ms : 100;
     th->last_commit = rv__mono_ms();
     while (!atomic_load(&th->stop) && !th->fail_err) {
+        rv__streams_refresh_patterns(app);
+        if (rv__streams_routes(app)->version != th->routes_version && subscribe(th)) {
+            fail(th, RV_ERR__FAIL, "Subscribing failed: %s", rv_consumer_last_error(th->consumer));
+            break;
+        }
         rv_records_t *rs = NULL;
         rv_err_t err = rv_consumer_poll(th->consumer, poll_ms, &rs);
         if (th->fail_err) {

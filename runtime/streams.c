@@ -9,10 +9,14 @@
  * unchanged on the embedded and the kafka backend):
  *   1. Every source of every sub-topology is resolved to broker topic
  *      names: static topics (internal ones prefixed "<application.id>-"),
- *      and for pattern sources the existing topics matching the pattern
- *      (Kafka re-matches at each metadata refresh; rivulet matches once
- *      at start). The result is the routing table topic -> sub-topology
- *      and the consumer subscription.
+ *      and for pattern sources the existing topics matching the pattern.
+ *      The result is the routing table topic -> sub-topology, which is
+ *      also the consumer subscription. As Kafka's consumer re-matches a
+ *      pattern at each metadata refresh, the stream threads call
+ *      rv__streams_refresh_patterns() in their loop: every
+ *      metadata.max.age.ms it lists the topics again, publishes a new
+ *      table with the new matches, and each thread subscribes to it
+ *      (a rebalance hands out the new partitions).
  *   2. Partition counts: a sub-topology's count is the common count of
  *      its external source topics; different counts there fail with
  *      Kafka's "Topics not co-partitioned" message naming every topic and
@@ -151,11 +155,60 @@ void rv__streams_thread_changed(rv_streams_t *s) {
         rv__streams_transition(s, to);
 }
 
+/* Frees rt and every older table. */
+static void route_table_free(rv__route_table_t *rt) {
+    while (rt) {
+        rv__route_table_t *older = rt->older;
+        for (size_t i = 0; i < rt->cnt; i++)
+            free(rt->routes[i].topic);
+        free(rt->routes);
+        free(rt->subscription);
+        free(rt);
+        rt = older;
+    }
+}
+
+const rv__route_table_t *rv__streams_routes(const rv_streams_t *s) {
+    return atomic_load_explicit(&((rv_streams_t *)s)->rtab, memory_order_acquire);
+}
+
 int rv__streams_route(const rv_streams_t *s, const char *topic) {
-    for (size_t i = 0; i < s->route_cnt; i++)
-        if (!strcmp(s->routes[i].topic, topic))
-            return s->routes[i].subtopology;
+    const rv__route_table_t *rt = rv__streams_routes(s);
+    for (size_t i = 0; rt && i < rt->cnt; i++)
+        if (!strcmp(rt->routes[i].topic, topic))
+            return rt->routes[i].subtopology;
     return -1;
+}
+
+/* A table of `cnt` routes (topics copied), `older` chained. NULL when out
+ * of memory. */
+static rv__route_table_t *route_table_new(const rv__streams_route_t *routes, size_t cnt,
+                                          rv__route_table_t *older) {
+    rv__route_table_t *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return NULL;
+    rt->routes = calloc(cnt ? cnt : 1, sizeof *rt->routes);
+    rt->subscription = calloc(cnt ? cnt : 1, sizeof *rt->subscription);
+    if (!rt->routes || !rt->subscription) {
+        free(rt->routes);
+        free(rt->subscription);
+        free(rt);
+        return NULL;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        rt->routes[i].subtopology = routes[i].subtopology;
+        if (!(rt->routes[i].topic = strdup(routes[i].topic))) {
+            rt->cnt = i;
+            rt->older = NULL;
+            route_table_free(rt);
+            return NULL;
+        }
+        rt->subscription[i] = rt->routes[i].topic;
+    }
+    rt->cnt = cnt;
+    rt->older = older;
+    rt->version = older ? older->version + 1 : 1;
+    return rt;
 }
 
 int32_t rv__streams_partition_count(rv_streams_t *s, const char *topic) {
@@ -354,6 +407,7 @@ rv_streams_t *rv_streams_new(rv_topology_t *topology, rv_conf_t *conf, char *err
     s->thread_cnt = atoi(rv_conf_get(conf, "num.stream.threads"));
     s->commit_interval_ms = atoll(rv_conf_get(conf, "commit.interval.ms"));
     s->purge_interval_ms = atoll(rv_conf_get(conf, "repartition.purge.interval.ms"));
+    s->pattern_refresh_ms = atoll(rv_conf_get(conf, "metadata.max.age.ms"));
     s->max_task_idle_ms = atoll(rv_conf_get(conf, "max.task.idle.ms"));
     if (s->thread_cnt < 1)
         s->thread_cnt = 1;
@@ -472,6 +526,83 @@ static int32_t describe_count(rv_admin_t *a, const char *topic, rv_err_t *err, c
     return n;
 }
 
+/* The pattern source of a stream sub-topology that matches `topic`; its
+ * sub-topology id in *sub. NULL when none. */
+static const rv__tnode_t *pattern_source_for(const rv_streams_t *s, const char *topic, int *sub) {
+    for (size_t i = 0; i < rv__topology_subtopology_count(s->topo); i++) {
+        const rv__subtopology_t *st = rv__topology_subtopology(s->topo, i);
+        if (st->global)
+            continue;
+        for (size_t k = 0; k < st->source_cnt; k++) {
+            const rv__tnode_t *tn = rv__topology_node(s->topo, st->sources[k]);
+            if (tn->pattern && rv__topology_source_matches(tn, topic)) {
+                *sub = st->id;
+                return tn;
+            }
+        }
+    }
+    return NULL;
+}
+
+void rv__streams_refresh_patterns(rv_streams_t *s) {
+    if (!s->has_patterns)
+        return;
+    int64_t now = rv__mono_ms();
+    pthread_mutex_lock(&s->lock);
+    if (now - s->last_pattern_refresh < s->pattern_refresh_ms) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    s->last_pattern_refresh = now;
+    char errstr[512];
+    char **names = NULL;
+    size_t name_cnt = 0;
+    rv_err_t err = rv_admin_list_topics(s->admin, false, &names, &name_cnt, errstr, sizeof errstr);
+    if (err) {
+        pthread_mutex_unlock(&s->lock);
+        rv__log_warn(FAC, "stream-client [%s] Listing topics for the source patterns failed: %s",
+                     s->client_id, errstr);
+        return;
+    }
+    rv__route_table_t *cur = atomic_load(&s->rtab);
+    rv__streams_route_t *routes = calloc(cur->cnt + name_cnt + 1, sizeof *routes);
+    size_t cnt = 0;
+    for (size_t i = 0; routes && i < cur->cnt; i++)
+        routes[cnt++] = cur->routes[i];
+    size_t id_len = strlen(s->app_id);
+    for (size_t j = 0; routes && j < name_cnt; j++) {
+        const char *topic = names[j];
+        int sub = -1;
+        bool internal = !strncmp(topic, s->app_id, id_len) && topic[id_len] == '-';
+        if (internal || rv__streams_route(s, topic) >= 0 || !pattern_source_for(s, topic, &sub))
+            continue;
+        int32_t n = describe_count(s->admin, topic, &err, errstr, sizeof errstr);
+        if (n <= 0)
+            continue; /* deleted meanwhile: the next refresh sees */
+        if (n != s->sub_partitions[sub]) {
+            rv__log_warn(FAC,
+                         "stream-client [%s] Topic %s matches a source pattern of sub-topology "
+                         "%d but has %d partitions where the sub-topology has %d: not read",
+                         s->client_id, topic, sub, (int)n, (int)s->sub_partitions[sub]);
+            continue;
+        }
+        rv__log_info(FAC,
+                     "stream-client [%s] New topic %s matches a source pattern of "
+                     "sub-topology %d: subscribing",
+                     s->client_id, topic, sub);
+        routes[cnt].topic = (char *)topic;
+        routes[cnt++].subtopology = sub;
+    }
+    if (routes && cnt > cur->cnt) {
+        rv__route_table_t *rt = route_table_new(routes, cnt, cur);
+        if (rt)
+            atomic_store_explicit(&s->rtab, rt, memory_order_release);
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(routes);
+    rv_strv_free(names, name_cnt);
+}
+
 /* The sub-topology writing internal topic `name` (undecorated), -1. */
 static int writer_of(const rv_topology_t *t, const char *undecorated) {
     size_t n = rv__topology_node_count(t);
@@ -536,6 +667,8 @@ static rv_err_t setup(rv_streams_t *s, char *errstr, size_t errstr_size) {
                 if (!err)
                     err = add_rtopic(&su, buf, st->id, tn->source.internal != 0);
             }
+            if (tn->pattern)
+                s->has_patterns = true;
             for (size_t j = 0; !err && tn->pattern && j < name_cnt; j++)
                 if (rv__topology_source_matches(tn, names[j]))
                     err = add_rtopic(&su, names[j], st->id, false);
@@ -682,17 +815,17 @@ static rv_err_t setup(rv_streams_t *s, char *errstr, size_t errstr_size) {
 
     /* The routing table and the subscription. */
     if (!err) {
-        s->routes = calloc(su.cnt ? su.cnt : 1, sizeof *s->routes);
-        s->subscription = calloc(su.cnt ? su.cnt : 1, sizeof *s->subscription);
-        if (!s->routes || !s->subscription)
-            err = RV_ERR__NOMEM;
-        for (size_t k = 0; !err && k < su.cnt; k++) {
-            s->routes[k].topic = su.v[k].name;
-            s->routes[k].subtopology = su.v[k].sub;
-            s->subscription[k] = su.v[k].name;
-            su.v[k].name = NULL;
-            s->route_cnt++;
+        rv__streams_route_t *routes = calloc(su.cnt ? su.cnt : 1, sizeof *routes);
+        for (size_t k = 0; routes && k < su.cnt; k++) {
+            routes[k].topic = su.v[k].name;
+            routes[k].subtopology = su.v[k].sub;
         }
+        rv__route_table_t *rt = routes ? route_table_new(routes, su.cnt, NULL) : NULL;
+        free(routes);
+        if (!rt)
+            err = RV_ERR__NOMEM;
+        atomic_store_explicit(&s->rtab, rt, memory_order_release);
+        s->last_pattern_refresh = rv__mono_ms();
     }
     if (err == RV_ERR__NOMEM && errstr && errstr_size && !errstr[0])
         rv__errstr_set(errstr, errstr_size, "Out of memory");
@@ -854,10 +987,7 @@ void rv_streams_destroy(rv_streams_t *s) {
     rv__global_thread_destroy(s->global);
     rv_admin_destroy(s->admin);
     rv__state_dir_destroy(s->sd);
-    for (size_t i = 0; i < s->route_cnt; i++)
-        free(s->routes[i].topic);
-    free(s->routes);
-    free(s->subscription);
+    route_table_free(atomic_load(&s->rtab));
     free(s->sub_partitions);
     for (size_t i = 0; i < s->pcount_cnt; i++)
         free(s->pcounts[i].topic);

@@ -32,6 +32,20 @@ typedef struct rv__streams_route_s {
     int subtopology;
 } rv__streams_route_t;
 
+/* The routing table topic -> sub-topology, which is also the stream
+ * threads' subscription. Immutable once published: when a pattern source
+ * matches a new topic, rv__streams_refresh_patterns() publishes a copy
+ * with the topic added and a higher version, and keeps the older tables
+ * chained until the app is destroyed, so a thread may go on reading the
+ * table it loaded. */
+typedef struct rv__route_table_s {
+    struct rv__route_table_s *older;
+    uint64_t version;
+    size_t cnt;
+    rv__streams_route_t *routes; /* topics owned */
+    const char **subscription;   /* routes[i].topic */
+} rv__route_table_t;
+
 /* A cached partition count of a topic the app writes to. */
 typedef struct rv__streams_pcount_s {
     char *topic;
@@ -62,10 +76,11 @@ struct rv_streams_s {
 
     /* Fixed in rv_streams_start() before the threads start. */
     rv__state_dir_t *sd;
-    rv__streams_route_t *routes;
-    size_t route_cnt;
-    const char **subscription; /* the routes' topics */
-    int32_t *sub_partitions;   /* partition count per sub-topology id */
+    _Atomic(rv__route_table_t *) rtab; /* see rv__route_table_t */
+    bool has_patterns;                 /* a stream source reads a pattern */
+    int64_t pattern_refresh_ms;        /* metadata.max.age.ms */
+    int64_t last_pattern_refresh;      /* monotonic ms, under lock */
+    int32_t *sub_partitions;           /* partition count per sub-topology id */
     size_t sub_cnt;
 
     pthread_mutex_t lock; /* admin, pcounts, alive, err */
@@ -107,6 +122,19 @@ rv_err_t rv__streams_topic_offsets(rv_streams_t *s, const char *topic, int32_t *
 /** The sub-topology reading broker topic `topic`, -1 when none. Any
  *  thread after start. */
 int rv__streams_route(const rv_streams_t *s, const char *topic);
+
+/** The current routing table (the subscription). Borrowed: valid until the
+ *  app is destroyed. Any thread after start. */
+const rv__route_table_t *rv__streams_routes(const rv_streams_t *s);
+
+/** As Kafka's consumer re-matching a pattern subscription at each metadata
+ *  refresh: at most every metadata.max.age.ms, lists the broker's topics
+ *  and routes every new topic a pattern source of a sub-topology matches
+ *  (not the app's internal topics) to that sub-topology, in a new routing
+ *  table; the threads then subscribe to it. A new topic whose partition
+ *  count differs from the sub-topology's is not routed (a warning says
+ *  why). No-op without pattern sources. Any stream thread. */
+void rv__streams_refresh_patterns(rv_streams_t *s);
 
 /** The partition count of `topic` (asked once through the admin client,
  *  then cached); <= 0 when unknown. Any thread. */

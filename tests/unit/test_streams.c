@@ -669,6 +669,52 @@ static void test_max_task_idle_timestamp_order(void **state) {
     rv_topology_destroy(t);
 }
 
+/* A pattern source reads the topics that match when the app starts, and,
+ * as Kafka's consumer re-matches its pattern at each metadata refresh
+ * (metadata.max.age.ms), a matching topic created later; one with a
+ * partition count other than the sub-topology's is left alone. */
+static void test_pattern_source_new_topics(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    create_topic(fx, "pat-a", 1);
+    create_topic(fx, "pat-out", 1);
+    produce(fx, "pat-a", 0, "k", "a1", 1);
+    rv_topology_t *t = rv_topology_new();
+    rv_processor_supplier_t pass = RV_PROCESSOR_SUPPLIER_INIT;
+    pass.get = pass_get;
+    const char *source[] = {"Source"}, *process[] = {"Process"};
+    assert_int_equal(
+        rv_topology_add_source_pattern(t, "Source", "pat-[a-z]", NULL, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_topology_add_processor(t, "Process", &pass, source, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_topology_add_sink(t, "Sink", "pat-out", NULL, process, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
+    rv_conf_t *conf = app_conf(fx, "pattern-app", "pattern");
+    assert_int_equal(rv_conf_set(conf, "metadata.max.age.ms", "200", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "default.key.serde", "bytes", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "default.value.serde", "bytes", errstr, sizeof errstr), 0);
+    rv_streams_t *s = start_app(t, conf, NULL);
+    char got[4096];
+    assert_int_equal(read_output(fx, "pat-out", 1, 1, 15000, got, sizeof got, 0), 1);
+    assert_string_equal(got, "k=a1@1\n");
+    /* Created after the start: pat-b matches with the same count; pat-c
+     * matches with another count; pat-out2 does not match. */
+    create_topic(fx, "pat-b", 1);
+    create_topic(fx, "pat-c", 2);
+    produce(fx, "pat-b", 0, "k", "b1", 2);
+    produce(fx, "pat-c", 0, "k", "c1", 3);
+    assert_int_equal(read_output(fx, "pat-out", 1, 2, 15000, got, sizeof got, 0), 2);
+    assert_string_equal(got, "k=a1@1\nk=b1@2\n");
+    produce(fx, "pat-a", 0, "k", "a2", 4);
+    assert_int_equal(read_output(fx, "pat-out", 1, 3, 15000, got, sizeof got, 0), 3);
+    assert_string_equal(got, "k=a1@1\nk=b1@2\nk=a2@4\n");
+    assert_int_equal(rv_streams_state(s), RV_STREAMS_RUNNING);
+    assert_int_equal(rv_streams_close(s, 10000), 0);
+    rv_streams_destroy(s);
+    rv_topology_destroy(t);
+}
+
 static void test_deserialization_handlers(void **state) {
     fx_t *fx = *state;
     char errstr[1024], got[4096] = "";
@@ -1048,6 +1094,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_error_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deserialization_handlers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_task_idle_timestamp_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pattern_source_new_topics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_time_survives_restart, setup, teardown),
