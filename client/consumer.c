@@ -1644,6 +1644,14 @@ static int part_fetch(rv_consumer_t *c, part_t *p, size_t max_bytes, size_t *fet
     }
     if (!buf.len) {
         rv__buf_free(&buf);
+        /* No batch from the position up to the HW of this read: the
+         * cleaner removed the log's last batches (our broker also rolls a
+         * segment by segment.ms without an append, which Kafka does not,
+         * so the active segment's tail can be cleaned too). Their offsets
+         * are skipped, as everywhere else: move to that HW, or the
+         * position, and the lag with it, would stay short of it forever. */
+        if (p->position < info.high_watermark)
+            p->position = info.high_watermark;
         return 0;
     }
     *fetched += buf.len;

@@ -984,7 +984,22 @@ int64_t rv__kconsumer_fetched_lag(rv__kconsumer_t *kc, const char *topic, int32_
             RD_KAFKA_RESP_ERR_NO_ERROR ||
         hi < 0)
         return -1;
-    return hi > p->pos ? hi - p->pos : 0;
+    int64_t pos = p->pos;
+    if (hi > pos && !p->seek_pending) {
+        /* librdkafka's position also moves over what it never returns:
+         * transaction markers and aborted records. Ours counts returned
+         * records only, so a log ending in a marker would never look
+         * caught up. */
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        if (l) {
+            rd_kafka_topic_partition_list_add(l, topic, partition);
+            if (rd_kafka_position(kc->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                l->elems[0].offset > pos)
+                pos = l->elems[0].offset;
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+    }
+    return hi > pos ? hi - pos : 0;
 }
 
 rv_err_t rv__kconsumer_committed(rv__kconsumer_t *kc, rv_topic_partition_list_t *partitions,

@@ -68,8 +68,9 @@
  * that many reports wait unpolled.
  *
  * Memory: buffer.memory counts the records' estimated sizes from send
- * until their batch has been appended (as Java's BufferPool, which frees a
- * batch when its request completes, before the callback runs). A send that
+ * until their batch has been appended, and with acks=all fsync'd (as
+ * Java's BufferPool, which frees a batch when its request completes,
+ * before the callback runs). A send that
  * finds the pool full waits on `space_cv` for at most max.block.ms.
  *
  * Idempotence: the producer id and epoch come from the broker when the

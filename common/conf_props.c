@@ -89,6 +89,9 @@ const rv__prop_t rv__conf_props[] = {
     {"buffer.memory", RV__PROP_LONG, "33554432", 0, NOMAX, NULL,
      "The total bytes of memory the producer may use to buffer records waiting to be sent; when "
      "it is used up, send blocks for up to max.block.ms and then fails."},
+    {"buffered.records.per.partition", RV__PROP_INT, "1000", 1, NOMAX, NULL,
+     "Maximum number of records a stream task buffers per input partition: past it the stream "
+     "thread pauses the partition until the task has processed its queue down again."},
     {"cache.max.bytes.buffering", RV__PROP_LONG, "10485760", 0, NOMAX, NULL,
      "Maximum number of memory bytes to be used for buffering across all threads: the record "
      "cache of the stores that enable caching, which collapses repeated updates of a key "

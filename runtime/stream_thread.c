@@ -100,6 +100,7 @@ struct rv__stream_thread_s {
     _Atomic int crash;   /* rv__stream_thread_crash(): exit as if killed */
     _Atomic int running; /* tasks ready (Kafka's StreamThread RUNNING) */
     _Atomic int dead;
+    _Atomic size_t buffered; /* records queued in its tasks, after each poll */
 
     rv_consumer_t *consumer;
     rv_consumer_t *restorer;
@@ -124,6 +125,7 @@ struct rv__stream_thread_s {
     int64_t last_commit;
     int64_t last_purge;      /* monotonic ms of the last repartition purge */
     uint64_t routes_version; /* of the routing table subscribed to */
+    uint64_t poll_epoch;     /* polls so far: the age of the lags tasks saw */
     rv_err_t fail_err;       /* set inside callbacks, acted on after poll */
     char fail_msg[3072];
 };
@@ -138,6 +140,10 @@ int rv__stream_thread_running(const rv__stream_thread_t *th) {
 
 int rv__stream_thread_dead(const rv__stream_thread_t *th) {
     return atomic_load(&((rv__stream_thread_t *)th)->dead);
+}
+
+size_t rv__stream_thread_buffered(const rv__stream_thread_t *th) {
+    return atomic_load(&((rv__stream_thread_t *)th)->buffered);
 }
 
 static void set_running(rv__stream_thread_t *th, int running) {
@@ -289,7 +295,9 @@ static int is_repartition_topic(const rv__stream_thread_t *th, const char *topic
 /* As Kafka's TaskManager.maybePurgeCommittedRecords: after a commit, at
  * most every repartition.purge.interval.ms, deletes the records of the
  * repartition topics below the offsets just committed: no task of this
- * app will read them again. A failure only logs: the next purge retries. */
+ * app will read them again. Only after the periodic commits, not the ones
+ * of a rebalance or a shutdown, which it would make longer. A failure only
+ * logs (at debug, as Kafka): the next purge retries. */
 static void purge_repartition_topics(rv__stream_thread_t *th,
                                      const rv_topic_partition_list_t *committed) {
     int64_t now = rv__mono_ms();
@@ -302,21 +310,22 @@ static void purge_repartition_topics(rv__stream_thread_t *th,
         if (!is_repartition_topic(th, topic))
             continue;
         char errstr[512];
-        pthread_mutex_lock(&th->app->lock);
+        /* The admin client is thread-safe: no app lock around a call that
+         * may wait for the network. */
         rv_err_t err =
             rv_admin_delete_records(th->app->admin, topic, rv_topic_partition_partition(tp),
                                     rv_topic_partition_offset(tp), NULL, errstr, sizeof errstr);
-        pthread_mutex_unlock(&th->app->lock);
         if (err)
-            rv__log_warn(FAC,
-                         "stream-thread [%s] Purging %s-%d below offset %" PRId64 " failed: %s",
-                         th->name, topic, rv_topic_partition_partition(tp),
-                         rv_topic_partition_offset(tp), errstr);
+            rv__log_debug(FAC,
+                          "stream-thread [%s] Purging %s-%d below offset %" PRId64 " failed: %s",
+                          th->name, topic, rv_topic_partition_partition(tp),
+                          rv_topic_partition_offset(tp), errstr);
     }
 }
 
-/* Commits every task and then their input offsets (see DESIGN). */
-static rv_err_t commit_all(rv__stream_thread_t *th, bool enforce_checkpoint) {
+/* Commits every task and then their input offsets (see DESIGN); `purge`:
+ * a periodic commit, which may purge repartition topics. */
+static rv_err_t commit_all(rv__stream_thread_t *th, bool enforce_checkpoint, bool purge) {
     char errstr[2048];
     rv_topic_partition_list_t *l = rv_topic_partition_list_new(th->task_cnt * 2 + 1);
     if (!l) {
@@ -352,7 +361,7 @@ static rv_err_t commit_all(rv__stream_thread_t *th, bool enforce_checkpoint) {
     }
     if (!err && rv_topic_partition_list_count(l) > 0) {
         rv_err_t cerr = rv_consumer_commit_sync(th->consumer, l, errstr, sizeof errstr);
-        if (!cerr)
+        if (!cerr && purge)
             purge_repartition_topics(th, l);
         else
             /* The group moved on (Kafka's TaskMigratedException): the
@@ -664,7 +673,7 @@ static void on_revoked(rv_consumer_t *c, const rv_topic_partition_list_t *parts,
     /* Everything is committed, also the tasks that stay: one consistent
      * point before the group moves on. */
     if (th->task_cnt && !th->fail_err)
-        commit_all(th, true);
+        commit_all(th, true, false);
     close_revoked(th, parts, !th->fail_err);
 }
 
@@ -700,8 +709,10 @@ static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts
         /* The task knows each of its partitions from now on, also before
          * their first record (max.task.idle.ms waits for empty ones). */
         rv__task_t *t = sub >= 0 ? find_task(th, sub, p) : NULL;
-        if (t && rv__task_add_input(t, rv_topic_partition_topic(tp), p))
-            fail(th, RV_ERR__NOMEM, "Out of memory");
+        rv_err_t aerr = t ? rv__task_add_input(t, rv_topic_partition_topic(tp), p) : 0;
+        if (aerr)
+            fail(th, aerr, "Task %s cannot take partition %s-%d: %s", rv__task_id(t),
+                 rv_topic_partition_topic(tp), (int)p, rv_err_str(aerr));
     }
     for (size_t i = 0; ok && i < n && !th->fail_err; i++) {
         rv_topic_partition_t *tp = rv_topic_partition_list_get(start, i);
@@ -798,6 +809,35 @@ static void drop_clients(rv__stream_thread_t *th) {
     th->send_err = 0;
 }
 
+/* Kafka's buffered.records.per.partition: pauses the input partitions
+ * holding more queued records than that, and resumes the paused ones that
+ * the tasks have worked down to it, so a task that waits (max.task.idle.ms)
+ * or falls behind does not buffer its input without bound. */
+static void apply_backpressure(rv__stream_thread_t *th) {
+    size_t limit = (size_t)th->app->buffered_per_partition;
+    for (int resume = 0; resume < 2; resume++) {
+        rv_topic_partition_list_t *l = NULL;
+        for (size_t i = 0; i < th->task_cnt; i++) {
+            for (size_t k = 0; k < rv__task_input_count(th->tasks[i]); k++) {
+                rv__queue_t *q = rv__task_input(th->tasks[i], k);
+                size_t queued = q->cnt - q->head;
+                if (resume ? !q->paused || queued > limit : q->paused || queued <= limit)
+                    continue;
+                if (!l && !(l = rv_topic_partition_list_new(4)))
+                    return; /* out of memory: try again after the next poll */
+                if (!rv_topic_partition_list_add(l, q->topic, q->partition))
+                    break;
+                q->paused = !resume;
+            }
+        }
+        if (l &&
+            (resume ? rv_consumer_resume(th->consumer, l) : rv_consumer_pause(th->consumer, l)))
+            rv__log_warn(FAC, "stream-thread [%s] %s partitions failed: %s", th->name,
+                         resume ? "Resuming" : "Pausing", rv_consumer_last_error(th->consumer));
+        rv_topic_partition_list_destroy(l);
+    }
+}
+
 static int64_t fetched_lag(const char *topic, int32_t partition, void *opaque) {
     rv__stream_thread_t *th = opaque;
     return rv__consumer_fetched_lag(th->consumer, topic, partition);
@@ -808,8 +848,8 @@ static void process_all(rv__stream_thread_t *th) {
     int64_t wall = rv__now_ms();
     for (size_t i = 0; i < th->task_cnt && !th->fail_err; i++) {
         rv__task_t *t = th->tasks[i];
-        while (!th->fail_err &&
-               rv__task_ready(t, wall, th->app->max_task_idle_ms, fetched_lag, th)) {
+        while (!th->fail_err && rv__task_ready(t, wall, th->app->max_task_idle_ms, th->poll_epoch,
+                                               fetched_lag, th)) {
             int processed = 0;
             rv_err_t err = rv__task_process(t, &processed, errstr, sizeof errstr);
             if (!err)
@@ -890,7 +930,13 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
         }
         rv__shared_records_unref(sr);
         rv_records_destroy(rs);
+        th->poll_epoch++;
         process_all(th);
+        apply_backpressure(th);
+        size_t buffered = 0;
+        for (size_t i = 0; i < th->task_cnt; i++)
+            buffered += rv__task_queued(th->tasks[i]);
+        atomic_store(&th->buffered, buffered);
         th->rep_topic = NULL;
         rv_producer_poll(th->producer, 0);
         if (th->send_err)
@@ -902,7 +948,7 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
             if (rv__task_commit_requested(th->tasks[i]))
                 requested = true;
         if (requested || (th->dirty && rv__mono_ms() - th->last_commit >= app->commit_interval_ms))
-            commit_all(th, false);
+            commit_all(th, false, true);
     }
     if (th->fail_err)
         return th->fail_err;
@@ -914,7 +960,7 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
     }
     /* Clean shutdown: the final commit, then close. */
     set_running(th, 0);
-    commit_all(th, true);
+    commit_all(th, true, false);
     close_tasks(th, !th->fail_err);
     rv_consumer_close(th->consumer);
     th->rep_topic = NULL;

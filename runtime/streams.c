@@ -409,6 +409,7 @@ rv_streams_t *rv_streams_new(rv_topology_t *topology, rv_conf_t *conf, char *err
     s->purge_interval_ms = atoll(rv_conf_get(conf, "repartition.purge.interval.ms"));
     s->pattern_refresh_ms = atoll(rv_conf_get(conf, "metadata.max.age.ms"));
     s->max_task_idle_ms = atoll(rv_conf_get(conf, "max.task.idle.ms"));
+    s->buffered_per_partition = atoll(rv_conf_get(conf, "buffered.records.per.partition"));
     if (s->thread_cnt < 1)
         s->thread_cnt = 1;
     if (stream_subs == 0 && subs > 0) {

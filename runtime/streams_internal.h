@@ -62,8 +62,9 @@ struct rv_streams_s {
     char client_id[400];
     int thread_cnt;
     int64_t commit_interval_ms;
-    int64_t purge_interval_ms; /* repartition.purge.interval.ms */
-    int64_t max_task_idle_ms;  /* max.task.idle.ms */
+    int64_t purge_interval_ms;      /* repartition.purge.interval.ms */
+    int64_t max_task_idle_ms;       /* max.task.idle.ms */
+    int64_t buffered_per_partition; /* buffered.records.per.partition */
 
     _Atomic int state;          /* rv_streams_state_t */
     pthread_mutex_t trans_lock; /* serializes transitions and listener calls */
@@ -197,6 +198,8 @@ void rv__stream_thread_destroy(rv__stream_thread_t *th);
 int rv__stream_thread_running(const rv__stream_thread_t *th);
 /** 1 once the thread returned or is about to. Any thread. */
 int rv__stream_thread_dead(const rv__stream_thread_t *th);
+/** Records queued in the thread's tasks, as of its last poll. Any thread. */
+size_t rv__stream_thread_buffered(const rv__stream_thread_t *th);
 const char *rv__stream_thread_name(const rv__stream_thread_t *th);
 
 /* ---- runtime/global_thread.c ---- */

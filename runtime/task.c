@@ -765,8 +765,16 @@ rv_err_t rv__task_add_input(rv__task_t *t, const char *topic, int32_t partition)
     return src == SIZE_MAX ? RV_ERR__INVALID_ARG : RV_ERR__NOMEM;
 }
 
-int rv__task_ready(rv__task_t *t, int64_t now_ms, int64_t max_idle_ms, rv__task_lag_fn *lag,
-                   void *opaque) {
+size_t rv__task_input_count(const rv__task_t *t) {
+    return t->queue_cnt;
+}
+
+rv__queue_t *rv__task_input(rv__task_t *t, size_t i) {
+    return &t->queues[i];
+}
+
+int rv__task_ready(rv__task_t *t, int64_t now_ms, int64_t max_idle_ms, uint64_t epoch,
+                   rv__task_lag_fn *lag, void *opaque) {
     if (!t->queued)
         return 0;
     if (max_idle_ms < 0)
@@ -778,7 +786,11 @@ int rv__task_ready(rv__task_t *t, int64_t now_ms, int64_t max_idle_ms, rv__task_
             q->idling = false;
             continue;
         }
-        if (lag(q->topic, q->partition, opaque) != 0) {
+        if (q->lag_epoch != epoch || epoch == 0) {
+            q->lag = lag(q->topic, q->partition, opaque);
+            q->lag_epoch = epoch;
+        }
+        if (q->lag != 0) {
             /* Unknown: wait for the fetch; positive: wait to poll what the
              * broker holds. */
             q->idling = false;
@@ -793,11 +805,13 @@ int rv__task_ready(rv__task_t *t, int64_t now_ms, int64_t max_idle_ms, rv__task_
             return 0;
         enforced = true;
     }
-    if (enforced)
+    /* Logged once per stretch of enforced processing. */
+    if (enforced && !t->enforcing)
         rv__log_debug(FAC,
                       "task [%s] Processing although some input partitions are empty "
                       "(caught up for max.task.idle.ms)",
                       t->id);
+    t->enforcing = enforced;
     return 1;
 }
 

@@ -203,9 +203,17 @@ typedef int64_t(rv__task_lag_fn)(const char *topic, int32_t partition, void *opa
  *  unknown or positive lag: wait for the fetch) and must have been so for
  *  max_idle_ms (timed from the first time it was seen empty and caught
  *  up); then the task processes the other partitions' records without it
- *  (enforced processing). 0 when nothing is queued. */
-int rv__task_ready(rv__task_t *task, int64_t now_ms, int64_t max_idle_ms, rv__task_lag_fn *lag,
-                   void *opaque);
+ *  (enforced processing). 0 when nothing is queued. The lag of a
+ *  partition is asked once per `epoch` (the owner's poll count: as
+ *  Kafka's fetchedLags, it only changes with a poll). */
+int rv__task_ready(rv__task_t *task, int64_t now_ms, int64_t max_idle_ms, uint64_t epoch,
+                   rv__task_lag_fn *lag, void *opaque);
+
+/** The task's input partitions, in the order their queues were made (the
+ *  owner reads topic, partition, head/cnt and keeps `paused`). i <
+ *  rv__task_input_count(). Borrowed. */
+size_t rv__task_input_count(const rv__task_t *task);
+struct rv__queue_s *rv__task_input(rv__task_t *task, size_t i);
 
 /** Processes the queued record with the smallest timestamp across the
  *  task's partitions (the earliest partition on a tie): moves stream time,
@@ -360,6 +368,9 @@ typedef struct rv__queue_s {
     int64_t committable;    /* next offset to commit, -1 none yet */
     bool idling;            /* empty with zero lag since idle_deadline - max.task.idle.ms */
     int64_t idle_deadline;  /* wall-clock ms: process without it from then on */
+    int64_t lag;            /* the owner's lag, as of poll lag_epoch */
+    uint64_t lag_epoch;
+    bool paused; /* the owner paused the partition (buffered.records.per.partition) */
 } rv__queue_t;
 
 struct rv__task_s {
@@ -378,6 +389,7 @@ struct rv__task_s {
     rv_kv_store_t *(*global_store)(void *opaque, const char *name);
     void *global_store_opaque;
     bool deser_continue; /* LogAndContinueExceptionHandler */
+    bool enforcing;      /* processing without an empty partition (max.task.idle.ms) */
 
     rv__task_node_t *nodes; /* the sub-topology's nodes, topological order */
     size_t node_cnt;

@@ -19,7 +19,9 @@
 
 #include "client/consumer_records.h"
 #include "common/clock.h"
+#include "broker/log/log.h"
 #include "broker/topics.h"
+#include "client/consumer_internal.h"
 #include "common/record_batch.h"
 #include "rivulet/admin.h"
 #include "rivulet/broker.h"
@@ -619,6 +621,127 @@ static void test_fetch_buffer_pool(void **state) {
     rv__chunk_unref(e);
 }
 
+/* Appends a transaction marker (a control batch) straight to the log of
+ * topic/partition: producers may not write control batches. */
+static void append_marker(fx_t *fx, const char *topic, int32_t partition) {
+    char errstr[512];
+    rv__buf_t b = RV__BUF_INIT;
+    rv__batch_builder_t bb;
+    uint8_t marker[6] = {0, 0, 0, 0, 0, 0};
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, RV__ATTR_CONTROL | RV__ATTR_TRANSACTIONAL,
+                                             INT64_MIN, 7, 0, -1, -1),
+                     0);
+    assert_int_equal(rv__batch_builder_add(&bb, 0, 5000, marker, 4, marker, 6, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    rv__topic_t *t;
+    rv__log_t *log;
+    rv__topics_t *topics = rv__broker_topics(fx->broker);
+    assert_int_equal(rv__topics_acquire(topics, topic, partition, &t, &log, errstr, sizeof errstr),
+                     0);
+    rv__append_info_t info;
+    assert_int_equal(rv__log_append(log, b.data, b.len, 0, &info, errstr, sizeof errstr), 0);
+    rv__topics_release(topics, t);
+    rv__buf_free(&b);
+}
+
+/* Polls (dropping records) until the fetched lag of topic/partition is
+ * `want`, for at most 5 s; returns the last lag seen. */
+static int64_t poll_until_lag(rv_consumer_t *c, const char *topic, int32_t partition,
+                              int64_t want) {
+    int64_t lag = rv__consumer_fetched_lag(c, topic, partition);
+    for (int64_t until = rv__mono_ms() + 5000; lag != want && rv__mono_ms() < until;) {
+        rv_records_t *rs = NULL;
+        if (rv_consumer_poll(c, 50, &rs) == RV_ERR_NO_ERROR)
+            rv_records_destroy(rs);
+        lag = rv__consumer_fetched_lag(c, topic, partition);
+    }
+    return lag;
+}
+
+/* rv__consumer_fetched_lag() (Kafka's Consumer.currentLag, which
+ * max.task.idle.ms waits on): unknown before the first fetch, what the
+ * broker holds past the position, and 0 once caught up - also when the
+ * log ends in a transaction marker, which the consumer never returns, and
+ * when compaction removed the log's last batches. */
+static void test_fetched_lag(void **state) {
+    fx_t *fx = *state;
+    create_topic(fx, "lag", 1);
+    produce(fx, "lag", 0, 0, 3, 1);
+    rv_consumer_t *c = consumer(fx, "max.poll.records", "1", NULL);
+    assert_int_equal(rv__consumer_fetched_lag(c, "lag", 0), -1); /* not assigned */
+    assign1(c, "lag", 0, RV_OFFSET_BEGINNING);
+    assert_int_equal(rv__consumer_fetched_lag(c, "lag", 0), -1); /* not fetched */
+    assert_int_equal(rv__consumer_fetched_lag(c, "other", 0), -1);
+    /* One record per poll: the lag counts down to 0. */
+    int64_t lag = poll_until_lag(c, "lag", 0, 2);
+    assert_true(lag == 2 || lag == 1 || lag == 0);
+    assert_int_equal(poll_until_lag(c, "lag", 0, 0), 0);
+    /* A marker at the end: no record comes, the lag still reaches 0 once
+     * the record before it was returned. */
+    append_marker(fx, "lag", 0);
+    produce(fx, "lag", 0, 4, 1, 1);
+    append_marker(fx, "lag", 0);
+    int64_t last = -1;
+    for (int64_t until = rv__mono_ms() + 5000; last < 4 && rv__mono_ms() < until;) {
+        rv_records_t *rs = NULL;
+        if (rv_consumer_poll(c, 50, &rs) != RV_ERR_NO_ERROR)
+            continue;
+        for (size_t i = 0; i < rv_records_count(rs); i++)
+            last = rv_record_offset(rv_records_get(rs, i));
+        rv_records_destroy(rs);
+    }
+    assert_int_equal(last, 4);
+    assert_int_equal(poll_until_lag(c, "lag", 0, 0), 0);
+    rv_consumer_destroy(c);
+    if (rvt_kafka_backend())
+        return;
+    /* Compaction dropped the last batches (a tombstone past
+     * delete.retention.ms, after a roll without appends): the position
+     * moves over their offsets to the HW. */
+    char errstr[512];
+    rv_conf_t *conf = rv_conf_new();
+    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", fx->ebs, errstr, sizeof errstr), 0);
+    rv_admin_t *a = rv_admin_new(conf, errstr, sizeof errstr);
+    const char *n[] = {"cleanup.policy", "delete.retention.ms", "min.compaction.lag.ms"};
+    const char *v[] = {"compact", "0", "0"};
+    assert_int_equal(rv_admin_create_topic(a, "gap", 1, 1, n, v, 3, errstr, sizeof errstr), 0);
+    rv_admin_destroy(a);
+    const char *keys[] = {"k1", "k2", "k2"}, *vals[] = {"v1", "v2", NULL};
+    rv_batch_builder_t *b = rv_batch_builder_new();
+    for (int i = 0; i < 3; i++) {
+        const void *d;
+        size_t len;
+        rv_batch_builder_reset(b);
+        assert_int_equal(
+            rv_batch_builder_add(b, keys[i], 2, vals[i], vals[i] ? 2 : -1, rv__now_ms()), 0);
+        assert_int_equal(rv_batch_builder_finish(b, &d, &len), 0);
+        assert_int_equal(
+            rv_broker_produce(fx->broker, "gap", 0, d, len, 1, NULL, errstr, sizeof errstr), 0);
+    }
+    rv_batch_builder_destroy(b);
+    rv__topic_t *t;
+    rv__log_t *log;
+    rv__topics_t *topics = rv__broker_topics(fx->broker);
+    assert_int_equal(rv__topics_acquire(topics, "gap", 0, &t, &log, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__log_roll(log), 0);
+    rv__clean_stats_t st;
+    memset(&st, 0, sizeof st);
+    assert_int_equal(rv__log_clean(log, rv__now_ms(), 1, &st), 0);
+    memset(&st, 0, sizeof st);
+    assert_int_equal(rv__log_clean(log, rv__now_ms() + 1000, 1, &st), 0);
+    assert_int_equal(rv__log_high_watermark(log), 3);
+    rv__topics_release(topics, t);
+    c = consumer(fx, NULL);
+    assign1(c, "gap", 0, RV_OFFSET_BEGINNING);
+    assert_int_equal(poll_until_lag(c, "gap", 0, 0), 0);
+    rv_topic_partition_list_t *l = rv_topic_partition_list_new(1);
+    rv_topic_partition_list_add(l, "gap", 0);
+    assert_int_equal(rv_consumer_position(c, l), 0);
+    assert_int_equal(rv_topic_partition_offset(rv_topic_partition_list_get(l, 0)), 3);
+    rv_topic_partition_list_destroy(l);
+    rv_consumer_destroy(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list),
@@ -630,6 +753,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_seek_position_pause, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_commits, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_control_and_compressed, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fetched_lag, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_wakeup, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_subscribe_one_member, setup, rvt_client_fx_teardown),
     };

@@ -698,37 +698,42 @@ static void test_task_ready_max_task_idle(void **state) {
     assert_int_equal(rv__task_add_input(fx.task, "other", 0), RV_ERR__INVALID_ARG);
     /* Nothing queued: never ready. */
     g_lag[0] = g_lag[1] = 0;
-    assert_int_equal(rv__task_ready(fx.task, 1000, -1, lag_of, NULL), 0);
-    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 1000, -1, 0, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, 0, lag_of, NULL), 0);
     add(&fx, "in", 0, 0, 5);
     /* -1: whatever the other partition's lag. */
     g_lag[1] = -1;
-    assert_int_equal(rv__task_ready(fx.task, 1000, -1, lag_of, NULL), 1);
+    assert_int_equal(rv__task_ready(fx.task, 1000, -1, 0, lag_of, NULL), 1);
     /* Lag unknown or positive: wait for the fetch, even with idle 0. */
-    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, 0, lag_of, NULL), 0);
     g_lag[1] = 3;
-    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 0);
-    /* Caught up: idle 0 processes at once (enforced processing). */
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, 0, lag_of, NULL), 0);
+    /* The lag is asked once per poll (epoch): until the next one the task
+     * goes by the lag it saw. */
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, 7, lag_of, NULL), 0);
     g_lag[1] = 0;
-    assert_int_equal(rv__task_ready(fx.task, 1000, 0, lag_of, NULL), 1);
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, 7, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, 8, lag_of, NULL), 1);
+    /* Caught up: idle 0 processes at once (enforced processing). */
+    assert_int_equal(rv__task_ready(fx.task, 1000, 0, 0, lag_of, NULL), 1);
     /* Caught up with idle 100: the wait starts the first time it is seen
      * caught up (t=2000) and ends at 2100. */
     g_lag[1] = 3;
-    assert_int_equal(rv__task_ready(fx.task, 1500, 100, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 1500, 100, 0, lag_of, NULL), 0);
     g_lag[1] = 0;
-    assert_int_equal(rv__task_ready(fx.task, 2000, 100, lag_of, NULL), 0);
-    assert_int_equal(rv__task_ready(fx.task, 2099, 100, lag_of, NULL), 0);
-    assert_int_equal(rv__task_ready(fx.task, 2100, 100, lag_of, NULL), 1);
+    assert_int_equal(rv__task_ready(fx.task, 2000, 100, 0, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 2099, 100, 0, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 2100, 100, 0, lag_of, NULL), 1);
     /* Data in both partitions: ready, and the timer starts over later. */
     add(&fx, "in", 1, 0, 6);
-    assert_int_equal(rv__task_ready(fx.task, 2200, 100, lag_of, NULL), 1);
+    assert_int_equal(rv__task_ready(fx.task, 2200, 100, 0, lag_of, NULL), 1);
     char err[1024];
     int processed = 0;
     assert_int_equal(rv__task_process(fx.task, &processed, err, sizeof err), 0);
     assert_int_equal(processed, 1);
     assert_int_equal(p.ts[0], 5); /* the smaller timestamp first */
-    assert_int_equal(rv__task_ready(fx.task, 3000, 100, lag_of, NULL), 0);
-    assert_int_equal(rv__task_ready(fx.task, 3100, 100, lag_of, NULL), 1);
+    assert_int_equal(rv__task_ready(fx.task, 3000, 100, 0, lag_of, NULL), 0);
+    assert_int_equal(rv__task_ready(fx.task, 3100, 100, 0, lag_of, NULL), 1);
     task_done(&fx);
     rv_topology_destroy(t);
 }

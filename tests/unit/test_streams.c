@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -715,6 +716,74 @@ static void test_pattern_source_new_topics(void **state) {
     rv_topology_destroy(t);
 }
 
+/* Records queued in the app's tasks, over its stream threads. */
+static size_t app_buffered(rv_streams_t *s) {
+    size_t n = 0;
+    for (int i = 0; i < s->started_threads; i++)
+        n += rv__stream_thread_buffered(s->threads[i]);
+    return n;
+}
+
+/* buffered.records.per.partition: while the task waits for its empty
+ * partition (max.task.idle.ms 4000), the thread pauses the full one
+ * instead of queueing all of it. Then the task processes everything. A
+ * partition is paused once its queue
+ * passes the limit, so it holds at most the limit plus one poll. */
+static void test_backpressure_pauses_partitions(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    create_topic(fx, "bp-a", 1);
+    create_topic(fx, "bp-b", 1);
+    create_topic(fx, "bp-out", 1);
+    rv_producer_t *p = rv_producer_new(client_conf(fx), errstr, sizeof errstr);
+    assert_non_null(p);
+    for (int i = 0; i < 3000; i++) {
+        rv_producer_record_t r = RV_PRODUCER_RECORD_INIT;
+        r.topic = "bp-a";
+        r.partition = 0;
+        r.value = "v";
+        r.value_len = 1;
+        r.timestamp = 1000 + i;
+        assert_int_equal(rv_producer_send(p, &r, NULL, NULL, errstr, sizeof errstr), 0);
+    }
+    assert_int_equal(rv_producer_flush(p, 10000), 0);
+    rv_producer_destroy(p);
+    rv_topology_t *t = rv_topology_new();
+    rv_processor_supplier_t pass = RV_PROCESSOR_SUPPLIER_INIT;
+    pass.get = pass_get;
+    const char *topics[] = {"bp-a", "bp-b"}, *source[] = {"Source"}, *process[] = {"Process"};
+    assert_int_equal(rv_topology_add_source(t, "Source", topics, 2, NULL, errstr, sizeof errstr),
+                     0);
+    assert_int_equal(
+        rv_topology_add_processor(t, "Process", &pass, source, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_topology_add_sink(t, "Sink", "bp-out", NULL, process, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
+    rv_conf_t *conf = app_conf(fx, "bp-app", "bp");
+    assert_int_equal(rv_conf_set(conf, "max.task.idle.ms", "4000", errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_conf_set(conf, "buffered.records.per.partition", "100", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "max.poll.records", "50", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "default.key.serde", "bytes", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "default.value.serde", "bytes", errstr, sizeof errstr), 0);
+    rv_streams_t *s = start_app(t, conf, NULL);
+    /* Filled up to the limit, then paused (no record processed yet). */
+    size_t most = 0;
+    for (int64_t until = rv__mono_ms() + 1500; rv__mono_ms() < until;) {
+        size_t n = app_buffered(s);
+        most = n > most ? n : most;
+        usleep(10000);
+    }
+    assert_true(most >= 100);
+    assert_true(most <= 100 + 50);
+    char got[4096];
+    assert_int_equal(read_output(fx, "bp-out", 1, 3000, 30000, got, sizeof got, 0), 3000);
+    assert_int_equal(app_buffered(s), 0);
+    assert_int_equal(rv_streams_close(s, 10000), 0);
+    rv_streams_destroy(s);
+    rv_topology_destroy(t);
+}
+
 static void test_deserialization_handlers(void **state) {
     fx_t *fx = *state;
     char errstr[1024], got[4096] = "";
@@ -1095,6 +1164,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_deserialization_handlers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_task_idle_timestamp_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pattern_source_new_topics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure_pauses_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_time_survives_restart, setup, teardown),
