@@ -361,14 +361,14 @@ static rv_err_t commit_all(rv__stream_thread_t *th, bool enforce_checkpoint, boo
     }
     if (!err && rv_topic_partition_list_count(l) > 0) {
         rv_err_t cerr = rv_consumer_commit_sync(th->consumer, l, errstr, sizeof errstr);
-        if (!cerr && purge)
-            purge_repartition_topics(th, l);
-        else
+        if (cerr)
             /* The group moved on (Kafka's TaskMigratedException): the
              * rebalance that follows hands the tasks over; their input
              * since the last good commit is processed again. */
             rv__log_warn(FAC, "stream-thread [%s] Committing offsets failed: %s: %s", th->name,
                          rv_err_name(cerr), errstr);
+        else if (purge)
+            purge_repartition_topics(th, l);
     }
     rv_topic_partition_list_destroy(l);
     if (!err) {

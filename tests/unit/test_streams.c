@@ -5,6 +5,7 @@
  * without reprocessing, changelog restoration after the state folder is
  * wiped and from a checkpoint, and the uncaught error handler. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,8 +283,21 @@ static rv_streams_t *start_app(rv_topology_t *t, rv_conf_t *conf, seen_t *seen) 
 
 /* ---- Tests ---- */
 
+/* Warnings and errors logged while a test counts them. */
+static _Atomic int g_warnings;
+static void count_warnings(int level, const char *fac, const char *msg, void *opaque) {
+    (void)opaque;
+    if (level <= RV_LOG_WARNING) {
+        g_warnings++;
+        fprintf(stderr, "%s: %s\n", fac, msg);
+    }
+}
+
 static void test_filter_app(void **state) {
     fx_t *fx = *state;
+    /* A clean run, start to close, logs no warning. */
+    g_warnings = 0;
+    rv_log_set_callback(count_warnings, NULL);
     create_topic(fx, "stream_log", 2);
     create_topic(fx, "stream_log_filter", 2);
     const char *values[] = {"short", "a longer line", "tiny", "another long one"};
@@ -316,6 +330,8 @@ static void test_filter_app(void **state) {
     assert_int_equal(seen.v[1], RV_STREAMS_RUNNING);
     assert_int_equal(seen.v[seen.cnt - 2], RV_STREAMS_PENDING_SHUTDOWN);
     assert_int_equal(seen.v[seen.cnt - 1], RV_STREAMS_NOT_RUNNING);
+    rv_log_set_callback(NULL, NULL);
+    assert_int_equal(g_warnings, 0);
 }
 
 static void test_state_rules(void **state) {
