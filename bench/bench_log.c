@@ -10,7 +10,6 @@
  *
  *   bench_log [--records N] [--dir DIR] [--sync-threads T] [--sync-seconds S]
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/util/bench_util.h"
 #include "broker/log/log.h"
 #include "common/clock.h"
 #include "common/fileio.h"
@@ -46,34 +46,6 @@ static void make_batch(rv__buf_t *out, int *records) {
     }
     rv__batch_builder_finish(&b, -1);
     *records = n;
-}
-
-/* Buffered sequential write bandwidth of the folder with `chunk`-byte
- * write(2) calls, in MB/s. */
-static double seq_write_mbps(const char *dir, size_t total, size_t chunk) {
-    char path[4200];
-    if (snprintf(path, sizeof path, "%s/seqwrite.bin", dir) >= (int)sizeof path) {
-        fprintf(stderr, "bench_log: folder name too long\n");
-        exit(2);
-    }
-    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-    if (fd < 0) {
-        perror(path);
-        exit(1);
-    }
-    char *buf = malloc(chunk);
-    memset(buf, 'x', chunk);
-    int64_t t0 = rv__mono_us();
-    for (size_t done = 0; done < total; done += chunk)
-        if (rv__io_write_all(fd, buf, chunk) != 0) {
-            perror("write");
-            exit(1);
-        }
-    double s = secs_since(t0);
-    close(fd);
-    unlink(path);
-    free(buf);
-    return (double)total / s / 1e6;
 }
 
 struct sync_arg {
@@ -105,6 +77,7 @@ int main(int argc, char **argv) {
     int64_t total_records = 10 * 1000 * 1000;
     const char *base = "/tmp";
     int sync_threads = 8;
+    bench_set_program("bench_log");
     double sync_seconds = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--records") && i + 1 < argc)
@@ -154,9 +127,9 @@ int main(int argc, char **argv) {
     /* Rounds interleave the baseline and the log so both see the same
      * machine and page-cache conditions. */
     for (int run = 0; run < 3; run++) {
-        double r = seq_write_mbps(dir, (size_t)data_bytes, 1 << 20);
+        double r = bench_seq_write_mbps(dir, (size_t)data_bytes, 1 << 20);
         bw_1m = r > bw_1m ? r : bw_1m;
-        r = seq_write_mbps(dir, (size_t)data_bytes, batch.len);
+        r = bench_seq_write_mbps(dir, (size_t)data_bytes, batch.len);
         bw_batch = r > bw_batch ? r : bw_batch;
         if (log) {
             rv__log_close(log);

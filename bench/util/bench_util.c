@@ -3,12 +3,15 @@
  * of bench/ (CMakeLists.txt). */
 #include "bench/util/bench_util.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fileio.h"
 
 /* Kafka's batch header (61 bytes) plus records up to this size. */
 #define BATCH_BYTES (16 * 1024)
@@ -164,4 +167,26 @@ double bench_run(rv_conf_t *conf, rv_topology_t *t, atomic_llong *done, int64_t 
     rv_streams_destroy(s);
     rv_topology_destroy(t);
     return secs;
+}
+
+double bench_seq_write_mbps(const char *dir, size_t total, size_t chunk) {
+    char path[4200];
+    if (snprintf(path, sizeof path, "%s/seqwrite.bin", dir) >= (int)sizeof path)
+        bench_die("sequential write", "folder name too long");
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (fd < 0)
+        bench_die("sequential write", path);
+    char *buf = malloc(chunk);
+    if (!buf)
+        bench_die("sequential write", "out of memory");
+    memset(buf, 'x', chunk);
+    int64_t t0 = rv__mono_us();
+    for (size_t done = 0; done < total; done += chunk)
+        if (rv__io_write_all(fd, buf, chunk) != 0)
+            bench_die("sequential write", path);
+    double s = (double)(rv__mono_us() - t0) / 1e6;
+    close(fd);
+    unlink(path);
+    free(buf);
+    return (double)total / s / 1e6;
 }

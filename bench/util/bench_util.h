@@ -38,6 +38,11 @@ typedef struct bench_env_s {
     rv_broker_t *broker;
 } bench_env_t;
 
+/** Buffered sequential write bandwidth of folder `dir` in MB/s: `total`
+ *  bytes in `chunk`-byte write(2) calls to a new file, removed afterwards.
+ *  Exits on an I/O error. */
+double bench_seq_write_mbps(const char *dir, size_t total, size_t chunk);
+
 /** Makes env's directory under `base` and opens its embedded broker. */
 void bench_env_open(bench_env_t *env, const char *base, const char *tag);
 
