@@ -404,11 +404,10 @@ static void test_commits(void **state) {
 
 /* A control batch (a transaction marker) is skipped; a compressed batch is
  * an error, never skipped silently. */
-static void test_control_and_compressed(void **state) {
-    fx_t *fx = *state;
+/* Appends a transaction marker (a control batch) straight to the log of
+ * topic/partition: producers may not write control batches. */
+static void append_marker(fx_t *fx, const char *topic, int32_t partition) {
     char errstr[512];
-    create_topic(fx, "x", 1);
-    produce(fx, "x", 0, 0, 3, 3);
     rv__buf_t b = RV__BUF_INIT;
     rv__batch_builder_t bb;
     uint8_t marker[6] = {0, 0, 0, 0, 0, 0};
@@ -417,15 +416,23 @@ static void test_control_and_compressed(void **state) {
                      0);
     assert_int_equal(rv__batch_builder_add(&bb, 0, 5000, marker, 4, marker, 6, 0, NULL, 0), 0);
     assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
-    /* Straight into the log: producers may not write control batches. */
     rv__topic_t *t;
     rv__log_t *log;
     rv__topics_t *topics = rv__broker_topics(fx->broker);
-    assert_int_equal(rv__topics_acquire(topics, "x", 0, &t, &log, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__topics_acquire(topics, topic, partition, &t, &log, errstr, sizeof errstr),
+                     0);
     rv__append_info_t info;
     assert_int_equal(rv__log_append(log, b.data, b.len, 0, &info, errstr, sizeof errstr), 0);
     rv__topics_release(topics, t);
     rv__buf_free(&b);
+}
+
+static void test_control_and_compressed(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    create_topic(fx, "x", 1);
+    produce(fx, "x", 0, 0, 3, 3);
+    append_marker(fx, "x", 0);
     produce(fx, "x", 0, 4, 2, 2);
 
     rv_consumer_t *c = consumer(fx, NULL);
@@ -445,7 +452,8 @@ static void test_control_and_compressed(void **state) {
     assert_int_equal(seen[3], 4); /* offset 3 is the marker */
 
     /* A batch flagged gzip whose records are not gzip: an error, never skipped. */
-    rv__buf_init(&b);
+    rv__buf_t b = RV__BUF_INIT;
+    rv__batch_builder_t bb;
     assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 1, INT64_MIN, -1, -1, -1, -1), 0);
     assert_int_equal(rv__batch_builder_add(&bb, 0, 5000, NULL, -1, "zz", 2, 0, NULL, 0), 0);
     assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
@@ -619,29 +627,6 @@ static void test_fetch_buffer_pool(void **state) {
     assert_non_null(e);
     assert_null(e->pool);
     rv__chunk_unref(e);
-}
-
-/* Appends a transaction marker (a control batch) straight to the log of
- * topic/partition: producers may not write control batches. */
-static void append_marker(fx_t *fx, const char *topic, int32_t partition) {
-    char errstr[512];
-    rv__buf_t b = RV__BUF_INIT;
-    rv__batch_builder_t bb;
-    uint8_t marker[6] = {0, 0, 0, 0, 0, 0};
-    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, RV__ATTR_CONTROL | RV__ATTR_TRANSACTIONAL,
-                                             INT64_MIN, 7, 0, -1, -1),
-                     0);
-    assert_int_equal(rv__batch_builder_add(&bb, 0, 5000, marker, 4, marker, 6, 0, NULL, 0), 0);
-    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
-    rv__topic_t *t;
-    rv__log_t *log;
-    rv__topics_t *topics = rv__broker_topics(fx->broker);
-    assert_int_equal(rv__topics_acquire(topics, topic, partition, &t, &log, errstr, sizeof errstr),
-                     0);
-    rv__append_info_t info;
-    assert_int_equal(rv__log_append(log, b.data, b.len, 0, &info, errstr, sizeof errstr), 0);
-    rv__topics_release(topics, t);
-    rv__buf_free(&b);
 }
 
 /* Polls (dropping records) until the fetched lag of topic/partition is

@@ -643,6 +643,37 @@ static rv_err_t pass_get(rv_processor_t *out, void *opaque) {
     return 0;
 }
 
+/* Source (`topics`, or `pattern` when topics is NULL) -> a processor
+ * forwarding every record -> sink `out`; the app's default serdes. */
+static rv_topology_t *pass_topology(const char *const *topics, size_t topic_cnt,
+                                    const char *pattern, const char *out) {
+    char errstr[512];
+    rv_topology_t *t = rv_topology_new();
+    rv_processor_supplier_t pass = RV_PROCESSOR_SUPPLIER_INIT;
+    pass.get = pass_get;
+    const char *source[] = {"Source"}, *process[] = {"Process"};
+    rv_err_t err =
+        topics ? rv_topology_add_source(t, "Source", (const char **)topics, topic_cnt, NULL, errstr,
+                                        sizeof errstr)
+               : rv_topology_add_source_pattern(t, "Source", pattern, NULL, errstr, sizeof errstr);
+    assert_int_equal(err, 0);
+    assert_int_equal(
+        rv_topology_add_processor(t, "Process", &pass, source, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_add_sink(t, "Sink", out, NULL, process, 1, errstr, sizeof errstr),
+                     0);
+    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
+    return t;
+}
+
+/* app_conf() with the bytes serde as the default for keys and values. */
+static rv_conf_t *bytes_app_conf(fx_t *fx, const char *app_id, const char *state_sub) {
+    char errstr[512];
+    rv_conf_t *conf = app_conf(fx, app_id, state_sub);
+    assert_int_equal(rv_conf_set(conf, "default.key.serde", "bytes", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "default.value.serde", "bytes", errstr, sizeof errstr), 0);
+    return conf;
+}
+
 /* ---- max.task.idle.ms: timestamp order across a task's partitions ---- */
 
 /* One task reads ts-a and ts-b. Each poll returns one record
@@ -662,21 +693,10 @@ static void test_max_task_idle_timestamp_order(void **state) {
     produce(fx, "ts-a", 0, "k", "a21", 21);
     produce(fx, "ts-b", 0, "k", "b10", 10);
     produce(fx, "ts-b", 0, "k", "b30", 30);
-    rv_topology_t *t = rv_topology_new();
-    rv_processor_supplier_t pass = RV_PROCESSOR_SUPPLIER_INIT;
-    pass.get = pass_get;
-    const char *topics[] = {"ts-a", "ts-b"}, *source[] = {"Source"}, *process[] = {"Process"};
-    assert_int_equal(rv_topology_add_source(t, "Source", topics, 2, NULL, errstr, sizeof errstr),
-                     0);
-    assert_int_equal(
-        rv_topology_add_processor(t, "Process", &pass, source, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_sink(t, "Sink", "ts-out", NULL, process, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
-    rv_conf_t *conf = app_conf(fx, "idle-app", "idle");
+    const char *topics[] = {"ts-a", "ts-b"};
+    rv_topology_t *t = pass_topology(topics, 2, NULL, "ts-out");
+    rv_conf_t *conf = bytes_app_conf(fx, "idle-app", "idle");
     assert_int_equal(rv_conf_set(conf, "max.poll.records", "1", errstr, sizeof errstr), 0);
-    assert_int_equal(rv_conf_set(conf, "default.key.serde", "bytes", errstr, sizeof errstr), 0);
-    assert_int_equal(rv_conf_set(conf, "default.value.serde", "bytes", errstr, sizeof errstr), 0);
     rv_streams_t *s = start_app(t, conf, NULL);
     char got[4096];
     assert_int_equal(read_output(fx, "ts-out", 1, 4, 15000, got, sizeof got, 0), 4);
@@ -696,21 +716,9 @@ static void test_pattern_source_new_topics(void **state) {
     create_topic(fx, "pat-a", 1);
     create_topic(fx, "pat-out", 1);
     produce(fx, "pat-a", 0, "k", "a1", 1);
-    rv_topology_t *t = rv_topology_new();
-    rv_processor_supplier_t pass = RV_PROCESSOR_SUPPLIER_INIT;
-    pass.get = pass_get;
-    const char *source[] = {"Source"}, *process[] = {"Process"};
-    assert_int_equal(
-        rv_topology_add_source_pattern(t, "Source", "pat-[a-z]", NULL, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_processor(t, "Process", &pass, source, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_sink(t, "Sink", "pat-out", NULL, process, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
-    rv_conf_t *conf = app_conf(fx, "pattern-app", "pattern");
+    rv_topology_t *t = pass_topology(NULL, 0, "pat-[a-z]", "pat-out");
+    rv_conf_t *conf = bytes_app_conf(fx, "pattern-app", "pattern");
     assert_int_equal(rv_conf_set(conf, "metadata.max.age.ms", "200", errstr, sizeof errstr), 0);
-    assert_int_equal(rv_conf_set(conf, "default.key.serde", "bytes", errstr, sizeof errstr), 0);
-    assert_int_equal(rv_conf_set(conf, "default.value.serde", "bytes", errstr, sizeof errstr), 0);
     rv_streams_t *s = start_app(t, conf, NULL);
     char got[4096];
     assert_int_equal(read_output(fx, "pat-out", 1, 1, 15000, got, sizeof got, 0), 1);
@@ -764,24 +772,13 @@ static void test_backpressure_pauses_partitions(void **state) {
     }
     assert_int_equal(rv_producer_flush(p, 10000), 0);
     rv_producer_destroy(p);
-    rv_topology_t *t = rv_topology_new();
-    rv_processor_supplier_t pass = RV_PROCESSOR_SUPPLIER_INIT;
-    pass.get = pass_get;
-    const char *topics[] = {"bp-a", "bp-b"}, *source[] = {"Source"}, *process[] = {"Process"};
-    assert_int_equal(rv_topology_add_source(t, "Source", topics, 2, NULL, errstr, sizeof errstr),
-                     0);
-    assert_int_equal(
-        rv_topology_add_processor(t, "Process", &pass, source, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_sink(t, "Sink", "bp-out", NULL, process, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
-    rv_conf_t *conf = app_conf(fx, "bp-app", "bp");
+    const char *topics[] = {"bp-a", "bp-b"};
+    rv_topology_t *t = pass_topology(topics, 2, NULL, "bp-out");
+    rv_conf_t *conf = bytes_app_conf(fx, "bp-app", "bp");
     assert_int_equal(rv_conf_set(conf, "max.task.idle.ms", "4000", errstr, sizeof errstr), 0);
     assert_int_equal(
         rv_conf_set(conf, "buffered.records.per.partition", "100", errstr, sizeof errstr), 0);
     assert_int_equal(rv_conf_set(conf, "max.poll.records", "50", errstr, sizeof errstr), 0);
-    assert_int_equal(rv_conf_set(conf, "default.key.serde", "bytes", errstr, sizeof errstr), 0);
-    assert_int_equal(rv_conf_set(conf, "default.value.serde", "bytes", errstr, sizeof errstr), 0);
     rv_streams_t *s = start_app(t, conf, NULL);
     /* Filled up to the limit, then paused (no record processed yet). */
     size_t most = 0;
