@@ -679,8 +679,10 @@ rv_err_t rv__task_restore_metadata(rv__task_t *t, const char *topic, int32_t par
             pos += 4 + kl + 8;
         }
         if (bad || pos != (size_t)n) {
+            /* As Kafka's decode: the partition time read before the bad
+             * processor metadata stays; the metadata is dropped. */
             rv__log_warn(FAC, "task [%s] Unsupported offset metadata found: %s", t->id, metadata);
-            goto out;
+            cnt = 0;
         }
     }
     if (pt >= 0) {
