@@ -30,8 +30,9 @@
  * reporting), the first touch of a page the host took back faults in the
  * host too, which can make that several times slower. So the program
  * first prints the page cache's write rate into fresh pages and, at once
- * again, into the pages just freed: far apart, the run was in that slow
- * mode.
+ * again, into the pages just freed: far apart, the run started in that
+ * slow mode. Close together does not promise a fast run (see
+ * docs/BENCHMARKS.md).
  *
  * --cache sets cache.max.bytes.buffering (Kafka's default, 10 MiB, when
  * not given); --commit-ms sets commit.interval.ms (default 1000 here).

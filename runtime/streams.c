@@ -549,20 +549,27 @@ void rv__streams_refresh_patterns(rv_streams_t *s) {
     if (!s->has_patterns)
         return;
     int64_t now = rv__mono_ms();
+    /* One thread refreshes at a time; the admin calls (network round
+     * trips on the kafka backend) run without the app lock. */
     pthread_mutex_lock(&s->lock);
-    if (now - s->last_pattern_refresh < s->pattern_refresh_ms) {
-        pthread_mutex_unlock(&s->lock);
-        return;
+    bool due = !s->pattern_refreshing && now - s->last_pattern_refresh >= s->pattern_refresh_ms;
+    if (due) {
+        s->pattern_refreshing = true;
+        s->last_pattern_refresh = now;
     }
-    s->last_pattern_refresh = now;
+    pthread_mutex_unlock(&s->lock);
+    if (!due)
+        return;
     char errstr[512];
     char **names = NULL;
     size_t name_cnt = 0;
     rv_err_t err = rv_admin_list_topics(s->admin, false, &names, &name_cnt, errstr, sizeof errstr);
     if (err) {
-        pthread_mutex_unlock(&s->lock);
         rv__log_warn(FAC, "stream-client [%s] Listing topics for the source patterns failed: %s",
                      s->client_id, errstr);
+        pthread_mutex_lock(&s->lock);
+        s->pattern_refreshing = false;
+        pthread_mutex_unlock(&s->lock);
         return;
     }
     rv__route_table_t *cur = atomic_load(&s->rtab);
@@ -594,11 +601,11 @@ void rv__streams_refresh_patterns(rv_streams_t *s) {
         routes[cnt].topic = (char *)topic;
         routes[cnt++].subtopology = sub;
     }
-    if (routes && cnt > cur->cnt) {
-        rv__route_table_t *rt = route_table_new(routes, cnt, cur);
-        if (rt)
-            atomic_store_explicit(&s->rtab, rt, memory_order_release);
-    }
+    rv__route_table_t *rt = routes && cnt > cur->cnt ? route_table_new(routes, cnt, cur) : NULL;
+    pthread_mutex_lock(&s->lock);
+    if (rt) /* only this thread publishes now, so cur is still current */
+        atomic_store_explicit(&s->rtab, rt, memory_order_release);
+    s->pattern_refreshing = false;
     pthread_mutex_unlock(&s->lock);
     free(routes);
     rv_strv_free(names, name_cnt);

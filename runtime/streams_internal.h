@@ -81,10 +81,11 @@ struct rv_streams_s {
     bool has_patterns;                 /* a stream source reads a pattern */
     int64_t pattern_refresh_ms;        /* metadata.max.age.ms */
     int64_t last_pattern_refresh;      /* monotonic ms, under lock */
+    bool pattern_refreshing;           /* a thread is refreshing, under lock */
     int32_t *sub_partitions;           /* partition count per sub-topology id */
     size_t sub_cnt;
 
-    pthread_mutex_t lock; /* admin, pcounts, alive, err */
+    pthread_mutex_t lock; /* pcounts, alive, err, pattern refresh (admin is thread-safe) */
     pthread_cond_t cond;  /* signalled when a thread exits */
     rv_admin_t *admin;
     rv__streams_pcount_t *pcounts;
