@@ -21,18 +21,23 @@
  * keys >= db_bench fillrandom; counting over 10 K keys >= 1 M records/s.
  *
  *   bench_streams [--records N] [--keys K] [--mode all|passthrough|count] [--dir DIR]
- *                 [--cache BYTES] [--commit-ms MS] [--repeat R]
+ *                 [--cache BYTES] [--commit-ms MS] [--repeat R] [--cold]
  *
  * The pass-through runs R times (default 3), each on fresh topics, and
  * prints every run and their median: it lasts about two seconds and is
- * bound by writing its output into the page cache. On a virtual machine
- * whose free memory goes back to the host (virtio-balloon free page
- * reporting), the first touch of a page the host took back faults in the
- * host too, which can make that several times slower. So the program
- * first prints the page cache's write rate into fresh pages and, at once
- * again, into the pages just freed: far apart, the run started in that
- * slow mode. Close together does not promise a fast run (see
- * docs/BENCHMARKS.md).
+ * bound by writing its output into the page cache.
+ *
+ * Warm pages. On a virtual machine whose free memory goes back to the host
+ * (virtio-balloon free page reporting), the first touch of a page the host
+ * took back faults in the host too: the page cache then fills at a few
+ * hundred MB/s instead of several GB/s, and a run measures the hypervisor.
+ * A broker that has run for a while has its memory full of page cache,
+ * and its appends reuse pages the host backs. So before each timed run the
+ * program writes and removes a scratch file the size of the run's output,
+ * which leaves that many backed pages on the kernel's free lists; --cold
+ * skips that and measures the first touch. The first line printed is the
+ * page cache's write rate into fresh pages and, at once again, into the
+ * pages just freed: far apart, the machine is in that slow mode.
  *
  * --cache sets cache.max.bytes.buffering (Kafka's default, 10 MiB, when
  * not given); --commit-ms sets commit.interval.ms (default 1000 here).
@@ -185,6 +190,7 @@ static void report(const char *what, int64_t records, double secs, double cpu) {
 int main(int argc, char **argv) {
     int64_t records = 10000000, keys = 1000000;
     int repeat = 3;
+    bool cold = false;
     const char *mode = "all";
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     bench_set_program("bench_streams");
@@ -203,10 +209,12 @@ int main(int argc, char **argv) {
             g_commit_ms = argv[++i];
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc)
             repeat = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--cold") == 0)
+            cold = true;
         else {
             fprintf(stderr, "usage: bench_streams [--records N] [--keys K] "
                             "[--mode all|passthrough|count] [--dir DIR] [--cache BYTES] "
-                            "[--commit-ms MS] [--repeat R]\n");
+                            "[--commit-ms MS] [--repeat R] [--cold]\n");
             return 2;
         }
     }
@@ -220,12 +228,15 @@ int main(int argc, char **argv) {
            records, RECORD_SIZE);
     /* The ceiling under a log on disk, in the same run: the page cache's
      * write rate into fresh pages, and at once again into the pages just
-     * freed (see --repeat above). */
+     * freed (see "Warm pages" above). */
     double fresh = bench_seq_write_mbps(base, (size_t)1200 << 20, 16 * 1024);
     double reused = bench_seq_write_mbps(base, (size_t)1200 << 20, 16 * 1024);
     printf("page cache, 1200 MB in 16 KB writes: %.0f MB/s into fresh pages, %.0f MB/s into "
            "pages just freed\n",
            fresh, reused);
+    printf("%s\n", cold ? "each run starts cold: its output goes to pages touched first"
+                        : "each run starts warm: a scratch file the size of its output is "
+                          "written and removed first");
     struct {
         bool on, count;
         int64_t keys;
@@ -252,6 +263,8 @@ int main(int argc, char **argv) {
              * the app's own durable writes (acks=all: fsync) do not queue
              * behind the write-back of the setup. */
             sync();
+            if (!cold)
+                (void)bench_seq_write_mbps(env.dir, (size_t)records * (RECORD_SIZE + 32), 1 << 20);
             rv_topology_t *t = topology(runs[r].count);
             double cpu = 0;
             secs[k] = run(&env, runs[r].count ? "bench-count" : "bench-pass", t, records, &cpu);

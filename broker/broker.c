@@ -398,6 +398,13 @@ rv_err_t rv_broker_produce(rv_broker_t *broker, const char *topic, int32_t parti
 rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t partition, uint8_t *data,
                            size_t len, int acks, rv__append_info_t *info, char *errstr,
                            size_t errstr_size) {
+    struct iovec iov = {data, len};
+    return rv__broker_appendv(broker, topic, partition, &iov, 1, acks, info, errstr, errstr_size);
+}
+
+rv_err_t rv__broker_appendv(rv_broker_t *broker, const char *topic, int32_t partition,
+                            const struct iovec *iov, int iovcnt, int acks,
+                            rv__append_info_t *info, char *errstr, size_t errstr_size) {
     if (acks != -1 && acks != 0 && acks != 1) {
         rv__errstr_set(errstr, errstr_size, "Invalid required acks %d: must be -1 (all), 0 or 1",
                        acks);
@@ -409,8 +416,8 @@ rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t parti
         rv__topics_acquire(broker->topics, topic, partition, &tp, &log, errstr, errstr_size);
     if (err)
         return err;
-    err = rv__pstates_append(broker->pstates, topic, partition, log, data, len, acks, info, errstr,
-                             errstr_size);
+    err = rv__pstates_appendv(broker->pstates, topic, partition, log, iov, iovcnt, acks, info,
+                              errstr, errstr_size);
     rv__topics_release(broker->topics, tp);
     if (!err)
         run_append_hooks(broker, topic, partition);

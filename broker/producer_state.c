@@ -432,3 +432,84 @@ rv_err_t rv__pstates_append(rv__pstates_t *ps, const char *topic, int32_t partit
         err = rv__log_sync(log, sync_to);
     return err;
 }
+
+rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t partition,
+                             rv__log_t *log, const struct iovec *iov, int iovcnt, int acks,
+                             rv__append_info_t *info, char *errstr, size_t errstr_size) {
+    if (iovcnt == 1)
+        return rv__pstates_append(ps, topic, partition, log, iov[0].iov_base, iov[0].iov_len, acks,
+                                  info, errstr, errstr_size);
+    /* Every buffer one whole batch of the same producer and epoch, the
+     * sequences running on from one to the next. */
+    if (iovcnt < 1)
+        return rv__log_appendv(log, iov, 0, 0, info, errstr, errstr_size);
+    rv__batch_hdr_t first, h;
+    memset(&first, 0, sizeof first);
+    int32_t last_seq = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len) != RV_ERR_NO_ERROR ||
+            rv__batch_size(&h) != iov[i].iov_len) {
+            rv__errstr_set(errstr, errstr_size,
+                           "Buffer %d of a vectored append to %s-%d is not one whole record batch",
+                           i, topic, partition);
+            return RV_ERR_CORRUPT_MESSAGE;
+        }
+        if (i == 0) {
+            first = h;
+        } else if (h.producer_id != first.producer_id || h.producer_epoch != first.producer_epoch ||
+                   (first.producer_id >= 0 && !in_sequence(last_seq, h.base_sequence))) {
+            rv__errstr_set(errstr, errstr_size,
+                           "Batch %d of a vectored append to %s-%d does not continue the "
+                           "producer's sequence",
+                           i, topic, partition);
+            return RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+        }
+        last_seq = seq_add(h.base_sequence, h.last_offset_delta);
+    }
+    if (first.producer_id < 0)
+        return rv__log_appendv(log, iov, iovcnt, acks == -1 ? RV__APPEND_SYNC : 0, info, errstr,
+                               errstr_size);
+    if (first.base_sequence < 0) {
+        rv__errstr_set(errstr, errstr_size,
+                       "Invalid base sequence %d for producer %" PRId64 " in %s-%d",
+                       first.base_sequence, first.producer_id, topic, partition);
+        return RV_ERR_INVALID_RECORD;
+    }
+    ps_part_t *p = part_get(ps, topic, partition);
+    if (!p) {
+        rv__errstr_set(errstr, errstr_size, "Out of memory");
+        return RV_ERR__NOMEM;
+    }
+    rv_err_t err = RV_ERR_NO_ERROR;
+    pthread_mutex_lock(&p->lock);
+    if (p->log != log)
+        err = part_rebuild(p, log, errstr, errstr_size);
+    const rv__pstate_batch_t *dup = NULL;
+    if (!err)
+        err = rv__pstate_check(&p->st, first.producer_id, first.producer_epoch,
+                               first.base_sequence,
+                               seq_add(first.base_sequence, first.last_offset_delta), &dup, errstr,
+                               errstr_size);
+    if (err == RV_ERR_DUPLICATE_SEQUENCE_NUMBER)
+        rv__errstr_set(errstr, errstr_size,
+                       "The first batch of a vectored append to %s-%d is a duplicate: append the "
+                       "batches one at a time",
+                       topic, partition);
+    if (!err)
+        err = rv__log_appendv(log, iov, iovcnt, 0, info, errstr, errstr_size);
+    if (!err) {
+        int64_t now = rv__now_ms();
+        for (int i = 0; i < iovcnt; i++) {
+            /* The log wrote the assigned offsets into the batches. */
+            rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len);
+            rv__pstate_batch_t pb = {h.base_sequence, seq_add(h.base_sequence, h.last_offset_delta),
+                                     h.base_offset, rv__batch_last_offset(&h), h.max_timestamp};
+            if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, now))
+                p->log = NULL; /* as in rv__pstates_append */
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (!err && acks == -1)
+        err = rv__log_sync(log, info->last_offset + 1);
+    return err;
+}

@@ -111,6 +111,19 @@ rv_err_t rv__pstates_append(rv__pstates_t *ps, const char *topic, int32_t partit
                             uint8_t *data, size_t len, int acks, rv__append_info_t *info,
                             char *errstr, size_t errstr_size);
 
+/** rv__pstates_append() of several batches as one write: iov[i] holds
+ *  exactly one batch, all from one producer and epoch, each sequence
+ *  running on from the one before (the producer's batches for one
+ *  partition, in order). They are checked, written with one vectored write
+ *  (rv__log_appendv) and recorded together; *info spans them all and each
+ *  batch's own offsets are in its rewritten header. Nothing is written on
+ *  error. RV_ERR_DUPLICATE_SEQUENCE_NUMBER says the first batch was written
+ *  before (a retry): append the batches one at a time with
+ *  rv__pstates_append() to get each one's original offsets. */
+rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t partition,
+                             rv__log_t *log, const struct iovec *iov, int iovcnt, int acks,
+                             rv__append_info_t *info, char *errstr, size_t errstr_size);
+
 /* ---- implemented in broker/broker.c ---- */
 
 /** rv_broker_produce() without the copy: `data` is rewritten in place
@@ -118,6 +131,13 @@ rv_err_t rv__pstates_append(rv__pstates_t *ps, const char *topic, int32_t partit
 rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t partition, uint8_t *data,
                            size_t len, int acks, rv__append_info_t *info, char *errstr,
                            size_t errstr_size);
+
+/** rv__broker_append() of one producer's consecutive batches for one
+ *  partition, one batch per buffer, in one write (rv__pstates_appendv,
+ *  whose contract applies). Thread-safe. */
+rv_err_t rv__broker_appendv(rv_broker_t *broker, const char *topic, int32_t partition,
+                            const struct iovec *iov, int iovcnt, int acks,
+                            rv__append_info_t *info, char *errstr, size_t errstr_size);
 
 /** Returns once every offset of the partition below `offset` is fsync'd
  *  (the log's group commit), for producers that append several batches

@@ -24,10 +24,17 @@
  *    once instead of lingering). Sealed batches are pushed on
  *    `ready_stack`.
  *  - the sender thread takes the whole ready stack (oldest first: seal
- *    order, which keeps per-partition order), then stamps the idempotence
- *    fields, finishes the batches (CRC, compression) and appends them one
- *    after the other. Finished batches go on `done_stack` with their
- *    result. With acks=all the appended batches go to a second thread,
+ *    order, which keeps per-partition order), puts each partition's
+ *    batches together (keeping their order), then stamps the idempotence
+ *    fields, finishes the batches (CRC, compression) and appends them. A
+ *    partition's consecutive batches (up to RUN_MAX_BATCHES and
+ *    RUN_MAX_BYTES) go to the broker in one vectored append
+ *    (rv__broker_appendv): in-process there is no request to fit them in,
+ *    and one write of 1 MB costs the page cache a fraction of 64 writes of
+ *    16 KB. When a run cannot go at once (a batch past its delivery
+ *    timeout, a retried duplicate, any error) nothing of it was written,
+ *    and its batches are appended one at a time, each with its own result
+ *    and retries. Finished batches go on `done_stack` with their result. With acks=all the appended batches go to a second thread,
  *    the syncer, through a FIFO (`sync_head`): it fsyncs each partition up
  *    to its batches' end (the log's group commit, so one fsync covers
  *    every batch appended meanwhile) and only then puts the batches on
@@ -131,6 +138,10 @@
 /* A batch buffer is made with room for batch.size up to this much; a
  * larger batch.size grows its buffer as records arrive. */
 #define BATCH_PREALLOC_MAX (1024 * 1024)
+/* The most batches and bytes of one partition the sender appends with one
+ * write (see DESIGN). */
+#define RUN_MAX_BATCHES 256
+#define RUN_MAX_BYTES (1024 * 1024)
 
 typedef struct rmeta_s {
     rv_delivery_cb_t *cb;
@@ -678,6 +689,61 @@ static rv_err_t batch_append(rv_producer_t *p, pbatch_t *b, char *errstr, size_t
     }
 }
 
+/* Reorders the batches taken from the ready stack so that each
+ * partition's come together, each partition's in their order (the only
+ * order the reports keep, as Kafka's). Returns the new head. */
+static pbatch_t *group_by_partition(pbatch_t *list) {
+    pbatch_t *head = NULL, **tail = &head;
+    while (list) {
+        const ppart_t *part = list->part;
+        for (pbatch_t **l = &list; *l;) {
+            pbatch_t *b = *l;
+            if (b->part != part) {
+                l = &b->next;
+                continue;
+            }
+            *l = b->next;
+            *tail = b;
+            tail = &b->next;
+        }
+    }
+    *tail = NULL;
+    return head;
+}
+
+/* Finishes the run [b, end) of n batches of one partition and appends it
+ * with one write. Returns false when it did not write it (a batch could
+ * not be finished or is past its delivery timeout, or the broker refused
+ * the run): the caller then appends the batches one at a time, which
+ * gives each its own result. Unlocked. */
+static bool append_run(rv_producer_t *p, pbatch_t *b, pbatch_t *end, int n, int64_t pid,
+                       int16_t epoch) {
+    struct iovec iov[RUN_MAX_BATCHES];
+    char errstr[ERRMSG_SIZE];
+    int64_t now = rv__mono_ms();
+    int i = 0;
+    for (pbatch_t *c = b; c != end; c = c->next, i++) {
+        if (now > c->created_ms + p->delivery_timeout_ms ||
+            batch_finish(p, c, pid, epoch, errstr, sizeof errstr))
+            return false;
+        iov[i] = (struct iovec){c->buf.data, c->buf.len};
+    }
+    rv__append_info_t info;
+    rv_err_t err = rv__broker_appendv(p->broker, b->topic->name, b->partition, iov, n,
+                                      p->acks == 0 ? 0 : 1, &info, errstr, sizeof errstr);
+    if (err) {
+        rv__log_debug("PRODUCER", "%d batches for %s-%d go one at a time: %s", n, b->topic->name,
+                      b->partition, errstr);
+        return false;
+    }
+    for (pbatch_t *c = b; c != end; c = c->next) {
+        /* The broker wrote each batch's offsets into it. */
+        c->base_offset = (int64_t)rv__be64(c->buf.data + c->bb.start + RV__BATCH_OFF_BASE_OFFSET);
+        c->log_append_time = info.log_append_time;
+    }
+    return true;
+}
+
 /* Sleeps until there is work: a ready batch, a kick, or the linger
  * deadline `next_due` (INT64_MAX: none). */
 static void sender_sleep(rv_producer_t *p, int64_t next_due, bool paused) {
@@ -803,22 +869,36 @@ static void *sender_main(void *arg) {
             }
         }
 
+        list = group_by_partition(list);
         bool reset = false;
-        for (pbatch_t *b = list; b; b = b->next) {
-            errstr[0] = '\0';
-            rv_err_t err = batch_finish(p, b, pid, epoch, errstr, sizeof errstr);
-            if (!err)
-                err = batch_append(p, b, errstr, sizeof errstr);
-            if (err) {
-                batch_set_error(b, err, errstr);
-                if (p->idempotent && sequence_error(err))
-                    reset = true;
-                else if (p->idempotent) {
-                    /* Not written: the partition's later batches in this
-                     * list move down into the numbers it leaves free. */
-                    for (pbatch_t *c = b->next; c; c = c->next)
-                        if (c->part == b->part)
-                            c->base_seq = seq_add(c->base_seq, -b->cnt);
+        for (pbatch_t *b = list, *end; b; b = end) {
+            int n = 1;
+            size_t bytes = b->buf.len;
+            for (end = b->next; end && end->part == b->part && n < RUN_MAX_BATCHES &&
+                                bytes + end->buf.len <= RUN_MAX_BYTES;
+                 end = end->next) {
+                n++;
+                bytes += end->buf.len;
+            }
+            if (n > 1 && !reset && append_run(p, b, end, n, pid, epoch))
+                continue;
+            for (pbatch_t *c = b; c != end; c = c->next) {
+                errstr[0] = '\0';
+                rv_err_t err = batch_finish(p, c, pid, epoch, errstr, sizeof errstr);
+                if (!err)
+                    err = batch_append(p, c, errstr, sizeof errstr);
+                if (err) {
+                    batch_set_error(c, err, errstr);
+                    if (p->idempotent && sequence_error(err))
+                        reset = true;
+                    else if (p->idempotent) {
+                        /* Not written: the partition's later batches in
+                         * this list move down into the numbers it leaves
+                         * free (a finish stamps them again). */
+                        for (pbatch_t *d = c->next; d; d = d->next)
+                            if (d->part == c->part)
+                                d->base_seq = seq_add(d->base_seq, -c->cnt);
+                    }
                 }
             }
         }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,6 +89,55 @@ int rv__io_write_all(int fd, const void *p, size_t n) {
 
 int rv__io_pwrite_all(int fd, const void *p, size_t n, off_t off) {
     return write_common(fd, p, n, off, 1);
+}
+
+int rv__io_pwritev_all(int fd, const struct iovec *iov, int iovcnt, off_t off) {
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    int ferr = fault_hit(RV__IO_WRITE);
+    if (ferr) {
+        /* A torn write of half the bytes, as write_common leaves. */
+        size_t half = total / 2;
+        for (int i = 0; i < iovcnt && half; i++) {
+            size_t n = iov[i].iov_len < half ? iov[i].iov_len : half;
+            (void)write_loop(fd, iov[i].iov_base, n, off, 1);
+            off += (off_t)n;
+            half -= n;
+        }
+        errno = ferr;
+        return -1;
+    }
+    /* pwritev takes at most IOV_MAX buffers and may write fewer bytes than
+     * asked: go on from where it stopped, finishing a cut buffer with
+     * write_loop. */
+    int i = 0;
+    while (i < iovcnt) {
+        int cnt = iovcnt - i < IOV_MAX ? iovcnt - i : IOV_MAX;
+        ssize_t w = pwritev(fd, iov + i, cnt, off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (w == 0) {
+            errno = EIO;
+            return -1;
+        }
+        off += w;
+        size_t left = (size_t)w;
+        while (i < iovcnt && left >= iov[i].iov_len)
+            left -= iov[i++].iov_len;
+        if (left > 0) {
+            const uint8_t *rest = (const uint8_t *)iov[i].iov_base + left;
+            size_t n = iov[i].iov_len - left;
+            if (write_loop(fd, rest, n, off, 1) < 0)
+                return -1;
+            off += (off_t)n;
+            i++;
+        }
+    }
+    return 0;
 }
 
 int rv__io_pread_all(int fd, void *buf, size_t n, off_t off) {

@@ -12,11 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "common/buf.h"
 
 typedef enum rv__io_op_e {
-    RV__IO_WRITE = 0, /* rv__io_write_all, rv__io_pwrite_all */
+    RV__IO_WRITE = 0, /* rv__io_write_all, rv__io_pwrite_all, rv__io_pwritev_all */
     RV__IO_FSYNC,     /* rv__io_fsync, rv__io_fsync_dir */
     RV__IO_RENAME,    /* rv__io_rename */
     RV__IO_OP_CNT
@@ -31,6 +32,10 @@ void rv__io_fail_nth(rv__io_op_t op, int n, int err);
  *  writes and EINTR. */
 int rv__io_write_all(int fd, const void *p, size_t n);
 int rv__io_pwrite_all(int fd, const void *p, size_t n, off_t off);
+/** Writes the iovcnt buffers of iov one after the other at offset off with
+ *  as few pwritev(2) calls as the kernel allows, retrying short writes and
+ *  EINTR. iov itself is not changed. */
+int rv__io_pwritev_all(int fd, const struct iovec *iov, int iovcnt, off_t off);
 /** Reads exactly n bytes at off; -1 with errno EIO when the file is shorter. */
 int rv__io_pread_all(int fd, void *p, size_t n, off_t off);
 /** fdatasync(2) of a file / fsync(2) of a directory by path. */

@@ -714,6 +714,12 @@ static rv_err_t check_batch(const rv__log_t *log, const rv__log_config_t *cfg,
 
 rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
                         rv__append_info_t *info, char *errstr, size_t errstr_size) {
+    struct iovec iov = {data, len};
+    return rv__log_appendv(log, &iov, 1, flags, info, errstr, errstr_size);
+}
+
+rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, int flags,
+                         rv__append_info_t *info, char *errstr, size_t errstr_size) {
     rv__log_config_t cfg;
     pthread_mutex_lock(&log->lock);
     cfg = log->cfg;
@@ -727,26 +733,34 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
         return RV_ERR__IO;
     }
 
-    /* Validate everything before writing anything (no lock held). */
+    /* Validate everything before writing anything (no lock held). `at` is
+     * the byte position in the whole append, for the messages. */
     int64_t count = 0, max_ts = -1;
-    for (size_t pos = 0; pos < len;) {
-        rv__batch_hdr_t h;
-        rv_err_t err = rv__batch_validate(&h, data + pos, len - pos);
-        if (err) {
-            rv__errstr_set(errstr, errstr_size,
-                           err == RV_ERR__PARTIAL
-                               ? "Record batch at byte %zu of the append to %s is truncated."
-                               : "Record batch at byte %zu of the append to %s is corrupt (bad "
-                                 "magic, length or CRC).",
-                           pos, log->name);
-            return RV_ERR_CORRUPT_MESSAGE;
+    size_t len = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        const uint8_t *data = iov[i].iov_base;
+        size_t n = iov[i].iov_len;
+        for (size_t pos = 0; pos < n;) {
+            size_t at = len + pos;
+            rv__batch_hdr_t h;
+            rv_err_t err = rv__batch_validate(&h, data + pos, n - pos);
+            if (err) {
+                rv__errstr_set(errstr, errstr_size,
+                               err == RV_ERR__PARTIAL
+                                   ? "Record batch at byte %zu of the append to %s is truncated."
+                                   : "Record batch at byte %zu of the append to %s is corrupt "
+                                     "(bad magic, length or CRC).",
+                               at, log->name);
+                return RV_ERR_CORRUPT_MESSAGE;
+            }
+            if ((err = check_batch(log, &cfg, &h, data + pos, at, errstr, errstr_size)))
+                return err;
+            count += (int64_t)h.last_offset_delta + 1;
+            if (h.max_timestamp > max_ts)
+                max_ts = h.max_timestamp;
+            pos += rv__batch_size(&h);
         }
-        if ((err = check_batch(log, &cfg, &h, data + pos, pos, errstr, errstr_size)))
-            return err;
-        count += (int64_t)h.last_offset_delta + 1;
-        if (h.max_timestamp > max_ts)
-            max_ts = h.max_timestamp;
-        pos += rv__batch_size(&h);
+        len += n;
     }
     if ((int64_t)len > cfg.segment_bytes || len > INT32_MAX) {
         rv__errstr_set(
@@ -788,31 +802,37 @@ rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
     }
     /* Assign offsets in place: base_offset is outside the CRC. */
     int64_t off = leo;
-    for (size_t pos = 0; pos < len;) {
-        uint8_t *p = data + pos;
-        size_t size = (size_t)rv__be32(p + RV__BATCH_OFF_LENGTH) + RV__BATCH_LOG_OVERHEAD;
-        rv__batch_set_base_offset(p, off);
-        if (cfg.log_append_time)
-            rv__batch_set_log_append_time(p, size, now);
-        off += (int64_t)rv__be32(p + RV__BATCH_OFF_LAST_OFFSET_DELTA) + 1;
-        pos += size;
+    for (int i = 0; i < iovcnt; i++) {
+        uint8_t *data = iov[i].iov_base;
+        for (size_t pos = 0; pos < iov[i].iov_len;) {
+            uint8_t *p = data + pos;
+            size_t size = (size_t)rv__be32(p + RV__BATCH_OFF_LENGTH) + RV__BATCH_LOG_OVERHEAD;
+            rv__batch_set_base_offset(p, off);
+            if (cfg.log_append_time)
+                rv__batch_set_log_append_time(p, size, now);
+            off += (int64_t)rv__be32(p + RV__BATCH_OFF_LAST_OFFSET_DELTA) + 1;
+            pos += size;
+        }
     }
-    rv_err_t err = rv__segment_write(seg, data, len, errstr, errstr_size);
+    rv_err_t err = rv__segment_write(seg, iov, iovcnt, errstr, errstr_size);
     if (err) {
         pthread_mutex_unlock(&log->append_lock);
         return err;
     }
     pthread_mutex_lock(&log->lock);
     int64_t fpos = seg->size;
-    for (size_t pos = 0; pos < len;) {
-        const uint8_t *p = data + pos;
-        int64_t size = (int64_t)rv__be32(p + RV__BATCH_OFF_LENGTH) + RV__BATCH_LOG_OVERHEAD;
-        int64_t last =
-            (int64_t)rv__be64(p) + (int64_t)rv__be32(p + RV__BATCH_OFF_LAST_OFFSET_DELTA);
-        int64_t bts = (int64_t)rv__be64(p + RV__BATCH_OFF_MAX_TIMESTAMP);
-        rv__segment_account_batch(seg, fpos, size, last, bts, cfg.index_interval_bytes);
-        fpos += size;
-        pos += (size_t)size;
+    for (int i = 0; i < iovcnt; i++) {
+        const uint8_t *data = iov[i].iov_base;
+        for (size_t pos = 0; pos < iov[i].iov_len;) {
+            const uint8_t *p = data + pos;
+            int64_t size = (int64_t)rv__be32(p + RV__BATCH_OFF_LENGTH) + RV__BATCH_LOG_OVERHEAD;
+            int64_t last =
+                (int64_t)rv__be64(p) + (int64_t)rv__be32(p + RV__BATCH_OFF_LAST_OFFSET_DELTA);
+            int64_t bts = (int64_t)rv__be64(p + RV__BATCH_OFF_MAX_TIMESTAMP);
+            rv__segment_account_batch(seg, fpos, size, last, bts, cfg.index_interval_bytes);
+            fpos += size;
+            pos += (size_t)size;
+        }
     }
     log->leo = off;
     log->hw = off;

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "broker/log/log_config.h"
 #include "common/buf.h"
@@ -71,6 +72,14 @@ typedef struct rv__append_info_s {
  *  commit); otherwise flush.messages / flush.ms decide when to fsync. */
 rv_err_t rv__log_append(rv__log_t *log, uint8_t *data, size_t len, int flags,
                         rv__append_info_t *info, char *errstr, size_t errstr_size);
+
+/** rv__log_append() of the iovcnt buffers of iov, in order, as one append:
+ *  each buffer holds whole batches, all are checked before any is written,
+ *  and they go to the segment in one vectored write (so many small batches
+ *  cost the page cache one write instead of one each). The buffers are
+ *  rewritten in place; *info covers them all. */
+rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, int flags,
+                         rv__append_info_t *info, char *errstr, size_t errstr_size);
 
 /** Returns once every offset below `offset` is fsync'd (data and the
  *  segment files' metadata). Concurrent callers share one fsync. A failed

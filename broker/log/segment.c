@@ -188,11 +188,14 @@ bool rv__segment_index_full(const rv__segment_t *seg) {
     return seg->idx_cnt >= seg->idx_cap || seg->tidx_cnt + 1 >= seg->tidx_cap;
 }
 
-rv_err_t rv__segment_write(rv__segment_t *seg, const uint8_t *data, size_t len, char *errstr,
+rv_err_t rv__segment_write(rv__segment_t *seg, const struct iovec *iov, int iovcnt, char *errstr,
                            size_t errstr_size) {
-    if (rv__io_pwrite_all(seg->fd, data, len, (off_t)seg->size) == 0)
+    if (rv__io_pwritev_all(seg->fd, iov, iovcnt, (off_t)seg->size) == 0)
         return RV_ERR_NO_ERROR;
     int e = errno;
+    size_t len = 0;
+    for (int i = 0; i < iovcnt; i++)
+        len += iov[i].iov_len;
     /* Cut the torn bytes so the file ends on a batch boundary again; if that
      * fails too, the next append overwrites them and recovery would cut
      * whatever is left past the last good batch. */

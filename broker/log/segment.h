@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "common/record_batch.h"
 #include "rivulet/error.h"
@@ -107,10 +108,10 @@ void rv__segment_mark_deleted(rv__segment_t *seg);
  *  log rolls then, as Kafka does when an index is full). */
 bool rv__segment_index_full(const rv__segment_t *seg);
 
-/** Writes `len` bytes of whole batches at the end of .log with one
- *  pwrite(2). On failure the file is cut back to its previous size.
- *  Caller holds the log's append lock. */
-rv_err_t rv__segment_write(rv__segment_t *seg, const uint8_t *data, size_t len, char *errstr,
+/** Writes whole batches (the iovcnt buffers of iov, in order) at the end
+ *  of .log, in one pwritev(2) where the kernel allows. On failure the file
+ *  is cut back to its previous size. Caller holds the log's append lock. */
+rv_err_t rv__segment_write(rv__segment_t *seg, const struct iovec *iov, int iovcnt, char *errstr,
                            size_t errstr_size);
 
 /** Accounts one batch written at `pos` (size, last offset, max timestamp):

@@ -410,6 +410,71 @@ static void test_write_fault(void **state) {
     rv__buf_free(&b);
 }
 
+/* rv__log_appendv: many buffers (more than one pwritev takes) are one
+ * append: offsets run on across them, any bad batch fails it with nothing
+ * written, a failed write is cut back whole, and the indexes find every
+ * batch afterwards, also after a reopen. */
+static void test_appendv(void **state) {
+    fx_t *fx = *state;
+    fx->cfg.index_interval_bytes = 1;
+    open_log(fx, 0, -1);
+    append_n(fx, 3, "k", 10, 0, 0);
+    enum { N = 1500 }; /* above IOV_MAX (1024) */
+    static rv__buf_t bufs[N];
+    static struct iovec iov[N];
+    for (int i = 0; i < N; i++) {
+        bufs[i] = (rv__buf_t)RV__BUF_INIT;
+        /* Each buffer one batch of 1 + i % 3 records, the last two at once. */
+        rvt_make_batch(&bufs[i], 1 + i % 3, "v", 20, i);
+        if (i == N - 1)
+            rvt_make_batch(&bufs[i], 2, "w", 20, i);
+        iov[i] = (struct iovec){bufs[i].data, bufs[i].len};
+    }
+    int64_t records = 0;
+    for (int i = 0; i < N; i++)
+        records += 1 + i % 3 + (i == N - 1 ? 2 : 0);
+
+    /* A corrupt batch in the last buffer: nothing of the append is written. */
+    char errstr[512] = "";
+    bufs[N - 1].data[bufs[N - 1].len - 1] ^= 0xff;
+    assert_int_equal(rv__log_appendv(fx->log, iov, N, 0, NULL, errstr, sizeof errstr),
+                     RV_ERR_CORRUPT_MESSAGE);
+    assert_non_null(strstr(errstr, "corrupt"));
+    bufs[N - 1].data[bufs[N - 1].len - 1] ^= 0xff;
+    assert_int_equal(rv__log_end_offset(fx->log), 3);
+    int64_t size = rv__log_size_bytes(fx->log);
+
+    /* A failed write leaves the log as it was. */
+    rv__io_fail_nth(RV__IO_WRITE, 1, ENOSPC);
+    assert_int_equal(rv__log_appendv(fx->log, iov, N, 0, NULL, errstr, sizeof errstr), RV_ERR__IO);
+    rv__io_fail_nth(RV__IO_WRITE, 0, 0);
+    assert_int_equal(rv__log_end_offset(fx->log), 3);
+    assert_int_equal(rv__log_size_bytes(fx->log), size);
+
+    rv__append_info_t info;
+    assert_int_equal(rv__log_appendv(fx->log, iov, N, 0, &info, errstr, sizeof errstr), 0);
+    assert_int_equal(info.base_offset, 3);
+    assert_int_equal(info.last_offset, 3 + records - 1);
+    /* Each batch got its own base offset, in order. */
+    int64_t next = 3;
+    for (int i = 0; i < N; i++) {
+        rv__batch_hdr_t h;
+        assert_int_equal(rv__batch_validate(&h, bufs[i].data, bufs[i].len), 0);
+        assert_int_equal(h.base_offset, next);
+        next = rv__batch_last_offset(&h) + 1;
+    }
+    assert_int_equal(read_all(fx->log, 0, 1 << 20), 3 + records);
+    /* The index points at each batch: a read from the middle of the
+     * append starts at the batch holding the offset. */
+    int64_t mid = 3 + records / 2;
+    assert_int_equal(read_all(fx->log, mid, 100), 3 + records - mid);
+    reopen(fx);
+    assert_int_equal(rv__log_end_offset(fx->log), 3 + records);
+    assert_int_equal(read_all(fx->log, 0, 1 << 20), 3 + records);
+    for (int i = 0; i < N; i++)
+        rv__buf_free(&bufs[i]);
+}
+
 static void test_flush_messages_and_sync(void **state) {
     fx_t *fx = *state;
     fx->cfg.flush_messages = 10;
@@ -533,6 +598,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_compressed_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_fault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appendv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_messages_and_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_perf_smoke, setup, teardown),
     };

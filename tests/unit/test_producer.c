@@ -2,11 +2,13 @@
  * temporary folder: delivery callbacks and send_sync, linger batching,
  * buffer.memory with max.block.ms, acks 0/1/all, per-partition order, the
  * default, sticky and user partitioners, unknown topics and partitions,
- * idempotent batches, compression, close, and configuration errors.
+ * idempotent batches, a partition's batches appended as one run (with a
+ * failed write), compression, close, and configuration errors.
  * bootstrap.servers comes from rvt_bootstrap(): the embedded backend, or
  * (test_producer_kafka) the kafka backend through a Kafka protocol server
  * on the same folder. Either way the test reads what was written straight
  * from the folder's broker. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "broker/topics.h"
 #include "client/producer_internal.h"
 #include "common/clock.h"
+#include "common/fileio.h"
 #include "common/record_batch.h"
 #include "rivulet/broker.h"
 #include "rivulet/producer.h"
@@ -391,6 +394,78 @@ static void test_order_and_keys(void **state) {
     rv_producer_destroy(p);
 }
 
+/* Runs: the sender appends a partition's waiting batches with one write
+ * (rv__broker_appendv). With the sender held while dozens of batches pile up
+ * over 4 partitions, every record is reported at its offset, in order per
+ * partition, and each partition's batches carry running sequence numbers.
+ * The first write after the sender resumes fails: that run was not
+ * written, so its batches go again one at a time and nothing is lost (a
+ * sender writing batch by batch would fail the first batch instead).
+ * Embedded only: the kafka backend sends one batch per request. */
+#define RUN_N 400
+static void test_batch_runs(void **state) {
+    fixture_t *f = *state;
+    if (rvt_kafka_backend())
+        skip();
+    rv_producer_t *p = producer(f, "linger.ms", "60000", "batch.size", "200", NULL);
+    static order_t o;
+    memset(&o, 0, sizeof o);
+    for (int i = 0; i < 4; i++)
+        o.last_offset[i] = -1;
+    o.broker = f->broker;
+    static order_t *ptrs[RUN_N];
+    char errstr[512];
+    rv__producer_pause_sender(p, true);
+    for (int i = 0; i < RUN_N; i++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "key%d", i % 37);
+        snprintf(val, sizeof val, "%d", i);
+        ptrs[i] = &o;
+        rv_producer_record_t x = rec("t", key, val);
+        assert_int_equal(rv_producer_send(p, &x, order_cb, &ptrs[i], errstr, sizeof errstr), 0);
+    }
+    rv__io_fail_nth(RV__IO_WRITE, 1, ENOSPC);
+    rv__producer_pause_sender(p, false);
+    assert_int_equal(rv_producer_flush(p, 10000), 0);
+    rv__io_fail_nth(RV__IO_WRITE, 0, 0);
+    assert_int_equal(o.called, RUN_N);
+    assert_int_equal(o.bad, 0);
+    assert_int_equal(o.unsynced, 0);
+    int total = 0;
+    for (int32_t part = 0; part < 4; part++) {
+        void *data;
+        size_t len;
+        assert_int_equal(
+            rv_broker_fetch(f->broker, "t", part, 0, 1 << 24, &data, &len, NULL, NULL, 0), 0);
+        int prev = -1, batches = 0, records = 0;
+        for (size_t pos = 0; pos < len;) {
+            rv__batch_hdr_t h;
+            assert_int_equal(rv__batch_parse_header(&h, (uint8_t *)data + pos, len - pos), 0);
+            assert_int_equal(h.base_sequence, records);
+            assert_int_equal(h.base_offset, records);
+            rv_batch_reader_t *rd = rv_batch_reader_new((uint8_t *)data + pos, rv__batch_size(&h));
+            while (rv_batch_reader_next(rd) == 1) {
+                int32_t vl;
+                const char *v = rv_batch_reader_value(rd, &vl);
+                char vb[16];
+                snprintf(vb, sizeof vb, "%.*s", (int)vl, v);
+                assert_true(atoi(vb) > prev);
+                prev = atoi(vb);
+            }
+            rv_batch_reader_destroy(rd);
+            pos += rv__batch_size(&h);
+            records += h.records_count;
+            batches++;
+        }
+        assert_int_equal(o.last_offset[part], records - 1);
+        assert_true(batches >= 5);
+        total += records;
+        rv_free(data);
+    }
+    assert_int_equal(total, RUN_N);
+    rv_producer_destroy(p);
+}
+
 static void test_sticky_null_keys(void **state) {
     fixture_t *f = *state;
     rv_producer_t *p = producer(f, "linger.ms", "60000", NULL);
@@ -622,6 +697,7 @@ int main(void) {
                                         rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_acks, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_order_and_keys, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_runs, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_sticky_null_keys, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_user_partitioner, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_topic_and_partition, setup,

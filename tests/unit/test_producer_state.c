@@ -1,8 +1,9 @@
 /* tests/unit/test_producer_state.c: broker/producer_state.c: the
  * per-partition sequence checks (duplicates answered with the original
  * offsets, gaps and stale epochs rejected, wrap-around), the producer id
- * counter, and the state surviving a broker restart, through
- * rv_broker_produce on a real data folder. */
+ * counter, the state surviving a broker restart, and vectored appends of
+ * several batches, through rv_broker_produce / rv__broker_appendv on a
+ * real data folder. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,90 @@ static void test_state_survives_restart(void **state) {
     rv__buf_free(&b);
 }
 
+/* rv__broker_appendv: one producer's consecutive batches for a partition
+ * in one write. Each batch gets its offsets and is remembered on its own
+ * (a retry of any of them is a duplicate); a run whose first batch is a
+ * retry, a run with a gap, a run of two producers, and a buffer holding
+ * two batches are refused with nothing written. */
+static void test_vectored_append(void **state) {
+    fixture_t *f = *state;
+    rv_broker_t *br = f->b;
+    rv__buf_t b[4] = {RV__BUF_INIT, RV__BUF_INIT, RV__BUF_INIT, RV__BUF_INIT};
+    struct iovec iov[4];
+    char errstr[512] = "";
+    rv__append_info_t info;
+    int seq = 0;
+    for (int i = 0; i < 3; i++) {
+        make(&b[i], 2 + i, 500, 0, seq);
+        seq += 2 + i;
+        iov[i] = (struct iovec){b[i].data, b[i].len};
+    }
+    assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 3, -1, &info, errstr, sizeof errstr), 0);
+    assert_int_equal(info.base_offset, 0);
+    assert_int_equal(info.last_offset, 8);
+    rv__batch_hdr_t h;
+    assert_int_equal(rv__batch_parse_header(&h, b[1].data, b[1].len), 0);
+    assert_int_equal(h.base_offset, 2);
+    /* The middle batch again: a duplicate with its own offsets. */
+    int64_t off = -1;
+    make(&b[3], 3, 500, 0, 2);
+    assert_int_equal(produce(f, &b[3], &off, errstr), 0);
+    assert_int_equal(off, 2);
+    assert_int_equal(end_offset(f), 9);
+    /* The whole run again: refused as a duplicate, to go one at a time. */
+    for (int i = 0; i < 3; i++) {
+        make(&b[i], 2 + i, 500, 0, i == 0 ? 0 : i == 1 ? 2 : 5);
+        iov[i] = (struct iovec){b[i].data, b[i].len};
+    }
+    assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 3, 1, &info, errstr, sizeof errstr),
+                     RV_ERR_DUPLICATE_SEQUENCE_NUMBER);
+    rvt_assert_contains(errstr, "one at a time");
+    /* A gap inside the run. */
+    make(&b[0], 1, 500, 0, 9);
+    make(&b[1], 1, 500, 0, 11);
+    for (int i = 0; i < 2; i++)
+        iov[i] = (struct iovec){b[i].data, b[i].len};
+    assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
+                     RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* Two producers in one run. */
+    make(&b[1], 1, 501, 0, 0);
+    iov[1] = (struct iovec){b[1].data, b[1].len};
+    assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
+                     RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* A buffer holding two batches. */
+    make(&b[1], 1, 500, 0, 10);
+    make(&b[2], 1, 500, 0, 11);
+    rv__buf_append(&b[1], b[2].data, b[2].len);
+    iov[1] = (struct iovec){b[1].data, b[1].len};
+    assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
+                     RV_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(end_offset(f), 9);
+    /* The sequence goes on after the run, also after a restart (rebuilt
+     * from the log, batch by batch). */
+    make(&b[0], 1, 500, 0, 9);
+    assert_int_equal(produce(f, &b[0], &off, errstr), 0);
+    assert_int_equal(off, 9);
+    rv_broker_close(f->b);
+    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    make(&b[0], 3, 500, 0, 2);
+    assert_int_equal(produce(f, &b[0], &off, errstr), 0);
+    assert_int_equal(off, 2);
+    make(&b[0], 1, 500, 0, 10);
+    assert_int_equal(produce(f, &b[0], &off, errstr), 0);
+    assert_int_equal(off, 10);
+    /* Batches without a producer id go as one append too. */
+    make(&b[0], 2, -1, -1, -1);
+    make(&b[1], 2, -1, -1, -1);
+    for (int i = 0; i < 2; i++)
+        iov[i] = (struct iovec){b[i].data, b[i].len};
+    assert_int_equal(rv__broker_appendv(f->b, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
+                     0);
+    assert_int_equal(info.base_offset, 11);
+    assert_int_equal(end_offset(f), 15);
+    for (int i = 0; i < 4; i++)
+        rv__buf_free(&b[i]);
+}
+
 static void test_producer_ids_unique_across_restart(void **state) {
     fixture_t *f = *state;
     char errstr[512];
@@ -186,6 +271,7 @@ int main(void) {
         cmocka_unit_test(test_pure_state),
         cmocka_unit_test_setup_teardown(test_duplicate_keeps_original_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vectored_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_ids_unique_across_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

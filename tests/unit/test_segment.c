@@ -43,7 +43,7 @@ static size_t write_batches(rv__segment_t *seg, int n, int32_t interval) {
         int64_t base = seg->next_offset;
         rv__batch_set_base_offset(b.data, base);
         int64_t pos = seg->size;
-        assert_int_equal(rv__segment_write(seg, b.data, b.len, NULL, 0), 0);
+        assert_int_equal(rv__segment_write(seg, &(struct iovec){b.data, b.len}, 1, NULL, 0), 0);
         rv__segment_account_batch(seg, pos, (int64_t)b.len, base + 4, 100 * i + 4, interval);
         size = b.len;
     }
@@ -188,7 +188,7 @@ static void test_recover_huge_base_offset(void **state) {
     rv__buf_t b = RV__BUF_INIT;
     rvt_make_batch(&b, 5, "k", 50, 0);
     rv__batch_set_base_offset(b.data, INT64_MAX - 1);
-    assert_int_equal(rv__segment_write(seg, b.data, b.len, NULL, 0), 0);
+    assert_int_equal(rv__segment_write(seg, &(struct iovec){b.data, b.len}, 1, NULL, 0), 0);
     rv__segment_unref(seg);
     int64_t cut;
     assert_int_equal(rv__segment_open(&seg, fx->dir, 0, true, 100, 10, INT64_MAX, &cut, NULL, 0),
