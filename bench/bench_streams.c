@@ -259,12 +259,12 @@ int main(int argc, char **argv) {
             input_t in = {runs[r].keys, rv__now_ms(), {0}};
             memset(in.value, 'v', sizeof in.value);
             bench_produce(&env, "in", records, make_input, &in);
+            if (!cold)
+                (void)bench_seq_write_mbps(env.dir, (size_t)records * (RECORD_SIZE + 32), 1 << 20);
             /* The input's pages reach the disk before the clock starts, so
              * the app's own durable writes (acks=all: fsync) do not queue
              * behind the write-back of the setup. */
             sync();
-            if (!cold)
-                (void)bench_seq_write_mbps(env.dir, (size_t)records * (RECORD_SIZE + 32), 1 << 20);
             rv_topology_t *t = topology(runs[r].count);
             double cpu = 0;
             secs[k] = run(&env, runs[r].count ? "bench-count" : "bench-pass", t, records, &cpu);

@@ -117,9 +117,10 @@ rv_err_t rv__pstates_append(rv__pstates_t *ps, const char *topic, int32_t partit
  *  partition, in order). They are checked, written with one vectored write
  *  (rv__log_appendv) and recorded together; *info spans them all and each
  *  batch's own offsets are in its rewritten header. Nothing is written on
- *  error. RV_ERR_DUPLICATE_SEQUENCE_NUMBER says the first batch was written
- *  before (a retry): append the batches one at a time with
- *  rv__pstates_append() to get each one's original offsets. */
+ *  an error before the write (only acks -1's fsync comes after it).
+ *  RV_ERR_DUPLICATE_SEQUENCE_NUMBER says the first batch is one of the
+ *  producer's last 5 batches (a retry): append the batches one at a time
+ *  with rv__pstates_append() to get each one's original offsets. */
 rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t partition,
                              rv__log_t *log, const struct iovec *iov, int iovcnt, int acks,
                              rv__append_info_t *info, char *errstr, size_t errstr_size);

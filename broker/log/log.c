@@ -736,7 +736,7 @@ rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, in
     /* Validate everything before writing anything (no lock held). `at` is
      * the byte position in the whole append, for the messages. */
     int64_t count = 0, max_ts = -1;
-    size_t len = 0;
+    size_t len = 0, batches = 0;
     for (int i = 0; i < iovcnt; i++) {
         const uint8_t *data = iov[i].iov_base;
         size_t n = iov[i].iov_len;
@@ -759,6 +759,7 @@ rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, in
             if (h.max_timestamp > max_ts)
                 max_ts = h.max_timestamp;
             pos += rv__batch_size(&h);
+            batches++;
         }
         len += n;
     }
@@ -791,7 +792,8 @@ rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, in
                                                          : now - seg->created_ms;
         if (seg->size > cfg.segment_bytes - (int64_t)len ||
             seg->size > (int64_t)INT32_MAX - (int64_t)len || waited > cfg.segment_ms ||
-            rv__segment_index_full(seg) || leo + count - 1 - seg->base_offset > INT32_MAX) {
+            !rv__segment_index_room(seg, batches) ||
+            leo + count - 1 - seg->base_offset > INT32_MAX) {
             rv_err_t err = roll_locked(log, &cfg, now, &rolled, errstr, errstr_size);
             if (err) {
                 pthread_mutex_unlock(&log->append_lock);
@@ -799,6 +801,15 @@ rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, in
             }
             seg = active(log);
         }
+    }
+    if (!rv__segment_index_room(seg, batches)) {
+        /* Even a new segment's indexes cannot take one entry per batch. */
+        pthread_mutex_unlock(&log->append_lock);
+        rv__errstr_set(errstr, errstr_size,
+                       "The append to %s holds %zu batches, more than a segment's index holds "
+                       "(segment.index.bytes %d).",
+                       log->name, batches, cfg.segment_index_bytes);
+        return RV_ERR_RECORD_LIST_TOO_LARGE;
     }
     /* Assign offsets in place: base_offset is outside the CRC. */
     int64_t off = leo;

@@ -184,8 +184,9 @@ void rv__segment_seal(rv__segment_t *seg) {
     }
 }
 
-bool rv__segment_index_full(const rv__segment_t *seg) {
-    return seg->idx_cnt >= seg->idx_cap || seg->tidx_cnt + 1 >= seg->tidx_cap;
+bool rv__segment_index_room(const rv__segment_t *seg, size_t batches) {
+    /* The time index keeps one slot for the entry rv__segment_seal adds. */
+    return seg->idx_cnt + batches <= seg->idx_cap && seg->tidx_cnt + batches < seg->tidx_cap;
 }
 
 rv_err_t rv__segment_write(rv__segment_t *seg, const struct iovec *iov, int iovcnt, char *errstr,
@@ -515,7 +516,7 @@ static rv_err_t recover(rv__segment_t *seg, int64_t log_size, int32_t index_inte
             break;
         }
         int64_t last = h.base_offset + h.last_offset_delta;
-        if (rv__segment_index_full(seg)) {
+        if (!rv__segment_index_room(seg, 1)) {
             why = "index full";
             break;
         }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "testutil.h"
 
@@ -444,12 +445,17 @@ static void test_appendv(void **state) {
     assert_int_equal(rv__log_end_offset(fx->log), 3);
     int64_t size = rv__log_size_bytes(fx->log);
 
-    /* A failed write leaves the log as it was. */
+    /* A failed write leaves the log as it was, on disk too. */
     rv__io_fail_nth(RV__IO_WRITE, 1, ENOSPC);
     assert_int_equal(rv__log_appendv(fx->log, iov, N, 0, NULL, errstr, sizeof errstr), RV_ERR__IO);
     rv__io_fail_nth(RV__IO_WRITE, 0, 0);
     assert_int_equal(rv__log_end_offset(fx->log), 3);
     assert_int_equal(rv__log_size_bytes(fx->log), size);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%020d.log", fx->dir, 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, size);
 
     rv__append_info_t info;
     assert_int_equal(rv__log_appendv(fx->log, iov, N, 0, &info, errstr, sizeof errstr), 0);
@@ -472,6 +478,41 @@ static void test_appendv(void **state) {
     assert_int_equal(rv__log_end_offset(fx->log), 3 + records);
     assert_int_equal(read_all(fx->log, 0, 1 << 20), 3 + records);
     for (int i = 0; i < N; i++)
+        rv__buf_free(&bufs[i]);
+}
+
+/* An append of many batches rolls first when the active segment's indexes
+ * lack one entry per batch, so no batch goes unindexed (recovery, which
+ * rebuilds the indexes, would stop at it); an append of more batches than
+ * a new segment's index holds is refused whole. */
+static void test_appendv_index_room(void **state) {
+    fx_t *fx = *state;
+    fx->cfg.index_interval_bytes = 1;
+    fx->cfg.segment_index_bytes = 10 * 8; /* 10 entries */
+    open_log(fx, 0, -1);
+    rv__buf_t bufs[11];
+    struct iovec iov[11];
+    for (int i = 0; i < 11; i++) {
+        bufs[i] = (rv__buf_t)RV__BUF_INIT;
+        rvt_make_batch(&bufs[i], 2, "k", 20, i);
+        iov[i] = (struct iovec){bufs[i].data, bufs[i].len};
+    }
+    char errstr[512] = "";
+    assert_int_equal(rv__log_appendv(fx->log, iov, 11, 0, NULL, errstr, sizeof errstr),
+                     RV_ERR_RECORD_LIST_TOO_LARGE);
+    rvt_assert_contains(errstr, "segment.index.bytes");
+    assert_int_equal(rv__log_end_offset(fx->log), 0);
+    for (int round = 0; round < 5; round++)
+        assert_int_equal(rv__log_appendv(fx->log, iov, 4, 0, NULL, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__log_end_offset(fx->log), 40);
+    /* 4 batches per append, 10 index entries per segment: 2 appends fit. */
+    assert_true(rv__log_segment_count(fx->log) >= 3);
+    rv__log_close(fx->log);
+    fx->log = NULL;
+    open_log(fx, 0, -1); /* recovers every segment */
+    assert_int_equal(rv__log_end_offset(fx->log), 40);
+    assert_int_equal(read_all(fx->log, 0, 1 << 20), 40);
+    for (int i = 0; i < 11; i++)
         rv__buf_free(&bufs[i]);
 }
 
@@ -599,6 +640,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appendv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appendv_index_room, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_messages_and_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_perf_smoke, setup, teardown),
     };
