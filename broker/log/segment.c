@@ -516,10 +516,8 @@ static rv_err_t recover(rv__segment_t *seg, int64_t log_size, int32_t index_inte
             break;
         }
         int64_t last = h.base_offset + h.last_offset_delta;
-        if (!rv__segment_index_room(seg, 1)) {
-            why = "index full";
-            break;
-        }
+        /* The indexes have room for every batch the file can hold (see
+         * rv__segment_open). */
         rv__segment_account_batch(seg, pos, size, last, h.max_timestamp, index_interval);
         pos += size;
     }

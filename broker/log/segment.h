@@ -106,8 +106,7 @@ void rv__segment_mark_deleted(rv__segment_t *seg);
 
 /** True when the in-memory indexes have room for `batches` more entries,
  *  one per batch at most (the log rolls before an append that does not
- *  fit, as Kafka does when an index is full; recovery stops at a batch
- *  that does not fit). */
+ *  fit, as Kafka does when an index is full). */
 bool rv__segment_index_room(const rv__segment_t *seg, size_t batches);
 
 /** Writes whole batches (the iovcnt buffers of iov, in order) at the end

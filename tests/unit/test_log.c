@@ -482,9 +482,8 @@ static void test_appendv(void **state) {
 }
 
 /* An append of many batches rolls first when the active segment's indexes
- * lack one entry per batch, so no batch goes unindexed (recovery, which
- * rebuilds the indexes, would stop at it); an append of more batches than
- * a new segment's index holds is refused whole. */
+ * lack one entry per batch, so no batch goes unindexed; an append of more
+ * batches than a new segment's index holds is refused whole. */
 static void test_appendv_index_room(void **state) {
     fx_t *fx = *state;
     fx->cfg.index_interval_bytes = 1;
