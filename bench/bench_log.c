@@ -127,9 +127,9 @@ int main(int argc, char **argv) {
     /* Rounds interleave the baseline and the log so both see the same
      * machine and page-cache conditions. */
     for (int run = 0; run < 3; run++) {
-        double r = bench_seq_write_mbps(dir, (size_t)data_bytes, 1 << 20);
+        double r = bench_seq_write_mbps(dir, (size_t)data_bytes, 1 << 20, false);
         bw_1m = r > bw_1m ? r : bw_1m;
-        r = bench_seq_write_mbps(dir, (size_t)data_bytes, batch.len);
+        r = bench_seq_write_mbps(dir, (size_t)data_bytes, batch.len, false);
         bw_batch = r > bw_batch ? r : bw_batch;
         if (log) {
             rv__log_close(log);

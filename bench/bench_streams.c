@@ -37,7 +37,11 @@
  * which leaves that many backed pages on the kernel's free lists; --cold
  * skips that and measures the first touch. The first line printed is the
  * page cache's write rate into fresh pages and, at once again, into the
- * pages just freed: far apart, the machine is in that slow mode.
+ * pages just freed: far apart, the machine is in that slow mode. The next
+ * is the disk's write rate (as many bytes and one fdatasync): the stream
+ * thread's producer uses acks=all, so the output is fsync'd while the run
+ * goes on, and a slow disk slows the run (on a VM the virtual disk's rate
+ * varies several-fold from one minute to the next).
  *
  * --cache sets cache.max.bytes.buffering (Kafka's default, 10 MiB, when
  * not given); --commit-ms sets commit.interval.ms (default 1000 here).
@@ -229,11 +233,16 @@ int main(int argc, char **argv) {
     /* The ceiling under a log on disk, in the same run: the page cache's
      * write rate into fresh pages, and at once again into the pages just
      * freed (see "Warm pages" above). */
-    double fresh = bench_seq_write_mbps(base, (size_t)1200 << 20, 16 * 1024);
-    double reused = bench_seq_write_mbps(base, (size_t)1200 << 20, 16 * 1024);
-    printf("page cache, 1200 MB in 16 KB writes: %.0f MB/s into fresh pages, %.0f MB/s into "
+    size_t probe = (size_t)records * (RECORD_SIZE + 20); /* about the output's size */
+    double fresh = bench_seq_write_mbps(base, probe, 16 * 1024, false);
+    double reused = bench_seq_write_mbps(base, probe, 16 * 1024, false);
+    printf("page cache, %zu MB in 16 KB writes: %.0f MB/s into fresh pages, %.0f MB/s into "
            "pages just freed\n",
-           fresh, reused);
+           probe >> 20, fresh, reused);
+    /* The stream thread's producer uses acks=all: its output is fsync'd
+     * as it goes, so while the disk is slow, so is the pass-through. */
+    double disk = bench_seq_write_mbps(base, probe, 1 << 20, true);
+    printf("disk, %zu MB in 1 MB writes and one fdatasync: %.0f MB/s\n", probe >> 20, disk);
     printf("%s\n", cold ? "each run starts cold: its output goes to pages touched first"
                         : "each run starts warm: a scratch file the size of its output is "
                           "written and removed first");
@@ -260,7 +269,7 @@ int main(int argc, char **argv) {
             memset(in.value, 'v', sizeof in.value);
             bench_produce(&env, "in", records, make_input, &in);
             if (!cold)
-                (void)bench_seq_write_mbps(env.dir, (size_t)records * (RECORD_SIZE + 32), 1 << 20);
+                (void)bench_seq_write_mbps(env.dir, probe, 1 << 20, false);
             /* The input's pages reach the disk before the clock starts, so
              * the app's own durable writes (acks=all: fsync) do not queue
              * behind the write-back of the setup. */

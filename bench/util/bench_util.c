@@ -169,7 +169,7 @@ double bench_run(rv_conf_t *conf, rv_topology_t *t, atomic_llong *done, int64_t 
     return secs;
 }
 
-double bench_seq_write_mbps(const char *dir, size_t total, size_t chunk) {
+double bench_seq_write_mbps(const char *dir, size_t total, size_t chunk, bool sync) {
     char path[4200];
     if (snprintf(path, sizeof path, "%s/seqwrite.bin", dir) >= (int)sizeof path)
         bench_die("sequential write", "folder name too long");
@@ -184,6 +184,8 @@ double bench_seq_write_mbps(const char *dir, size_t total, size_t chunk) {
     for (size_t done = 0; done < total; done += chunk)
         if (rv__io_write_all(fd, buf, chunk) != 0)
             bench_die("sequential write", path);
+    if (sync && rv__io_fsync(fd) != 0)
+        bench_die("sequential write", path);
     double s = (double)(rv__mono_us() - t0) / 1e6;
     close(fd);
     unlink(path);

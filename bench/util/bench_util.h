@@ -39,9 +39,10 @@ typedef struct bench_env_s {
 } bench_env_t;
 
 /** Buffered sequential write bandwidth of folder `dir` in MB/s: `total`
- *  bytes in `chunk`-byte write(2) calls to a new file, removed afterwards.
- *  Exits on an I/O error. */
-double bench_seq_write_mbps(const char *dir, size_t total, size_t chunk);
+ *  bytes in `chunk`-byte write(2) calls to a new file, removed afterwards;
+ *  with `sync`, the time includes one fdatasync(2) at the end (the disk's
+ *  rate). Exits on an I/O error. */
+double bench_seq_write_mbps(const char *dir, size_t total, size_t chunk, bool sync);
 
 /** Makes env's directory under `base` and opens its embedded broker. */
 void bench_env_open(bench_env_t *env, const char *base, const char *tag);
