@@ -368,96 +368,38 @@ static rv_err_t part_rebuild(ps_part_t *p, rv__log_t *log, char *errstr, size_t 
     return RV_ERR_NO_ERROR;
 }
 
-rv_err_t rv__pstates_append(rv__pstates_t *ps, const char *topic, int32_t partition, rv__log_t *log,
-                            uint8_t *data, size_t len, int acks, rv__append_info_t *info,
-                            char *errstr, size_t errstr_size) {
-    rv__batch_hdr_t h;
-    if (rv__batch_parse_header(&h, data, len) != RV_ERR_NO_ERROR || h.producer_id < 0)
-        /* Not idempotent (or malformed: the log reports why). */
-        return rv__log_append(log, data, len, acks == -1 ? RV__APPEND_SYNC : 0, info, errstr,
-                              errstr_size);
-    if (rv__batch_size(&h) != len) {
-        rv__errstr_set(errstr, errstr_size,
-                       "Produce requests from an idempotent producer must contain exactly one "
-                       "record batch");
-        return RV_ERR_INVALID_RECORD;
-    }
-    if (h.base_sequence < 0) {
-        rv__errstr_set(errstr, errstr_size,
-                       "Invalid base sequence %d for producer %" PRId64 " in %s-%d",
-                       h.base_sequence, h.producer_id, topic, partition);
-        return RV_ERR_INVALID_RECORD;
-    }
-    ps_part_t *p = part_get(ps, topic, partition);
-    if (!p) {
-        rv__errstr_set(errstr, errstr_size, "Out of memory");
-        return RV_ERR__NOMEM;
-    }
-    int32_t first_seq = h.base_sequence;
-    int32_t last_seq = seq_add(first_seq, h.last_offset_delta);
-    rv_err_t err = RV_ERR_NO_ERROR;
-    int64_t sync_to = -1;
-    pthread_mutex_lock(&p->lock);
-    if (p->log != log)
-        err = part_rebuild(p, log, errstr, errstr_size);
-    const rv__pstate_batch_t *dup = NULL;
-    if (!err)
-        err = rv__pstate_check(&p->st, h.producer_id, h.producer_epoch, first_seq, last_seq, &dup,
-                               errstr, errstr_size);
-    if (err == RV_ERR_DUPLICATE_SEQUENCE_NUMBER) {
-        /* A retry of a batch already in the log: answer as the first time. */
-        memset(info, 0, sizeof *info);
-        info->base_offset = dup->first_offset;
-        info->last_offset = dup->last_offset;
-        info->log_append_time = -1;
-        info->log_start_offset = rv__log_start_offset(log);
-        sync_to = dup->last_offset + 1;
-        err = RV_ERR_NO_ERROR;
-        rv__log_debug("PSTATE", "%s-%d: duplicate batch of producer %" PRId64 " seq %d..%d dropped",
-                      topic, partition, h.producer_id, first_seq, last_seq);
-    } else if (!err) {
-        err = rv__log_append(log, data, len, 0, info, errstr, errstr_size);
-        if (!err) {
-            rv__pstate_batch_t pb = {first_seq, last_seq, info->base_offset, info->last_offset,
-                                     h.max_timestamp};
-            if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, rv__now_ms()))
-                /* The batch is written; only the memory of it is lost, so
-                 * rebuild from the log on the next append. */
-                p->log = NULL;
-            sync_to = info->last_offset + 1;
-        }
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (!err && acks == -1 && sync_to >= 0)
-        err = rv__log_sync(log, sync_to);
-    return err;
-}
-
-rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t partition,
-                             rv__log_t *log, const struct iovec *iov, int iovcnt, int acks,
-                             rv__append_info_t *info, char *errstr, size_t errstr_size) {
-    if (iovcnt == 1)
-        return rv__pstates_append(ps, topic, partition, log, iov[0].iov_base, iov[0].iov_len, acks,
-                                  info, errstr, errstr_size);
-    /* Every buffer one whole batch of the same producer and epoch, the
-     * sequences running on from one to the next. */
-    if (iovcnt < 1)
-        return rv__log_appendv(log, iov, 0, 0, info, errstr, errstr_size);
+/* The append path of both public functions: n buffers, and when n > 1
+ * each exactly one batch of one producer with running sequences. A
+ * duplicate single batch is answered with its original offsets; a run
+ * whose first batch is a duplicate is refused (see rv__pstates_appendv). */
+static rv_err_t append_batches(rv__pstates_t *ps, const char *topic, int32_t partition,
+                               rv__log_t *log, const struct iovec *iov, int n, int acks,
+                               rv__append_info_t *info, char *errstr, size_t errstr_size) {
     rv__batch_hdr_t first, h;
-    memset(&first, 0, sizeof first);
+    if (n < 1 || rv__batch_parse_header(&first, iov[0].iov_base, iov[0].iov_len) ||
+        (n == 1 && first.producer_id < 0))
+        /* Not idempotent (or empty, or malformed: the log reports why). */
+        return rv__log_appendv(log, iov, n, acks == -1 ? RV__APPEND_SYNC : 0, info, errstr,
+                               errstr_size);
     int32_t last_seq = 0;
-    for (int i = 0; i < iovcnt; i++) {
-        if (rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len) != RV_ERR_NO_ERROR ||
-            rv__batch_size(&h) != iov[i].iov_len) {
+    for (int i = 0; i < n; i++) {
+        h = first;
+        bool parsed = i == 0 || !rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len);
+        if (!parsed || rv__batch_size(&h) != iov[i].iov_len) {
+            if (n == 1) {
+                rv__errstr_set(errstr, errstr_size,
+                               "Produce requests from an idempotent producer must contain "
+                               "exactly one record batch");
+                return RV_ERR_INVALID_RECORD;
+            }
             rv__errstr_set(errstr, errstr_size,
                            "Buffer %d of a vectored append to %s-%d is not one whole record batch",
                            i, topic, partition);
             return RV_ERR_CORRUPT_MESSAGE;
         }
-        if (i == 0) {
-            first = h;
-        } else if (h.producer_id != first.producer_id || h.producer_epoch != first.producer_epoch ||
-                   (first.producer_id >= 0 && !in_sequence(last_seq, h.base_sequence))) {
+        if (i > 0 && (h.producer_id != first.producer_id ||
+                      h.producer_epoch != first.producer_epoch ||
+                      (first.producer_id >= 0 && !in_sequence(last_seq, h.base_sequence)))) {
             rv__errstr_set(errstr, errstr_size,
                            "Batch %d of a vectored append to %s-%d does not continue the "
                            "producer's sequence",
@@ -467,7 +409,7 @@ rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t parti
         last_seq = seq_add(h.base_sequence, h.last_offset_delta);
     }
     if (first.producer_id < 0)
-        return rv__log_appendv(log, iov, iovcnt, acks == -1 ? RV__APPEND_SYNC : 0, info, errstr,
+        return rv__log_appendv(log, iov, n, acks == -1 ? RV__APPEND_SYNC : 0, info, errstr,
                                errstr_size);
     if (first.base_sequence < 0) {
         rv__errstr_set(errstr, errstr_size,
@@ -480,36 +422,68 @@ rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t parti
         rv__errstr_set(errstr, errstr_size, "Out of memory");
         return RV_ERR__NOMEM;
     }
+    int32_t first_seq = first.base_sequence;
+    int32_t first_last = seq_add(first_seq, first.last_offset_delta);
     rv_err_t err = RV_ERR_NO_ERROR;
+    int64_t sync_to = -1;
     pthread_mutex_lock(&p->lock);
     if (p->log != log)
         err = part_rebuild(p, log, errstr, errstr_size);
     const rv__pstate_batch_t *dup = NULL;
     if (!err)
-        err = rv__pstate_check(&p->st, first.producer_id, first.producer_epoch,
-                               first.base_sequence,
-                               seq_add(first.base_sequence, first.last_offset_delta), &dup, errstr,
-                               errstr_size);
-    if (err == RV_ERR_DUPLICATE_SEQUENCE_NUMBER)
+        err = rv__pstate_check(&p->st, first.producer_id, first.producer_epoch, first_seq,
+                               first_last, &dup, errstr, errstr_size);
+    if (err == RV_ERR_DUPLICATE_SEQUENCE_NUMBER && n == 1) {
+        /* A retry of a batch already in the log: answer as the first time. */
+        memset(info, 0, sizeof *info);
+        info->base_offset = dup->first_offset;
+        info->last_offset = dup->last_offset;
+        info->log_append_time = -1;
+        info->log_start_offset = rv__log_start_offset(log);
+        sync_to = dup->last_offset + 1;
+        err = RV_ERR_NO_ERROR;
+        rv__log_debug("PSTATE", "%s-%d: duplicate batch of producer %" PRId64 " seq %d..%d dropped",
+                      topic, partition, first.producer_id, first_seq, first_last);
+    } else if (err == RV_ERR_DUPLICATE_SEQUENCE_NUMBER) {
         rv__errstr_set(errstr, errstr_size,
                        "The first batch of a vectored append to %s-%d is a duplicate: append the "
                        "batches one at a time",
                        topic, partition);
-    if (!err)
-        err = rv__log_appendv(log, iov, iovcnt, 0, info, errstr, errstr_size);
-    if (!err) {
-        int64_t now = rv__now_ms();
-        for (int i = 0; i < iovcnt; i++) {
-            /* The log wrote the assigned offsets into the batches. */
-            rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len);
-            rv__pstate_batch_t pb = {h.base_sequence, seq_add(h.base_sequence, h.last_offset_delta),
-                                     h.base_offset, rv__batch_last_offset(&h), h.max_timestamp};
-            if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, now))
-                p->log = NULL; /* as in rv__pstates_append */
+    } else if (!err) {
+        err = rv__log_appendv(log, iov, n, 0, info, errstr, errstr_size);
+        if (!err) {
+            int64_t now = rv__now_ms();
+            for (int i = 0; i < n; i++) {
+                /* The log wrote the assigned offsets into the batches. */
+                rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len);
+                rv__pstate_batch_t pb = {h.base_sequence,
+                                         seq_add(h.base_sequence, h.last_offset_delta),
+                                         h.base_offset, rv__batch_last_offset(&h),
+                                         h.max_timestamp};
+                if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, now))
+                    /* The batch is written; only the memory of it is lost,
+                     * so rebuild from the log on the next append. */
+                    p->log = NULL;
+            }
+            sync_to = info->last_offset + 1;
         }
     }
     pthread_mutex_unlock(&p->lock);
-    if (!err && acks == -1)
-        err = rv__log_sync(log, info->last_offset + 1);
+    if (!err && acks == -1 && sync_to >= 0)
+        err = rv__log_sync(log, sync_to);
     return err;
+}
+
+rv_err_t rv__pstates_append(rv__pstates_t *ps, const char *topic, int32_t partition, rv__log_t *log,
+                            uint8_t *data, size_t len, int acks, rv__append_info_t *info,
+                            char *errstr, size_t errstr_size) {
+    struct iovec iov = {data, len};
+    return append_batches(ps, topic, partition, log, &iov, 1, acks, info, errstr, errstr_size);
+}
+
+rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t partition,
+                             rv__log_t *log, const struct iovec *iov, int iovcnt, int acks,
+                             rv__append_info_t *info, char *errstr, size_t errstr_size) {
+    return append_batches(ps, topic, partition, log, iov, iovcnt, acks, info, errstr,
+                          errstr_size);
 }

@@ -53,68 +53,19 @@ static int fault_hit(rv__io_op_t op) {
     return err;
 }
 
-static int write_loop(int fd, const uint8_t *p, size_t n, off_t off, int positional) {
-    while (n) {
-        ssize_t w = positional ? pwrite(fd, p, n, off) : write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (w == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-        off += w;
-    }
-    return 0;
-}
-
-static int write_common(int fd, const void *p, size_t n, off_t off, int positional) {
-    int ferr = fault_hit(RV__IO_WRITE);
-    if (ferr) {
-        /* Leave a torn write behind, as a crash mid-write would. */
-        (void)write_loop(fd, p, n / 2, off, positional);
-        errno = ferr;
-        return -1;
-    }
-    return write_loop(fd, p, n, off, positional);
-}
-
-int rv__io_write_all(int fd, const void *p, size_t n) {
-    return write_common(fd, p, n, 0, 0);
-}
-
-int rv__io_pwrite_all(int fd, const void *p, size_t n, off_t off) {
-    return write_common(fd, p, n, off, 1);
-}
-
-int rv__io_pwritev_all(int fd, const struct iovec *iov, int iovcnt, off_t off) {
-    size_t total = 0;
-    for (int i = 0; i < iovcnt; i++)
-        total += iov[i].iov_len;
-    int ferr = fault_hit(RV__IO_WRITE);
-    if (ferr) {
-        /* A torn write of half the bytes, as write_common leaves. */
-        size_t half = total / 2;
-        for (int i = 0; i < iovcnt && half; i++) {
-            size_t n = iov[i].iov_len < half ? iov[i].iov_len : half;
-            (void)write_loop(fd, iov[i].iov_base, n, off, 1);
-            off += (off_t)n;
-            half -= n;
-        }
-        errno = ferr;
-        return -1;
-    }
-    /* pwritev takes at most IOV_MAX buffers and may write fewer bytes than
-     * asked: go on from where it stopped, finishing a cut buffer with
-     * write_loop. */
+/* Writes the iovcnt buffers of iov one after the other (at `off` when
+ * positional), retrying short writes and EINTR; iov is not changed. A
+ * call takes at most IOV_MAX buffers and may write fewer bytes than asked:
+ * the loop goes on from where it stopped, finishing a cut buffer alone. */
+static int writev_loop(int fd, const struct iovec *iov, int iovcnt, off_t off, int positional) {
     int i = 0;
-    while (i < iovcnt) {
+    for (;;) {
+        while (i < iovcnt && iov[i].iov_len == 0)
+            i++;
+        if (i == iovcnt)
+            return 0;
         int cnt = iovcnt - i < IOV_MAX ? iovcnt - i : IOV_MAX;
-        ssize_t w = pwritev(fd, iov + i, cnt, off);
+        ssize_t w = positional ? pwritev(fd, iov + i, cnt, off) : writev(fd, iov + i, cnt);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -129,15 +80,48 @@ int rv__io_pwritev_all(int fd, const struct iovec *iov, int iovcnt, off_t off) {
         while (i < iovcnt && left >= iov[i].iov_len)
             left -= iov[i++].iov_len;
         if (left > 0) {
-            const uint8_t *rest = (const uint8_t *)iov[i].iov_base + left;
-            size_t n = iov[i].iov_len - left;
-            if (write_loop(fd, rest, n, off, 1) < 0)
+            struct iovec rest = {(uint8_t *)iov[i].iov_base + left, iov[i].iov_len - left};
+            if (writev_loop(fd, &rest, 1, off, positional) < 0)
                 return -1;
-            off += (off_t)n;
+            off += (off_t)rest.iov_len;
             i++;
         }
     }
-    return 0;
+}
+
+static int write_common(int fd, const struct iovec *iov, int iovcnt, off_t off, int positional) {
+    int ferr = fault_hit(RV__IO_WRITE);
+    if (ferr) {
+        /* Leave a torn write behind (half the bytes), as a crash mid-write
+         * would. */
+        size_t half = 0;
+        for (int i = 0; i < iovcnt; i++)
+            half += iov[i].iov_len;
+        half /= 2;
+        for (int i = 0; i < iovcnt && half; i++) {
+            struct iovec part = {iov[i].iov_base, iov[i].iov_len < half ? iov[i].iov_len : half};
+            (void)writev_loop(fd, &part, 1, off, positional);
+            off += (off_t)part.iov_len;
+            half -= part.iov_len;
+        }
+        errno = ferr;
+        return -1;
+    }
+    return writev_loop(fd, iov, iovcnt, off, positional);
+}
+
+int rv__io_write_all(int fd, const void *p, size_t n) {
+    struct iovec iov = {(void *)p, n};
+    return write_common(fd, &iov, 1, 0, 0);
+}
+
+int rv__io_pwrite_all(int fd, const void *p, size_t n, off_t off) {
+    struct iovec iov = {(void *)p, n};
+    return write_common(fd, &iov, 1, off, 1);
+}
+
+int rv__io_pwritev_all(int fd, const struct iovec *iov, int iovcnt, off_t off) {
+    return write_common(fd, iov, iovcnt, off, 1);
 }
 
 int rv__io_pread_all(int fd, void *buf, size_t n, off_t off) {

@@ -1,9 +1,12 @@
 /* tests/unit/test_fileio.c: common/fileio.c: atomic replacement, reads,
- * mkdirs/rmtree, and fault injection of the Nth write, fsync and rename. */
+ * vectored writes, mkdirs/rmtree, and fault injection of the Nth write,
+ * fsync and rename. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,6 +170,75 @@ static void test_fail_nth_counts(void **state) {
     free(f);
 }
 
+/* Reads a whole file into a fresh buffer of *len bytes. */
+static uint8_t *slurp(const char *path, size_t *len) {
+    rv__buf_t b = RV__BUF_INIT;
+    char err[256];
+    assert_int_equal(rv__io_read_file(path, &b, err, sizeof err), 0);
+    *len = b.len;
+    return b.data;
+}
+
+/* rv__io_pwritev_all: more buffers than one pwritev takes (IOV_MAX), empty
+ * ones among them, at an offset; a torn write (half the bytes) when a
+ * fault is armed; and a write the kernel cuts short inside a buffer
+ * (RLIMIT_FSIZE) followed by its error. */
+static void test_pwritev_all(void **state) {
+    enum { N = 3000 };
+    static uint8_t data[N * 7];
+    static struct iovec iov[N];
+    size_t total = 0;
+    for (int i = 0; i < N; i++) {
+        size_t len = (size_t)(i % 7); /* 0..6 bytes, so some are empty */
+        iov[i] = (struct iovec){data + total, len};
+        for (size_t k = 0; k < len; k++)
+            data[total + k] = (uint8_t)(i * 7 + k);
+        total += len;
+    }
+    char *path = path_in(*state, "v.bin");
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(rv__io_pwritev_all(fd, iov, N, 100), 0);
+    size_t len;
+    uint8_t *got = slurp(path, &len);
+    assert_int_equal(len, 100 + total);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(got[i], 0);
+    assert_memory_equal(got + 100, data, total);
+    free(got);
+    /* Nothing but empty buffers writes nothing. */
+    assert_int_equal(rv__io_pwritev_all(fd, iov, 1, 0), 0);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    rv__io_fail_nth(RV__IO_WRITE, 1, ENOSPC);
+    assert_int_equal(rv__io_pwritev_all(fd, iov, N, 0), -1);
+    assert_int_equal(errno, ENOSPC);
+    got = slurp(path, &len);
+    assert_int_equal(len, total / 2);
+    assert_memory_equal(got, data, total / 2);
+    free(got);
+    /* Cut short at byte 1001, inside a buffer: the rest of that buffer is
+     * tried alone and fails with the kernel's error. */
+    assert_int_equal(ftruncate(fd, 0), 0);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 1001;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = rv__io_pwritev_all(fd, iov, N, 0);
+    int e = errno;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    assert_int_equal(e, EFBIG);
+    got = slurp(path, &len);
+    assert_int_equal(len, 1001);
+    assert_memory_equal(got, data, 1001);
+    free(got);
+    close(fd);
+    free(path);
+}
+
 static void test_mkdirs_rmtree(void **state) {
     char *deep = path_in(*state, "a/b/c/d");
     assert_int_equal(rv__io_mkdirs(deep, 0755), 0);
@@ -201,6 +273,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_atomic_write_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_write_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_nth_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pwritev_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdirs_rmtree, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,26 +344,34 @@ static void order_cb(rv_producer_t *p, rv_err_t err, const char *errmsg, const c
     o->called++;
 }
 
+/* Sends n records to "t" with values "0".."n-1" and keys over 37 values,
+ * reported to order_cb in `o` (reset here; broker: see order_t); polls
+ * every poll_every records (0: never). */
+static void send_numbered(rv_producer_t *p, order_t *o, rv_broker_t *broker, order_t **ptrs,
+                          int n, int poll_every) {
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < 4; i++)
+        o->last_offset[i] = -1;
+    o->broker = broker;
+    char errstr[512];
+    for (int i = 0; i < n; i++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "key%d", i % 37);
+        snprintf(val, sizeof val, "%d", i);
+        ptrs[i] = o;
+        rv_producer_record_t x = rec("t", key, val);
+        assert_int_equal(rv_producer_send(p, &x, order_cb, &ptrs[i], errstr, sizeof errstr), 0);
+        if (poll_every && i % poll_every == 0)
+            rv_producer_poll(p, 0);
+    }
+}
+
 static void test_order_and_keys(void **state) {
     fixture_t *f = *state;
     rv_producer_t *p = producer(f, "linger.ms", "5", "batch.size", "1000", NULL);
     static order_t o;
-    memset(&o, 0, sizeof o);
-    for (int i = 0; i < 4; i++)
-        o.last_offset[i] = -1;
-    o.broker = rvt_kafka_backend() ? NULL : f->broker;
     static order_t *ptrs[ORDER_N];
-    char errstr[512];
-    for (int i = 0; i < ORDER_N; i++) {
-        char key[16], val[16];
-        snprintf(key, sizeof key, "key%d", i % 37);
-        snprintf(val, sizeof val, "%d", i);
-        ptrs[i] = &o;
-        rv_producer_record_t x = rec("t", key, val);
-        assert_int_equal(rv_producer_send(p, &x, order_cb, &ptrs[i], errstr, sizeof errstr), 0);
-        if (i % 100 == 0)
-            rv_producer_poll(p, 0);
-    }
+    send_numbered(p, &o, rvt_kafka_backend() ? NULL : f->broker, ptrs, ORDER_N, 100);
     assert_int_equal(rv_producer_flush(p, 10000), 0);
     assert_int_equal(o.called, ORDER_N);
     assert_int_equal(o.bad, 0);
@@ -409,21 +417,9 @@ static void test_batch_runs(void **state) {
         skip();
     rv_producer_t *p = producer(f, "linger.ms", "60000", "batch.size", "200", NULL);
     static order_t o;
-    memset(&o, 0, sizeof o);
-    for (int i = 0; i < 4; i++)
-        o.last_offset[i] = -1;
-    o.broker = f->broker;
     static order_t *ptrs[RUN_N];
-    char errstr[512];
     rv__producer_pause_sender(p, true);
-    for (int i = 0; i < RUN_N; i++) {
-        char key[16], val[16];
-        snprintf(key, sizeof key, "key%d", i % 37);
-        snprintf(val, sizeof val, "%d", i);
-        ptrs[i] = &o;
-        rv_producer_record_t x = rec("t", key, val);
-        assert_int_equal(rv_producer_send(p, &x, order_cb, &ptrs[i], errstr, sizeof errstr), 0);
-    }
+    send_numbered(p, &o, f->broker, ptrs, RUN_N, 0);
     rv__io_fail_nth(RV__IO_WRITE, 1, ENOSPC);
     rv__producer_pause_sender(p, false);
     assert_int_equal(rv_producer_flush(p, 10000), 0);
