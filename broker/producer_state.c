@@ -376,15 +376,18 @@ static rv_err_t append_batches(rv__pstates_t *ps, const char *topic, int32_t par
                                rv__log_t *log, const struct iovec *iov, int n, int acks,
                                rv__append_info_t *info, char *errstr, size_t errstr_size) {
     rv__batch_hdr_t first, h;
-    if (n < 1 || rv__batch_parse_header(&first, iov[0].iov_base, iov[0].iov_len) ||
-        (n == 1 && first.producer_id < 0))
+    memset(&first, 0, sizeof first);
+    bool first_parsed =
+        n >= 1 && rv__batch_parse_header(&first, iov[0].iov_base, iov[0].iov_len) == 0;
+    if (n < 1 || (n == 1 && (!first_parsed || first.producer_id < 0)))
         /* Not idempotent (or empty, or malformed: the log reports why). */
         return rv__log_appendv(log, iov, n, acks == -1 ? RV__APPEND_SYNC : 0, info, errstr,
                                errstr_size);
     int32_t last_seq = 0;
     for (int i = 0; i < n; i++) {
         h = first;
-        bool parsed = i == 0 || !rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len);
+        bool parsed = i == 0 ? first_parsed
+                             : rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len) == 0;
         if (!parsed || rv__batch_size(&h) != iov[i].iov_len) {
             if (n == 1) {
                 rv__errstr_set(errstr, errstr_size,

@@ -27,6 +27,12 @@ static int fault_n[RV__IO_OP_CNT];
 static int fault_err[RV__IO_OP_CNT];
 /* Fast path: no lock taken while nothing is armed. */
 static atomic_int fault_armed;
+/* rv__io_short_writes: the most bytes one write call asks for; 0: all. */
+static atomic_size_t short_cap;
+
+void rv__io_short_writes(size_t max_bytes) {
+    atomic_store(&short_cap, max_bytes);
+}
 
 void rv__io_fail_nth(rv__io_op_t op, int n, int err) {
     if (op < 0 || op >= RV__IO_OP_CNT)
@@ -53,19 +59,46 @@ static int fault_hit(rv__io_op_t op) {
     return err;
 }
 
+/* One write(2)-family call of the cnt buffers of v. */
+static ssize_t write_call(int fd, const struct iovec *v, int cnt, off_t off, int positional) {
+    size_t cap = atomic_load_explicit(&short_cap, memory_order_relaxed);
+    struct iovec tmp[IOV_MAX];
+    if (cap) {
+        /* A test's cap (rv__io_short_writes): ask for at most cap bytes,
+         * as a kernel may write fewer than asked. */
+        int n = 0;
+        for (; n < cnt && cap; n++) {
+            tmp[n] = v[n];
+            if (tmp[n].iov_len > cap)
+                tmp[n].iov_len = cap;
+            cap -= tmp[n].iov_len;
+        }
+        v = tmp;
+        cnt = n;
+    }
+    return positional ? pwritev(fd, v, cnt, off) : writev(fd, v, cnt);
+}
+
 /* Writes the iovcnt buffers of iov one after the other (at `off` when
  * positional), retrying short writes and EINTR; iov is not changed. A
  * call takes at most IOV_MAX buffers and may write fewer bytes than asked:
- * the loop goes on from where it stopped, finishing a cut buffer alone. */
+ * the loop goes on from where it stopped, with the rest of a cut buffer
+ * alone (`cut`). */
 static int writev_loop(int fd, const struct iovec *iov, int iovcnt, off_t off, int positional) {
     int i = 0;
+    struct iovec cut = {NULL, 0};
     for (;;) {
-        while (i < iovcnt && iov[i].iov_len == 0)
-            i++;
-        if (i == iovcnt)
-            return 0;
-        int cnt = iovcnt - i < IOV_MAX ? iovcnt - i : IOV_MAX;
-        ssize_t w = positional ? pwritev(fd, iov + i, cnt, off) : writev(fd, iov + i, cnt);
+        const struct iovec *v = &cut;
+        int cnt = 1;
+        if (!cut.iov_len) {
+            while (i < iovcnt && iov[i].iov_len == 0)
+                i++;
+            if (i == iovcnt)
+                return 0;
+            v = iov + i;
+            cnt = iovcnt - i < IOV_MAX ? iovcnt - i : IOV_MAX;
+        }
+        ssize_t w = write_call(fd, v, cnt, off, positional);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -77,13 +110,15 @@ static int writev_loop(int fd, const struct iovec *iov, int iovcnt, off_t off, i
         }
         off += w;
         size_t left = (size_t)w;
+        if (cut.iov_len) {
+            cut.iov_base = (uint8_t *)cut.iov_base + left;
+            cut.iov_len -= left;
+            continue;
+        }
         while (i < iovcnt && left >= iov[i].iov_len)
             left -= iov[i++].iov_len;
         if (left > 0) {
-            struct iovec rest = {(uint8_t *)iov[i].iov_base + left, iov[i].iov_len - left};
-            if (writev_loop(fd, &rest, 1, off, positional) < 0)
-                return -1;
-            off += (off_t)rest.iov_len;
+            cut = (struct iovec){(uint8_t *)iov[i].iov_base + left, iov[i].iov_len - left};
             i++;
         }
     }

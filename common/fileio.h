@@ -28,6 +28,11 @@ typedef enum rv__io_op_e {
  *  tail). n = 0 disarms. For tests only. */
 void rv__io_fail_nth(rv__io_op_t op, int n, int err);
 
+/** Makes every write call from now on ask the kernel for at most
+ *  max_bytes, so the write loops meet short writes as a kernel may make
+ *  them. 0 lifts the cap. For tests only. */
+void rv__io_short_writes(size_t max_bytes);
+
 /** Writes all n bytes at the file position / at offset off, retrying short
  *  writes and EINTR. */
 int rv__io_write_all(int fd, const void *p, size_t n);

@@ -772,6 +772,12 @@ rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, in
         return RV_ERR_RECORD_LIST_TOO_LARGE;
     }
 
+    /* The index entries the append can add: one per batch at most, and one
+     * per index.interval.bytes after the first (rv__segment_account_batch). */
+    size_t entries = 1 + len / ((size_t)cfg.index_interval_bytes + 1);
+    if (entries > batches)
+        entries = batches;
+
     pthread_mutex_lock(&log->append_lock);
     int64_t now = rv__now_ms();
     if (cfg.log_append_time)
@@ -792,7 +798,7 @@ rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, in
                                                          : now - seg->created_ms;
         if (seg->size > cfg.segment_bytes - (int64_t)len ||
             seg->size > (int64_t)INT32_MAX - (int64_t)len || waited > cfg.segment_ms ||
-            !rv__segment_index_room(seg, batches) ||
+            !rv__segment_index_room(seg, entries) ||
             leo + count - 1 - seg->base_offset > INT32_MAX) {
             rv_err_t err = roll_locked(log, &cfg, now, &rolled, errstr, errstr_size);
             if (err) {
@@ -802,13 +808,15 @@ rv_err_t rv__log_appendv(rv__log_t *log, const struct iovec *iov, int iovcnt, in
             seg = active(log);
         }
     }
-    if (!rv__segment_index_room(seg, batches)) {
-        /* Even a new segment's indexes cannot take one entry per batch. */
+    if (!rv__segment_index_room(seg, entries)) {
+        /* Even a new segment's indexes cannot take the append's entries. */
         pthread_mutex_unlock(&log->append_lock);
         rv__errstr_set(errstr, errstr_size,
-                       "The append to %s holds %zu batches, more than a segment's index holds "
-                       "(segment.index.bytes %d).",
-                       log->name, batches, cfg.segment_index_bytes);
+                       "The append to %s may add %zu index entries (%zu batches), more than a "
+                       "segment's index holds (segment.bytes %" PRId64
+                       ", segment.index.bytes %d, index.interval.bytes %d).",
+                       log->name, entries, batches, cfg.segment_bytes, cfg.segment_index_bytes,
+                       cfg.index_interval_bytes);
         return RV_ERR_RECORD_LIST_TOO_LARGE;
     }
     /* Assign offsets in place: base_offset is outside the CRC. */

@@ -184,9 +184,9 @@ void rv__segment_seal(rv__segment_t *seg) {
     }
 }
 
-bool rv__segment_index_room(const rv__segment_t *seg, size_t batches) {
+bool rv__segment_index_room(const rv__segment_t *seg, size_t entries) {
     /* The time index keeps one slot for the entry rv__segment_seal adds. */
-    return seg->idx_cnt + batches <= seg->idx_cap && seg->tidx_cnt + batches < seg->tidx_cap;
+    return seg->idx_cnt + entries <= seg->idx_cap && seg->tidx_cnt + entries < seg->tidx_cap;
 }
 
 rv_err_t rv__segment_write(rv__segment_t *seg, const struct iovec *iov, int iovcnt, char *errstr,
@@ -564,8 +564,9 @@ rv_err_t rv__segment_open(rv__segment_t **out, const char *dir, int64_t base, bo
     int64_t log_size = (int64_t)st.st_size;
     /* Room for every entry the file can need: one per batch at most, and
      * batches are at least 61 bytes. */
-    int64_t per = index_interval + 1 > RV__BATCH_HEADER_SIZE ? (int64_t)index_interval + 1
-                                                             : RV__BATCH_HEADER_SIZE;
+    int64_t per = (int64_t)index_interval + 1 > RV__BATCH_HEADER_SIZE
+                      ? (int64_t)index_interval + 1
+                      : RV__BATCH_HEADER_SIZE;
     size_t need = (size_t)(log_size / per) + 2;
     rv__segment_t *seg = seg_alloc(dir, base, need > idx_cap ? need : idx_cap);
     if (!seg) {

@@ -104,10 +104,10 @@ void rv__segment_unref(rv__segment_t *seg);
  *  recognisable leftover) and deletes them when the last reference goes. */
 void rv__segment_mark_deleted(rv__segment_t *seg);
 
-/** True when the in-memory indexes have room for `batches` more entries,
- *  one per batch at most (the log rolls before an append that does not
- *  fit, as Kafka does when an index is full). */
-bool rv__segment_index_room(const rv__segment_t *seg, size_t batches);
+/** True when the in-memory indexes have room for `entries` more entries
+ *  (the log rolls before an append that may add more, as Kafka does when
+ *  an index is full). */
+bool rv__segment_index_room(const rv__segment_t *seg, size_t entries);
 
 /** Writes whole batches (the iovcnt buffers of iov, in order) at the end
  *  of .log, in one pwritev(2) where the kernel allows. On failure the file

@@ -22,6 +22,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     for (int op = 0; op < RV__IO_OP_CNT; op++)
         rv__io_fail_nth((rv__io_op_t)op, 0, 0);
+    rv__io_short_writes(0);
     rvt_rmtree(*state);
     free(*state);
     return 0;
@@ -180,9 +181,10 @@ static uint8_t *slurp(const char *path, size_t *len) {
 }
 
 /* rv__io_pwritev_all: more buffers than one pwritev takes (IOV_MAX), empty
- * ones among them, at an offset; a torn write (half the bytes) when a
- * fault is armed; and a write the kernel cuts short inside a buffer
- * (RLIMIT_FSIZE) followed by its error. */
+ * ones among them, at an offset; short writes (rv__io_short_writes); a
+ * torn write (half the bytes) when a fault is armed; and a write the
+ * kernel cuts short inside a buffer (RLIMIT_FSIZE) followed by its
+ * error. */
 static void test_pwritev_all(void **state) {
     enum { N = 3000 };
     static uint8_t data[N * 7];
@@ -206,6 +208,27 @@ static void test_pwritev_all(void **state) {
         assert_int_equal(got[i], 0);
     assert_memory_equal(got + 100, data, total);
     free(got);
+    /* Short writes (at most 5 bytes a call, so buffers are cut and later
+     * calls take several at once) still write every byte in place, also
+     * through the write(2) path of rv__io_write_all. */
+    assert_int_equal(ftruncate(fd, 0), 0);
+    rv__io_short_writes(5);
+    assert_int_equal(rv__io_pwritev_all(fd, iov, N, 3), 0);
+    char *path2 = path_in(*state, "w.bin");
+    int fd2 = open(path2, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    assert_true(fd2 >= 0);
+    assert_int_equal(rv__io_write_all(fd2, data, total), 0);
+    close(fd2);
+    rv__io_short_writes(0);
+    got = slurp(path, &len);
+    assert_int_equal(len, 3 + total);
+    assert_memory_equal(got + 3, data, total);
+    free(got);
+    got = slurp(path2, &len);
+    assert_int_equal(len, total);
+    assert_memory_equal(got, data, total);
+    free(got);
+    free(path2);
     /* Nothing but empty buffers writes nothing. */
     assert_int_equal(rv__io_pwritev_all(fd, iov, 1, 0), 0);
     assert_int_equal(ftruncate(fd, 0), 0);

@@ -513,6 +513,27 @@ static void test_appendv_index_room(void **state) {
     assert_int_equal(read_all(fx->log, 0, 1 << 20), 40);
     for (int i = 0; i < 11; i++)
         rv__buf_free(&bufs[i]);
+
+    /* With the default sparse index an entry needs 4 KB: 300 small batches
+     * in one append add a few entries and fit a segment indexing 257. */
+    rv__log_close(fx->log);
+    fx->log = NULL;
+    rv__log_config_defaults(&fx->cfg);
+    fx->cfg.segment_bytes = 1 << 20;
+    open_log(fx, 0, -1);
+    enum { M = 300 };
+    static rv__buf_t many[M];
+    static struct iovec miov[M];
+    for (int i = 0; i < M; i++) {
+        many[i] = (rv__buf_t)RV__BUF_INIT;
+        rvt_make_batch(&many[i], 1, "m", 20, i);
+        miov[i] = (struct iovec){many[i].data, many[i].len};
+    }
+    assert_int_equal(rv__log_appendv(fx->log, miov, M, 0, NULL, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__log_end_offset(fx->log), 40 + M);
+    assert_int_equal(read_all(fx->log, 0, 1 << 20), 40 + M);
+    for (int i = 0; i < M; i++)
+        rv__buf_free(&many[i]);
 }
 
 static void test_flush_messages_and_sync(void **state) {

@@ -170,8 +170,9 @@ static void test_state_survives_restart(void **state) {
 /* rv__broker_appendv: one producer's consecutive batches for a partition
  * in one write. Each batch gets its offsets and is remembered on its own
  * (a retry of any of them is a duplicate); a run whose first batch is a
- * retry, a run with a gap, a run of two producers, and a buffer holding
- * two batches are refused with nothing written. */
+ * retry, a run with a gap, a run of two producers, a run whose first
+ * buffer is empty or torn, and a buffer holding two batches are refused
+ * with nothing written. */
 static void test_vectored_append(void **state) {
     fixture_t *f = *state;
     rv_broker_t *br = f->b;
@@ -217,6 +218,14 @@ static void test_vectored_append(void **state) {
     iov[1] = (struct iovec){b[1].data, b[1].len};
     assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
                      RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* An empty or torn first buffer does not let the run past the checks. */
+    iov[0] = (struct iovec){b[0].data, 0};
+    assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
+                     RV_ERR_CORRUPT_MESSAGE);
+    iov[0] = (struct iovec){b[0].data, 20};
+    assert_int_equal(rv__broker_appendv(br, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
+                     RV_ERR_CORRUPT_MESSAGE);
+    iov[0] = (struct iovec){b[0].data, b[0].len};
     /* A buffer holding two batches. */
     make(&b[1], 1, 500, 0, 10);
     make(&b[2], 1, 500, 0, 11);
