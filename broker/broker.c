@@ -403,8 +403,8 @@ rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t parti
 }
 
 rv_err_t rv__broker_appendv(rv_broker_t *broker, const char *topic, int32_t partition,
-                            const struct iovec *iov, int iovcnt, int acks,
-                            rv__append_info_t *info, char *errstr, size_t errstr_size) {
+                            const struct iovec *iov, int iovcnt, int acks, rv__append_info_t *info,
+                            char *errstr, size_t errstr_size) {
     if (acks != -1 && acks != 0 && acks != 1) {
         rv__errstr_set(errstr, errstr_size, "Invalid required acks %d: must be -1 (all), 0 or 1",
                        acks);

@@ -400,9 +400,9 @@ static rv_err_t append_batches(rv__pstates_t *ps, const char *topic, int32_t par
                            i, topic, partition);
             return RV_ERR_CORRUPT_MESSAGE;
         }
-        if (i > 0 && (h.producer_id != first.producer_id ||
-                      h.producer_epoch != first.producer_epoch ||
-                      (first.producer_id >= 0 && !in_sequence(last_seq, h.base_sequence)))) {
+        if (i > 0 &&
+            (h.producer_id != first.producer_id || h.producer_epoch != first.producer_epoch ||
+             (first.producer_id >= 0 && !in_sequence(last_seq, h.base_sequence)))) {
             rv__errstr_set(errstr, errstr_size,
                            "Batch %d of a vectored append to %s-%d does not continue the "
                            "producer's sequence",
@@ -461,8 +461,7 @@ static rv_err_t append_batches(rv__pstates_t *ps, const char *topic, int32_t par
                 rv__batch_parse_header(&h, iov[i].iov_base, iov[i].iov_len);
                 rv__pstate_batch_t pb = {h.base_sequence,
                                          seq_add(h.base_sequence, h.last_offset_delta),
-                                         h.base_offset, rv__batch_last_offset(&h),
-                                         h.max_timestamp};
+                                         h.base_offset, rv__batch_last_offset(&h), h.max_timestamp};
                 if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, now))
                     /* The batch is written; only the memory of it is lost,
                      * so rebuild from the log on the next append. */
@@ -487,6 +486,5 @@ rv_err_t rv__pstates_append(rv__pstates_t *ps, const char *topic, int32_t partit
 rv_err_t rv__pstates_appendv(rv__pstates_t *ps, const char *topic, int32_t partition,
                              rv__log_t *log, const struct iovec *iov, int iovcnt, int acks,
                              rv__append_info_t *info, char *errstr, size_t errstr_size) {
-    return append_batches(ps, topic, partition, log, iov, iovcnt, acks, info, errstr,
-                          errstr_size);
+    return append_batches(ps, topic, partition, log, iov, iovcnt, acks, info, errstr, errstr_size);
 }

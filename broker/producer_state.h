@@ -137,8 +137,8 @@ rv_err_t rv__broker_append(rv_broker_t *broker, const char *topic, int32_t parti
  *  partition, one batch per buffer, in one write (rv__pstates_appendv,
  *  whose contract applies). Thread-safe. */
 rv_err_t rv__broker_appendv(rv_broker_t *broker, const char *topic, int32_t partition,
-                            const struct iovec *iov, int iovcnt, int acks,
-                            rv__append_info_t *info, char *errstr, size_t errstr_size);
+                            const struct iovec *iov, int iovcnt, int acks, rv__append_info_t *info,
+                            char *errstr, size_t errstr_size);
 
 /** Returns once every offset of the partition below `offset` is fsync'd
  *  (the log's group commit), for producers that append several batches

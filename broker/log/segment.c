@@ -564,9 +564,8 @@ rv_err_t rv__segment_open(rv__segment_t **out, const char *dir, int64_t base, bo
     int64_t log_size = (int64_t)st.st_size;
     /* Room for every entry the file can need: one per batch at most, and
      * batches are at least 61 bytes. */
-    int64_t per = (int64_t)index_interval + 1 > RV__BATCH_HEADER_SIZE
-                      ? (int64_t)index_interval + 1
-                      : RV__BATCH_HEADER_SIZE;
+    int64_t per = (int64_t)index_interval + 1 > RV__BATCH_HEADER_SIZE ? (int64_t)index_interval + 1
+                                                                      : RV__BATCH_HEADER_SIZE;
     size_t need = (size_t)(log_size / per) + 2;
     rv__segment_t *seg = seg_alloc(dir, base, need > idx_cap ? need : idx_cap);
     if (!seg) {

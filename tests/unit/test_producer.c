@@ -347,8 +347,8 @@ static void order_cb(rv_producer_t *p, rv_err_t err, const char *errmsg, const c
 /* Sends n records to "t" with values "0".."n-1" and keys over 37 values,
  * reported to order_cb in `o` (reset here; broker: see order_t); polls
  * every poll_every records (0: never). */
-static void send_numbered(rv_producer_t *p, order_t *o, rv_broker_t *broker, order_t **ptrs,
-                          int n, int poll_every) {
+static void send_numbered(rv_producer_t *p, order_t *o, rv_broker_t *broker, order_t **ptrs, int n,
+                          int poll_every) {
     memset(o, 0, sizeof *o);
     for (int i = 0; i < 4; i++)
         o->last_offset[i] = -1;

@@ -252,8 +252,7 @@ static void test_vectored_append(void **state) {
     make(&b[1], 2, -1, -1, -1);
     for (int i = 0; i < 2; i++)
         iov[i] = (struct iovec){b[i].data, b[i].len};
-    assert_int_equal(rv__broker_appendv(f->b, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr),
-                     0);
+    assert_int_equal(rv__broker_appendv(f->b, "t", 0, iov, 2, 1, &info, errstr, sizeof errstr), 0);
     assert_int_equal(info.base_offset, 11);
     assert_int_equal(end_offset(f), 15);
     for (int i = 0; i < 4; i++)
