@@ -34,13 +34,15 @@
  *    16 KB. When a run cannot go at once (a batch past its delivery
  *    timeout, a retried duplicate, any error) nothing of it was written,
  *    and its batches are appended one at a time, each with its own result
- *    and retries. Finished batches go on `done_stack` with their result. With acks=all the appended
- * batches go to a second thread, the syncer, through a FIFO (`sync_head`): it fsyncs each partition
- * up to its batches' end (the log's group commit, so one fsync covers every batch appended
- * meanwhile) and only then puts the batches on `done_stack`. The sender appends the next batches
- * into the page cache while the disk writes the previous ones, so the producer is held back by the
- * slower of the two instead of their sum. The sender starts the syncer and joins it when it ends
- * itself.
+ *    and retries. Finished batches go on `done_stack` with their result.
+ *    With acks=all the appended batches go to a second thread, the
+ *    syncer, through a FIFO (`sync_head`): it fsyncs each partition up to
+ *    its batches' end (the log's group commit, so one fsync covers every
+ *    batch appended meanwhile) and only then puts the batches on
+ *    `done_stack`. The sender appends the next batches into the page
+ *    cache while the disk writes the previous ones, so the producer is
+ *    held back by the slower of the two instead of their sum. The sender
+ *    starts the syncer and joins it when it ends itself.
  *  - rv_producer_poll()/flush()/send_sync()/close() move done batches to
  *    the `done` FIFO and run the records' callbacks on the calling
  *    thread, without the lock.
