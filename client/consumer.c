@@ -366,6 +366,11 @@ struct rv_consumer_s {
     rv_rebalance_listener_t listener;
     gstate_t gstate;
     bool rejoin_now; /* join again at the next step (cooperative follow-up) */
+    /* Group shutdown (client/consumer_internal.h): `shutdown_ask` makes the
+     * subscriptions carry SHUTDOWN_MARKER, set by
+     * rv__consumer_request_shutdown() or with `shutdown_told`, once an
+     * assignment carried it. */
+    bool shutdown_ask, shutdown_told;
     char *member_id; /* "" before the first join */
     int32_t generation;
     int64_t next_auto_commit;
@@ -1098,6 +1103,16 @@ static bool meta_changed(rv_consumer_t *c) {
     return false;
 }
 
+/* The user data of a subscription or assignment that asks the whole group
+ * to shut down (Kafka Streams' AssignorError.SHUTDOWN_REQUESTED, which
+ * its assignor carries in its own user data). */
+#define SHUTDOWN_MARKER "rivulet.shutdown.requested"
+#define SHUTDOWN_MARKER_LEN (sizeof SHUTDOWN_MARKER - 1)
+
+static bool is_shutdown_marker(const uint8_t *data, int32_t len) {
+    return len == (int32_t)SHUTDOWN_MARKER_LEN && memcmp(data, SHUTDOWN_MARKER, len) == 0;
+}
+
 static rv_err_t send_join(rv_consumer_t *c) {
     meta_snapshot(c);
     rv__subscription_t s = {0};
@@ -1105,6 +1120,10 @@ static rv_err_t send_join(rv_consumer_t *c) {
     s.topics = c->sub;
     s.topic_cnt = c->sub_cnt;
     s.user_data_len = -1;
+    if (c->shutdown_ask) {
+        s.user_data = (uint8_t *)SHUTDOWN_MARKER;
+        s.user_data_len = (int32_t)SHUTDOWN_MARKER_LEN;
+    }
     s.generation_id = c->generation;
     rv_err_t err = RV_ERR_NO_ERROR;
     for (size_t i = 0; i < c->part_cnt && !err; i++)
@@ -1195,10 +1214,27 @@ static rv_err_t leader_assign(rv_consumer_t *c, shared_t *sh, rv__buf_t **bufs_o
             rv__topic_info_clear(&info);
         }
     }
+    /* A member asking the group to shut down: every member gets no
+     * partitions and the marker, instead of the assignor's answer. */
+    bool shutdown = false;
+    for (size_t i = 0; i < n && !err; i++)
+        shutdown |= is_shutdown_marker(subs[i].user_data, subs[i].user_data_len);
     char es[256] = "";
-    if (!err)
+    if (!err && !shutdown)
         err =
             rv__assignor_assign(sh->j_protocol, members, n, topics, topic_cnt, asg, es, sizeof es);
+    for (size_t i = 0; i < n && !err && shutdown; i++) {
+        asg[i].version = RV__ASSIGNMENT_VERSION;
+        asg[i].user_data = malloc(SHUTDOWN_MARKER_LEN);
+        if (!asg[i].user_data) {
+            err = RV_ERR__NOMEM;
+            break;
+        }
+        memcpy(asg[i].user_data, SHUTDOWN_MARKER, SHUTDOWN_MARKER_LEN);
+        asg[i].user_data_len = (int32_t)SHUTDOWN_MARKER_LEN;
+    }
+    if (shutdown && !err)
+        rv__log_warn("consumer", "group %s: a member asked the group to shut down", c->group_id);
     for (size_t i = 0; i < n && !err; i++) {
         err = rv__assignment_encode(&bufs[i], &asg[i]);
         ga[i].member_id = sh->j_members[i].member_id;
@@ -1297,6 +1333,8 @@ static rv_err_t handle_sync(rv_consumer_t *c) {
     if (!err)
         err = rv__assignment_decode(&a, sh->s_assignment, sh->s_assignment_len);
     pthread_mutex_unlock(&sh->lock);
+    if (!err && is_shutdown_marker(a.user_data, a.user_data_len))
+        c->shutdown_ask = c->shutdown_told = true;
     if (err) {
         rv__assignment_clear(&a);
         set_hb(c, false);
@@ -2136,6 +2174,20 @@ int64_t rv__consumer_fetched_lag(rv_consumer_t *c, const char *topic, int32_t pa
     if (!p || p->position < 0 || p->fetched_hw < 0)
         return -1;
     return p->fetched_hw > p->position ? p->fetched_hw - p->position : 0;
+}
+
+rv_err_t rv__consumer_request_shutdown(rv_consumer_t *c) {
+    if (c->kc)
+        return RV_ERR__NOT_IMPLEMENTED;
+    if (!c->group_id || c->sub_cnt == 0)
+        return RV_ERR__STATE;
+    c->shutdown_ask = true;
+    c->rejoin_now = true;
+    return RV_ERR_NO_ERROR;
+}
+
+bool rv__consumer_shutdown_requested(const rv_consumer_t *c) {
+    return !c->kc && c->shutdown_told;
 }
 
 void rv__consumer_simulate_crash(rv_consumer_t *c) {

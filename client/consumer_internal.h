@@ -3,7 +3,27 @@
 #ifndef RV_CLIENT_CONSUMER_INTERNAL_H
 #define RV_CLIENT_CONSUMER_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "rivulet/consumer.h"
+
+/** Asks every member of the consumer's group to shut down (Kafka
+ *  Streams' SHUTDOWN_APPLICATION): the consumer rejoins at its next poll
+ *  with a marker in its subscription's user data, and the leader then
+ *  gives every member no partitions and the marker in its assignment
+ *  user data; rv__consumer_shutdown_requested() turns true on each
+ *  member that receives it. The consumer keeps the marker in its later
+ *  subscriptions, as every member that received it does, so members
+ *  joining later learn it too. The group's offsets are untouched.
+ *  RV_ERR__STATE without a group subscription; RV_ERR__NOT_IMPLEMENTED on
+ *  the kafka backend (its group protocol belongs to librdkafka, which
+ *  carries no user data of ours). Application thread only. */
+rv_err_t rv__consumer_request_shutdown(rv_consumer_t *c);
+
+/** True once this member asked the group to shut down or an assignment
+ *  told it that a member did (always false on the kafka backend).
+ *  Application thread only. */
+bool rv__consumer_shutdown_requested(const rv_consumer_t *c);
 
 /** Makes the consumer behave like a crashed process: its heartbeat thread
  *  stops sending, and close/destroy neither commit nor leave the group, so

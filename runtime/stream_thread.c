@@ -74,6 +74,7 @@
 #include "common/config.h"
 #include "common/errstr.h"
 #include "client/consumer_internal.h"
+#include "client/kafka_conf.h"
 #include "common/logger.h"
 #include "rivulet/consumer.h"
 #include "rivulet/producer.h"
@@ -128,6 +129,7 @@ struct rv__stream_thread_s {
     uint64_t poll_epoch;     /* polls so far: the age of the lags tasks saw */
     rv_err_t fail_err;       /* set inside callbacks, acted on after poll */
     char fail_msg[3072];
+    bool shutdown_seen; /* an assignment asked the application to shut down */
 };
 
 const char *rv__stream_thread_name(const rv__stream_thread_t *th) {
@@ -724,7 +726,9 @@ static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts
     rv__log_info(FAC, "stream-thread [%s] Assigned %zu partition(s), running %zu task(s)", th->name,
                  n, th->task_cnt);
     th->last_commit = rv__mono_ms();
-    if (!th->fail_err)
+    /* An assignment asking the application to shut down stops the thread
+     * (run_loop) rather than running it. */
+    if (!th->fail_err && !rv__consumer_shutdown_requested(c))
         set_running(th, 1);
 }
 
@@ -872,6 +876,56 @@ static void process_all(rv__stream_thread_t *th) {
     }
 }
 
+/* SHUTDOWN_APPLICATION (Kafka's KIP-671): the thread's consumer rejoins
+ * the group with a subscription asking it to shut down; the leader then
+ * gives every member no partitions and the request, and each instance's
+ * threads stop (runtime/streams.c). Every stream thread of this client
+ * does it on its way out, after closing its tasks, while its consumer
+ * still holds its partitions: a failed thread's input (and the record that
+ * failed it) goes to no other instance before the request does. A thread
+ * whose clients are gone (they failed to build) carries it with new ones,
+ * as Kafka adds a thread when none is left. It waits until its own
+ * assignment shows that the group took the request, or
+ * SHUTDOWN_REQUEST_WAIT_MS. The kafka backend's group protocol
+ * (librdkafka's) carries no user data of ours: there only this instance
+ * stops. */
+#define SHUTDOWN_REQUEST_WAIT_MS 30000
+
+static void maybe_request_app_shutdown(rv__stream_thread_t *th) {
+    if (!rv__streams_app_shutdown(th->app) || th->shutdown_seen || atomic_load(&th->crash))
+        return;
+    th->shutdown_seen = true; /* once */
+    if (rv__kafka_is_remote(rv_conf_get(th->app->conf, "bootstrap.servers"))) {
+        rv__log_warn(FAC,
+                     "stream-thread [%s] The kafka backend cannot ask the other instances of "
+                     "application %s to shut down: only this instance stops",
+                     th->name, th->app->app_id);
+        return;
+    }
+    char errstr[2048] = "";
+    rv_err_t err = th->consumer ? RV_ERR_NO_ERROR : make_clients(th, errstr, sizeof errstr);
+    if (!err && (err = rv__consumer_request_shutdown(th->consumer)))
+        snprintf(errstr, sizeof errstr, "%s", rv_err_str(err));
+    int64_t until = rv__mono_ms() + SHUTDOWN_REQUEST_WAIT_MS;
+    while (!err && !rv__consumer_shutdown_requested(th->consumer) && rv__mono_ms() < until) {
+        rv_records_t *rs = NULL; /* no task takes them: nothing is committed */
+        err = rv_consumer_poll(th->consumer, 100, &rs);
+        rv_records_destroy(rs);
+        if (err == RV_ERR__WAKEUP || err == RV_ERR__MAX_POLL_EXCEEDED)
+            err = RV_ERR_NO_ERROR;
+        else if (err)
+            snprintf(errstr, sizeof errstr, "%s", rv_consumer_last_error(th->consumer));
+    }
+    if (!err && rv__consumer_shutdown_requested(th->consumer))
+        rv__log_info(FAC,
+                     "stream-thread [%s] The group of application %s took the shutdown request",
+                     th->name, th->app->app_id);
+    else
+        rv__log_warn(
+            FAC, "stream-thread [%s] Could not ask the group of application %s to shut down: %s",
+            th->name, th->app->app_id, err ? errstr : "no answer in time");
+}
+
 static rv_err_t run_loop(rv__stream_thread_t *th) {
     char errstr[2048];
     rv_streams_t *app = th->app;
@@ -943,6 +997,14 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
             fail(th, th->send_err, "%s", th->send_msg);
         if (th->fail_err)
             break;
+        if (!th->shutdown_seen && rv__consumer_shutdown_requested(th->consumer)) {
+            /* The group shuts the application down: this client stops
+             * too (a clean stop; the assignment is empty). */
+            th->shutdown_seen = true;
+            if (!rv__streams_app_shutdown(app))
+                rv__streams_shutdown_requested(app, th->name);
+            continue;
+        }
         bool requested = false;
         for (size_t i = 0; i < th->task_cnt; i++)
             if (rv__task_commit_requested(th->tasks[i]))
@@ -962,6 +1024,8 @@ static rv_err_t run_loop(rv__stream_thread_t *th) {
     set_running(th, 0);
     commit_all(th, true, false);
     close_tasks(th, !th->fail_err);
+    if (!th->fail_err)
+        maybe_request_app_shutdown(th);
     rv_consumer_close(th->consumer);
     th->rep_topic = NULL;
     rv_producer_close(th->producer, -1);
@@ -983,12 +1047,15 @@ static void *thread_main(void *arg) {
             break;
         }
         /* Failed: tasks close without a commit; nothing of this thread's
-         * uncommitted work is acknowledged to the group. */
+         * uncommitted work is acknowledged to the group. The consumer
+         * keeps the partitions (and takes no new ones: fail_err is set)
+         * until the handler has answered. */
         set_running(th, 0);
         close_tasks(th, false);
-        drop_clients(th);
         rv_streams_uncaught_response_t r =
             rv__streams_thread_failed(th->app, th, th->fail_err, th->fail_msg);
+        maybe_request_app_shutdown(th);
+        drop_clients(th);
         th->fail_err = 0;
         th->fail_msg[0] = '\0';
         if (r != RV_STREAMS_REPLACE_THREAD || atomic_load(&th->stop))

@@ -288,6 +288,25 @@ rv_err_t rv__streams_topic_offsets(rv_streams_t *s, const char *topic, int32_t *
     return 0;
 }
 
+/* The client stops on an error (Kafka's closeToError): the first message
+ * is kept, the app moves to PENDING_ERROR and every stream thread stops,
+ * cleanly (a final commit) unless it failed itself. The last thread out
+ * moves it to ERROR. With `app` the threads also ask the group to shut
+ * down every instance of the application on their way out. */
+static void stop_to_error(rv_streams_t *s, const char *who, const char *message, bool app) {
+    pthread_mutex_lock(&s->lock);
+    if (!s->err[0])
+        snprintf(s->err, sizeof s->err, "%s: %s", who, message);
+    if (app)
+        s->app_shutdown = true;
+    pthread_mutex_unlock(&s->lock);
+    rv__streams_transition(s, RV_STREAMS_PENDING_ERROR);
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->started_threads; i++)
+        rv__stream_thread_stop(s->threads[i]);
+    pthread_mutex_unlock(&s->lock);
+}
+
 rv_streams_uncaught_response_t rv__streams_thread_failed(rv_streams_t *s, rv__stream_thread_t *th,
                                                          rv_err_t err, const char *message) {
     rv__log_err(FAC,
@@ -305,15 +324,12 @@ rv_streams_uncaught_response_t rv__streams_thread_failed(rv_streams_t *s, rv__st
                      rv__stream_thread_name(th), message);
         return r;
     }
-    pthread_mutex_lock(&s->lock);
-    if (!s->err[0])
-        snprintf(s->err, sizeof s->err, "%s: %s", rv__stream_thread_name(th), message);
-    pthread_mutex_unlock(&s->lock);
-    rv__streams_transition(s, RV_STREAMS_PENDING_ERROR);
-    pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->started_threads; i++)
-        rv__stream_thread_stop(s->threads[i]);
-    pthread_mutex_unlock(&s->lock);
+    if (r == RV_STREAMS_SHUTDOWN_APPLICATION)
+        rv__log_err(FAC,
+                    "stream-thread [%s] Encountered the following exception during processing "
+                    "and sent shutdown request for the entire application: %s",
+                    rv__stream_thread_name(th), message);
+    stop_to_error(s, rv__stream_thread_name(th), message, r == RV_STREAMS_SHUTDOWN_APPLICATION);
     return r;
 }
 
@@ -346,15 +362,37 @@ void rv__streams_global_failed(rv_streams_t *s, const char *thread_name, rv_err_
                 "stream-client [%s] Encountered the following exception during processing and "
                 "the streams client is going to shut down now: %s: %s",
                 s->app_id, rv_err_name(err), message);
+    bool app = r == RV_STREAMS_SHUTDOWN_APPLICATION;
+    if (app) {
+        /* The stream threads carry the request to the group (Kafka: it
+         * succeeds only if a stream thread of this client runs). */
+        pthread_mutex_lock(&s->lock);
+        app = s->alive > 0;
+        pthread_mutex_unlock(&s->lock);
+        if (!app)
+            rv__log_warn(FAC,
+                         "stream-client [%s] Exception in global thread caused the application "
+                         "to attempt to shutdown. This action will succeed only if there is at "
+                         "least one StreamThread running on this client. Currently there are no "
+                         "running threads so will now close the client.",
+                         s->app_id);
+    }
+    stop_to_error(s, thread_name, message, app);
+}
+
+void rv__streams_shutdown_requested(rv_streams_t *s, const char *thread_name) {
+    rv__log_warn(FAC,
+                 "stream-thread [%s] Detected that shutdown was requested. All clients in this "
+                 "app will now begin to shutdown",
+                 thread_name);
+    stop_to_error(s, thread_name, "Shutdown requested by an instance of the application", false);
+}
+
+bool rv__streams_app_shutdown(rv_streams_t *s) {
     pthread_mutex_lock(&s->lock);
-    if (!s->err[0])
-        snprintf(s->err, sizeof s->err, "%s: %s", thread_name, message);
+    bool app = s->app_shutdown;
     pthread_mutex_unlock(&s->lock);
-    rv__streams_transition(s, RV_STREAMS_PENDING_ERROR);
-    pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->started_threads; i++)
-        rv__stream_thread_stop(s->threads[i]);
-    pthread_mutex_unlock(&s->lock);
+    return app;
 }
 
 void rv__streams_global_exited(rv_streams_t *s) {

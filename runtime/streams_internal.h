@@ -95,6 +95,9 @@ struct rv_streams_s {
     int alive;         /* stream threads started and not yet returned */
     bool global_alive; /* the global thread started and not yet returned */
     bool closing;      /* rv_streams_close() began: start no more threads */
+    /* SHUTDOWN_APPLICATION: the stream threads ask the group to shut down
+     * every instance on their way out (under lock). */
+    bool app_shutdown;
     bool joined;
     char err[2048];
 
@@ -150,8 +153,9 @@ int64_t rv__streams_end_offset(rv_streams_t *s, const char *topic, int32_t parti
 
 /** A stream thread failed with err/message: records it and returns the
  *  uncaught error handler's response. For SHUTDOWN_* also moves the app
- *  to PENDING_ERROR and stops the other threads. Called on the failing
- *  thread. */
+ *  to PENDING_ERROR and stops the other threads; for
+ *  SHUTDOWN_APPLICATION the threads also ask the group to shut down (see
+ *  rv__streams_app_shutdown()). Called on the failing thread. */
 rv_streams_uncaught_response_t rv__streams_thread_failed(rv_streams_t *s, rv__stream_thread_t *th,
                                                          rv_err_t err, const char *message);
 
@@ -166,6 +170,16 @@ void rv__streams_thread_exited(rv_streams_t *s);
  *  the global thread. */
 void rv__streams_global_failed(rv_streams_t *s, const char *thread_name, rv_err_t err,
                                const char *message);
+
+/** Another instance asked the group to shut down the application (a
+ *  stream thread's assignment said so): the client stops as on an error,
+ *  its threads committing cleanly, and ends in ERROR. Any thread. */
+void rv__streams_shutdown_requested(rv_streams_t *s, const char *thread_name);
+
+/** True once an uncaught error handler answered SHUTDOWN_APPLICATION on
+ *  this client: each stream thread then asks the group to shut down
+ *  before it returns. Any thread. */
+bool rv__streams_app_shutdown(rv_streams_t *s);
 
 /** The global thread is about to return: as rv__streams_thread_exited().
  */

@@ -76,9 +76,13 @@ typedef enum rv_streams_uncaught_response_e {
     RV_STREAMS_REPLACE_THREAD,
     /** Stops every thread of this instance: PENDING_ERROR, then ERROR. */
     RV_STREAMS_SHUTDOWN_CLIENT,
-    /** As SHUTDOWN_CLIENT for this instance. Kafka also asks the other
-     *  instances to stop through its own assignment protocol, which
-     *  rivulet's groups do not carry: other instances keep running. */
+    /** Stops every instance of the application (Kafka's KIP-671): this
+     *  one as SHUTDOWN_CLIENT, after its threads ask the group
+     *  application.id, whose leader tells every member; each other
+     *  instance then commits, closes its tasks and ends in ERROR too. The
+     *  request lives in the group's membership only: an instance started
+     *  after they all stopped runs. With the kafka backend (librdkafka's
+     *  group protocol carries no request) only this instance stops. */
     RV_STREAMS_SHUTDOWN_APPLICATION
 } rv_streams_uncaught_response_t;
 

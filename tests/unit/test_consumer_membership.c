@@ -6,7 +6,9 @@
  * unsubscribes inside its partitions-assigned listener (API calls from the
  * listener are allowed, as in Kafka) leaves the group and does not join it
  * again with an empty subscription, which would stall the other members
- * for the whole rebalance timeout. */
+ * for the whole rebalance timeout. A member asking the group to shut down
+ * (the stream runtime's SHUTDOWN_APPLICATION) makes the leader give every
+ * member, also one joining later, no partitions and the request. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "testutil.h"
 
 #include "broker/group_coordinator.h"
+#include "client/consumer_internal.h"
 #include "common/clock.h"
 #include "rivulet/admin.h"
 #include "rivulet/broker.h"
@@ -188,11 +191,98 @@ static void test_unsubscribe_in_assigned_listener(void **state) {
     assert_int_equal(got, 6);
 }
 
+/* Polls every consumer briefly, dropping what they return. */
+static void poll_all(rv_consumer_t **cs, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        rv_records_t *rs = NULL;
+        rv_err_t err = rv_consumer_poll(cs[i], 10, &rs);
+        if (err)
+            fail_msg("poll: %s: %s", rv_err_name(err), rv_consumer_last_error(cs[i]));
+        rv_records_destroy(rs);
+    }
+}
+
+static size_t assigned_count(rv_consumer_t *c) {
+    rv_topic_partition_list_t *asg = NULL;
+    assert_int_equal(rv_consumer_assignment(c, &asg), 0);
+    size_t n = rv_topic_partition_list_count(asg);
+    rv_topic_partition_list_destroy(asg);
+    return n;
+}
+
+/* Polls until every consumer has `want` partitions and its shutdown flag
+ * is `shutdown`, for up to 10 s; true when they got there. */
+static bool settle(rv_consumer_t **cs, size_t n, size_t want, bool shutdown) {
+    int64_t until = rv__mono_ms() + 10000;
+    for (;;) {
+        poll_all(cs, n);
+        bool ok = true;
+        for (size_t i = 0; i < n; i++)
+            ok &=
+                assigned_count(cs[i]) == want && rv__consumer_shutdown_requested(cs[i]) == shutdown;
+        if (ok)
+            return true;
+        if (rv__mono_ms() > until)
+            return false;
+    }
+}
+
+static void test_group_shutdown_request(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    rv_admin_t *a = admin(fx);
+    assert_int_equal(rv_admin_create_topic(a, "t", 2, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
+    rv_admin_destroy(a);
+    const char *topics[] = {"t"};
+    rv_consumer_t *cs[4];
+    for (int i = 0; i < 2; i++) {
+        cs[i] = group_consumer(fx, "30000");
+        assert_int_equal(rv_consumer_subscribe(cs[i], topics, 1, NULL), 0);
+    }
+    assert_true(settle(cs, 2, 1, false));
+
+    if (rvt_kafka_backend()) {
+        /* librdkafka's group protocol carries no user data of ours. */
+        assert_int_equal(rv__consumer_request_shutdown(cs[0]), RV_ERR__NOT_IMPLEMENTED);
+        assert_true(settle(cs, 2, 1, false));
+        rv_consumer_destroy(cs[0]);
+        rv_consumer_destroy(cs[1]);
+        return;
+    }
+    /* c0 asks: both members end with no partitions and the request. */
+    assert_int_equal(rv__consumer_request_shutdown(cs[0]), 0);
+    assert_false(rv__consumer_shutdown_requested(cs[0])); /* not before the group answers */
+    assert_true(settle(cs, 2, 0, true));
+
+    /* The asking member leaves; one joining now learns it too, from c1,
+     * which keeps asking since it was told. */
+    rv_consumer_destroy(cs[0]);
+    cs[0] = NULL;
+    cs[2] = group_consumer(fx, "30000");
+    assert_int_equal(rv_consumer_subscribe(cs[2], topics, 1, NULL), 0);
+    assert_true(settle(&cs[1], 2, 0, true));
+    rv_consumer_destroy(cs[1]);
+    rv_consumer_destroy(cs[2]);
+
+    /* Once they are gone the group is back to normal. */
+    cs[3] = group_consumer(fx, "30000");
+    assert_int_equal(rv_consumer_subscribe(cs[3], topics, 1, NULL), 0);
+    assert_true(settle(&cs[3], 1, 2, false));
+    rv_consumer_destroy(cs[3]);
+
+    /* Without a group subscription there is no one to ask. */
+    rv_consumer_t *solo = group_consumer(fx, "30000");
+    assert_int_equal(rv__consumer_request_shutdown(solo), RV_ERR__STATE);
+    rv_consumer_destroy(solo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_added_partition_is_assigned, rvt_client_fx_setup,
                                         rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_in_assigned_listener, rvt_client_fx_setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_group_shutdown_request, rvt_client_fx_setup,
                                         rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

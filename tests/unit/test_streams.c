@@ -528,18 +528,21 @@ static void test_commit_restart_restore(void **state) {
 
 static int g_fail_on_bad = 1;
 
+/* Fails on the value "bad"; counts the records it saw in *state when the
+ * supplier's opaque gave it a counter. */
 static rv_err_t picky_process(rv_processor_context_t *ctx, const rv_processor_record_t *record,
                               void *state) {
-    (void)state;
     if (record->value_len == 3 && !memcmp(record->value, "bad", 3) &&
         __atomic_load_n(&g_fail_on_bad, __ATOMIC_SEQ_CST))
         return RV_ERR__FAIL;
+    if (state)
+        __atomic_add_fetch((int *)state, 1, __ATOMIC_SEQ_CST);
     return rv_processor_context_forward(ctx, record);
 }
 
 static rv_err_t picky_get(rv_processor_t *out, void *opaque) {
-    (void)opaque;
     out->process = picky_process;
+    out->state = opaque;
     return 0;
 }
 
@@ -562,11 +565,12 @@ static rv_streams_uncaught_response_t handler(rv_err_t err, const char *message,
     return g_response;
 }
 
-static rv_topology_t *picky_topology(void) {
+static rv_topology_t *picky_topology(int *counter) {
     char errstr[512];
     rv_topology_t *t = rv_topology_new();
     rv_processor_supplier_t sup = RV_PROCESSOR_SUPPLIER_INIT;
     sup.get = picky_get;
+    sup.opaque = counter;
     rv_source_opts_t in = RV_SOURCE_OPTS_INIT;
     in.key_deserializer = rv_serde_bytes();
     in.value_deserializer = rv_serde_bytes();
@@ -591,7 +595,7 @@ static void test_error_handler(void **state) {
     produce(fx, "in", 0, "k", "good", 1);
     produce(fx, "in", 0, "k", "bad", 2);
     produce(fx, "in", 0, "k", "fine", 3);
-    rv_topology_t *t = picky_topology();
+    rv_topology_t *t = picky_topology(NULL);
 
     /* SHUTDOWN_CLIENT: the app ends in ERROR with the task's message. */
     g_handler_calls = 0;
@@ -627,6 +631,106 @@ static void test_error_handler(void **state) {
     assert_int_equal(rv_streams_close(s, 10000), 0);
     rv_streams_destroy(s);
     rv_topology_destroy(t);
+}
+
+/* SHUTDOWN_APPLICATION (Kafka's KIP-671) stops every instance of the
+ * application: the failing one asks the group, whose leader tells every
+ * member. On the kafka backend (librdkafka's group protocol) only the
+ * failing instance stops. */
+static int g_app_handler_calls;
+
+static rv_streams_uncaught_response_t app_handler(rv_err_t err, const char *message,
+                                                  const char *thread_name, void *opaque) {
+    (void)err;
+    (void)message;
+    (void)thread_name;
+    (void)opaque;
+    __atomic_add_fetch(&g_app_handler_calls, 1, __ATOMIC_SEQ_CST);
+    return RV_STREAMS_SHUTDOWN_APPLICATION;
+}
+
+static void test_shutdown_application(void **state) {
+    fx_t *fx = *state;
+    char errstr[1024];
+    create_topic(fx, "in", 2);
+    create_topic(fx, "out", 2);
+    int counts[2] = {0, 0};
+    rv_topology_t *t[2] = {picky_topology(&counts[0]), picky_topology(&counts[1])};
+    rv_streams_t *s[2];
+    g_app_handler_calls = 0;
+    g_fail_on_bad = 1;
+    for (int i = 0; i < 2; i++) {
+        s[i] = rv_streams_new(t[i], app_conf(fx, "sd-app", i ? "b" : "a"), errstr, sizeof errstr);
+        assert_non_null(s[i]);
+        assert_int_equal(rv_streams_set_uncaught_error_handler(s[i], app_handler, NULL), 0);
+        assert_int_equal(rv_streams_start(s[i], errstr, sizeof errstr), 0);
+        rvt_wait_streams_state(s[i], RV_STREAMS_RUNNING, 15000);
+    }
+    /* Both instances own a task: each has processed a record. */
+    int64_t until = rv__mono_ms() + 20000;
+    for (int ts = 1; (!__atomic_load_n(&counts[0], __ATOMIC_SEQ_CST) ||
+                      !__atomic_load_n(&counts[1], __ATOMIC_SEQ_CST)) &&
+                     rv__mono_ms() < until;
+         ts++) {
+        produce(fx, "in", ts % 2, "k", "good", ts);
+        struct timespec pause = {0, 100 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    assert_true(counts[0] > 0 && counts[1] > 0);
+
+    /* A record fails one instance; the handler answers
+     * SHUTDOWN_APPLICATION. */
+    produce(fx, "in", 0, "k", "bad", 1000);
+    int failed = -1;
+    until = rv__mono_ms() + 15000;
+    while (failed < 0 && rv__mono_ms() < until) {
+        for (int i = 0; i < 2; i++)
+            if (rv_streams_state(s[i]) == RV_STREAMS_ERROR)
+                failed = i;
+        struct timespec pause = {0, 20 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    assert_true(failed >= 0);
+    int other = 1 - failed;
+    if (rvt_kafka_backend()) {
+        /* Only the failing instance stops: the other one takes its
+         * partition and fails on the same record in turn. */
+        rvt_wait_streams_state(s[other], RV_STREAMS_ERROR, 15000);
+        for (int i = 0; i < 2; i++)
+            rvt_assert_contains(rv_streams_last_error(s[i]), "Task 0_0");
+        assert_int_equal(__atomic_load_n(&g_app_handler_calls, __ATOMIC_SEQ_CST), 2);
+    } else {
+        /* The other instance, which never failed, stops too: its
+         * assignment carried the request. */
+        rvt_wait_streams_state(s[other], RV_STREAMS_ERROR, 15000);
+        bool requested = strstr(rv_streams_last_error(s[other]), "Shutdown requested");
+        int requester = requested ? failed : other;
+        rvt_assert_contains(rv_streams_last_error(s[requester]), "Task 0_0");
+        rvt_assert_contains(rv_streams_last_error(s[1 - requester]),
+                            "Shutdown requested by an instance of the application");
+        assert_int_equal(__atomic_load_n(&g_app_handler_calls, __ATOMIC_SEQ_CST), 1);
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rv_streams_close(s[i], 10000), 0);
+        rv_streams_destroy(s[i]);
+        rv_topology_destroy(t[i]);
+    }
+
+    /* The request does not outlive the instances: a new one runs. */
+    g_fail_on_bad = 0;
+    rv_topology_t *t2 = picky_topology(NULL);
+    rv_streams_t *again = rv_streams_new(t2, app_conf(fx, "sd-app", "a"), errstr, sizeof errstr);
+    assert_non_null(again);
+    assert_int_equal(rv_streams_start(again, errstr, sizeof errstr), 0);
+    rvt_wait_streams_state(again, RV_STREAMS_RUNNING, 15000);
+    char got[8192] = "";
+    for (int i = 0; i < 30 && !strstr(got, "k=bad@1000"); i++)
+        read_output(fx, "out", 2, 1000, 500, got, sizeof got, 0);
+    rvt_assert_contains(got, "k=bad@1000");
+    assert_int_equal(rv_streams_state(again), RV_STREAMS_RUNNING);
+    assert_int_equal(rv_streams_close(again, 10000), 0);
+    rv_streams_destroy(again);
+    rv_topology_destroy(t2);
 }
 
 /* ---- Deserialization errors ---- */
@@ -1174,6 +1278,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_copartitioning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_restart_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_application, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deserialization_handlers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_task_idle_timestamp_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pattern_source_new_topics, setup, teardown),
