@@ -20,9 +20,9 @@
  *  carries no user data of ours). Application thread only. */
 rv_err_t rv__consumer_request_shutdown(rv_consumer_t *c);
 
-/** True once this member asked the group to shut down or an assignment
- *  told it that a member did (always false on the kafka backend).
- *  Application thread only. */
+/** True once an assignment told this member that a member (itself
+ *  included) asked the group to shut down: asking alone does not make it
+ *  true. Always false on the kafka backend. Application thread only. */
 bool rv__consumer_shutdown_requested(const rv_consumer_t *c);
 
 /** Makes the consumer behave like a crashed process: its heartbeat thread

@@ -691,6 +691,14 @@ static void on_lost(rv_consumer_t *c, const rv_topic_partition_list_t *parts, vo
 static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts, void *opaque) {
     rv__stream_thread_t *th = opaque;
     size_t n = rv_topic_partition_list_count(parts);
+    if (atomic_load(&th->stop) || rv__streams_app_shutdown(th->app)) {
+        /* Stopping (a rebalance that began before): no task to create,
+         * restore and close again; nothing of these partitions is
+         * processed or committed. */
+        rv__log_info(FAC, "stream-thread [%s] Stopping: ignored an assignment of %zu partition(s)",
+                     th->name, n);
+        return;
+    }
     /* The committed offsets first: their metadata initializes the new
      * tasks. Where reading starts: the committed offset, else the
      * beginning (Kafka Streams' auto.offset.reset=earliest), set
@@ -885,12 +893,12 @@ static void process_all(rv__stream_thread_t *th) {
  * failed it) goes to no other instance before the request does. A thread
  * whose clients are gone (they failed to build) carries it with new ones,
  * as Kafka adds a thread when none is left. It waits until its own
- * assignment shows that the group took the request, or
- * SHUTDOWN_REQUEST_WAIT_MS. The kafka backend's group protocol
+ * assignment shows that the group took the request: as long as a
+ * rebalance may take (max.poll.interval.ms, the rebalance timeout, with
+ * session.timeout.ms on top for a member that died meanwhile), or until
+ * rv_streams_close() is called. The kafka backend's group protocol
  * (librdkafka's) carries no user data of ours: there only this instance
  * stops. */
-#define SHUTDOWN_REQUEST_WAIT_MS 30000
-
 static void maybe_request_app_shutdown(rv__stream_thread_t *th) {
     if (!rv__streams_app_shutdown(th->app) || th->shutdown_seen || atomic_load(&th->crash))
         return;
@@ -906,8 +914,12 @@ static void maybe_request_app_shutdown(rv__stream_thread_t *th) {
     rv_err_t err = th->consumer ? RV_ERR_NO_ERROR : make_clients(th, errstr, sizeof errstr);
     if (!err && (err = rv__consumer_request_shutdown(th->consumer)))
         snprintf(errstr, sizeof errstr, "%s", rv_err_str(err));
-    int64_t until = rv__mono_ms() + SHUTDOWN_REQUEST_WAIT_MS;
-    while (!err && !rv__consumer_shutdown_requested(th->consumer) && rv__mono_ms() < until) {
+    const rv_conf_t *conf = th->app->conf;
+    int64_t until = rv__mono_ms() + rv__conf_get_int64(conf, "max.poll.interval.ms", 300000) +
+                    rv__conf_get_int64(conf, "session.timeout.ms", 45000);
+    bool closing = false;
+    while (!err && !rv__consumer_shutdown_requested(th->consumer) && rv__mono_ms() < until &&
+           !(closing = rv__streams_closing(th->app))) {
         rv_records_t *rs = NULL; /* no task takes them: nothing is committed */
         err = rv_consumer_poll(th->consumer, 100, &rs);
         rv_records_destroy(rs);
@@ -923,7 +935,10 @@ static void maybe_request_app_shutdown(rv__stream_thread_t *th) {
     else
         rv__log_warn(
             FAC, "stream-thread [%s] Could not ask the group of application %s to shut down: %s",
-            th->name, th->app->app_id, err ? errstr : "no answer in time");
+            th->name, th->app->app_id,
+            err       ? errstr
+            : closing ? "the app was closed first"
+                      : "no answer in time");
 }
 
 static rv_err_t run_loop(rv__stream_thread_t *th) {

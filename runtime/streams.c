@@ -388,6 +388,13 @@ void rv__streams_shutdown_requested(rv_streams_t *s, const char *thread_name) {
     stop_to_error(s, thread_name, "Shutdown requested by an instance of the application", false);
 }
 
+bool rv__streams_closing(rv_streams_t *s) {
+    pthread_mutex_lock(&s->lock);
+    bool closing = s->closing;
+    pthread_mutex_unlock(&s->lock);
+    return closing;
+}
+
 bool rv__streams_app_shutdown(rv_streams_t *s) {
     pthread_mutex_lock(&s->lock);
     bool app = s->app_shutdown;

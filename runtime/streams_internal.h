@@ -176,6 +176,9 @@ void rv__streams_global_failed(rv_streams_t *s, const char *thread_name, rv_err_
  *  its threads committing cleanly, and ends in ERROR. Any thread. */
 void rv__streams_shutdown_requested(rv_streams_t *s, const char *thread_name);
 
+/** True once rv_streams_close() began. Any thread. */
+bool rv__streams_closing(rv_streams_t *s);
+
 /** True once an uncaught error handler answered SHUTDOWN_APPLICATION on
  *  this client: each stream thread then asks the group to shut down
  *  before it returns. Any thread. */
