@@ -652,15 +652,19 @@ static rv_streams_uncaught_response_t app_handler(rv_err_t err, const char *mess
 static void test_shutdown_application(void **state) {
     fx_t *fx = *state;
     char errstr[1024];
-    create_topic(fx, "in", 2);
-    create_topic(fx, "out", 2);
+    /* Two threads per instance, four partitions: each instance owns some,
+     * and the failing one's other thread stops cleanly and asks too. */
+    create_topic(fx, "in", 4);
+    create_topic(fx, "out", 4);
     int counts[2] = {0, 0};
     rv_topology_t *t[2] = {picky_topology(&counts[0]), picky_topology(&counts[1])};
     rv_streams_t *s[2];
     g_app_handler_calls = 0;
     g_fail_on_bad = 1;
     for (int i = 0; i < 2; i++) {
-        s[i] = rv_streams_new(t[i], app_conf(fx, "sd-app", i ? "b" : "a"), errstr, sizeof errstr);
+        rv_conf_t *conf = app_conf(fx, "sd-app", i ? "b" : "a");
+        assert_int_equal(rv_conf_set(conf, "num.stream.threads", "2", errstr, sizeof errstr), 0);
+        s[i] = rv_streams_new(t[i], conf, errstr, sizeof errstr);
         assert_non_null(s[i]);
         assert_int_equal(rv_streams_set_uncaught_error_handler(s[i], app_handler, NULL), 0);
         assert_int_equal(rv_streams_start(s[i], errstr, sizeof errstr), 0);
@@ -672,7 +676,7 @@ static void test_shutdown_application(void **state) {
                       !__atomic_load_n(&counts[1], __ATOMIC_SEQ_CST)) &&
                      rv__mono_ms() < until;
          ts++) {
-        produce(fx, "in", ts % 2, "k", "good", ts);
+        produce(fx, "in", ts % 4, "k", "good", ts);
         struct timespec pause = {0, 100 * 1000000L};
         nanosleep(&pause, NULL);
     }
@@ -725,7 +729,7 @@ static void test_shutdown_application(void **state) {
     rvt_wait_streams_state(again, RV_STREAMS_RUNNING, 15000);
     char got[8192] = "";
     for (int i = 0; i < 30 && !strstr(got, "k=bad@1000"); i++)
-        read_output(fx, "out", 2, 1000, 500, got, sizeof got, 0);
+        read_output(fx, "out", 4, 1000, 500, got, sizeof got, 0);
     rvt_assert_contains(got, "k=bad@1000");
     assert_int_equal(rv_streams_state(again), RV_STREAMS_RUNNING);
     assert_int_equal(rv_streams_close(again, 10000), 0);
