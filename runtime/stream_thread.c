@@ -432,6 +432,10 @@ static rv_err_t restore_write(rv__stream_thread_t *th, const rv__task_store_info
     return err;
 }
 
+/* restore_store(): the thread stopped (rv_streams_close(), a failure)
+ * before the store caught up with its changelog. */
+#define RESTORE_STOPPED RV_ERR__WAKEUP
+
 /* Restores one store of task t from its changelog partition. */
 static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
                               const rv__task_store_info_t *ts, char *errstr, size_t errstr_size) {
@@ -550,6 +554,15 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
     rv_topic_partition_list_destroy(l);
     if (err)
         return err;
+    if (pos < end) {
+        /* The thread is stopping: the store holds part of the changelog
+         * only, which no checkpoint may claim (see create_task). */
+        rv__log_info(FAC,
+                     "stream-thread [%s] task [%s] Restoring store %s stopped at offset %" PRId64
+                     " of %" PRId64,
+                     th->name, rv__task_id(t), store_name, pos, end);
+        return RESTORE_STOPPED;
+    }
     if (end > 0) {
         /* The next checkpoint records what the store now holds. */
         last_off_t *o = last_off(th, ts->changelog, p, true);
@@ -615,6 +628,13 @@ static rv_err_t create_task(rv__stream_thread_t *th, int sub, int32_t partition,
         rv__task_store_info(t, i, &si);
         if (si.changelog)
             err = restore_store(th, t, &si, errstr, sizeof errstr);
+    }
+    if (err == RESTORE_STOPPED && atomic_load(&th->stop)) {
+        /* Closed without a commit or checkpoint: the next owner restores
+         * from the old checkpoint again. */
+        th->task_cnt--;
+        rv__task_destroy(t);
+        return err;
     }
     /* Kafka's StreamTask.initializeMetadata / initializeTaskTime: the
      * partition times, stream time and processor metadata the last commit
@@ -808,10 +828,14 @@ static rv_err_t make_clients(rv__stream_thread_t *th, char *errstr, size_t errst
 }
 
 static void drop_clients(rv__stream_thread_t *th) {
+    /* The producer first, while the consumer still holds the partitions:
+     * records not sent yet (uncommitted work, which the next owner
+     * redoes) fail here rather than reach a changelog after the next
+     * owner's. */
+    rv_producer_destroy(th->producer);
+    th->rep_topic = NULL;
     rv_consumer_destroy(th->consumer);
     rv_consumer_destroy(th->restorer);
-    th->rep_topic = NULL;
-    rv_producer_destroy(th->producer);
     th->consumer = th->restorer = NULL;
     th->producer = NULL;
     for (size_t i = 0; i < th->off_cnt; i++)

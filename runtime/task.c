@@ -457,24 +457,35 @@ rv_err_t rv__task_new(rv__task_t **out, const rv__task_opts_t *o, char *errstr,
             err = rv__state_dir_lock_task(o->state_dir, t->id, t, errstr, errstr_size);
         if (!err)
             t->locked = true;
+        /* The checkpoint says up to where the stores hold the changelog. A
+         * torn or garbled one (it is written atomically, so only a damaged
+         * disk or a hand makes one) says nothing the stores can be trusted
+         * with: as Kafka does with corrupted task state, the task's state is
+         * wiped before the stores open, and they restore from scratch. */
+        rv__checkpoint_entry_t *e = NULL;
+        size_t cnt = 0;
+        if (!err) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", t->task_dir, RV__CHECKPOINT_FILE);
+            err = rv__checkpoint_read(path, &e, &cnt, errstr, errstr_size);
+            if (err == RV_ERR__BAD_MSG) {
+                rv__log_warn(FAC,
+                             "stream-task [%s] The checkpoint file is corrupted (%s): wiping the "
+                             "task's state and restoring it from the changelogs",
+                             t->id, errstr);
+                err = rv__state_dir_wipe_task(o->state_dir, t->id, t, errstr, errstr_size);
+            }
+        }
         if (!err) {
             t->store_cnt = st->store_cnt;
             err = open_stores(t, slots, errstr, errstr_size);
         }
-        if (!err && t->task_dir) {
-            /* The checkpoint says up to where the stores hold the changelog. */
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", t->task_dir, RV__CHECKPOINT_FILE);
-            rv__checkpoint_entry_t *e = NULL;
-            size_t cnt = 0;
-            err = rv__checkpoint_read(path, &e, &cnt, errstr, errstr_size);
-            for (size_t i = 0; !err && i < cnt; i++)
-                for (size_t s = 0; s < t->store_cnt; s++)
-                    if (t->stores[s].changelog && !strcmp(t->stores[s].changelog, e[i].topic) &&
-                        e[i].partition == t->partition)
-                        t->stores[s].ckpt_offset = e[i].offset;
-            rv__checkpoint_free(e, cnt);
-        }
+        for (size_t i = 0; !err && i < cnt; i++)
+            for (size_t s = 0; s < t->store_cnt; s++)
+                if (t->stores[s].changelog && !strcmp(t->stores[s].changelog, e[i].topic) &&
+                    e[i].partition == t->partition)
+                    t->stores[s].ckpt_offset = e[i].offset;
+        rv__checkpoint_free(e, cnt);
     }
     if (err) {
         t->store_slots = slots;
@@ -1562,7 +1573,14 @@ rv_err_t rv__task_close(rv__task_t *t, bool clean, char *errstr, size_t errstr_s
         n->got = false;
     }
     t->closed = true;
+    /* A task closed without a commit (lost, failed, stopped mid-restore)
+     * drops what its caches hold: the next owner reprocesses it from the
+     * last commit, and flushing it here would write this task's stale
+     * values to the changelog after the new owner's. */
+    bool committed = clean && !t->failed && !err;
     for (size_t i = 0; i < t->store_cnt; i++) {
+        if (!committed && t->stores[i].cached && t->stores[i].store)
+            rv__cache_discard(t->stores[i].store);
         rv_kv_store_destroy(t->stores[i].store);
         t->stores[i].store = NULL;
     }

@@ -695,3 +695,9 @@ void rv__cache_stats(const rv_kv_store_t *cache, rv__cache_stats_t *out) {
     out->evictions = c->evictions;
     out->flushes = c->flushes;
 }
+
+void rv__cache_discard(rv_kv_store_t *cache) {
+    cache_t *c = cache_of(cache);
+    while (c->d_head)
+        entry_remove(c, c->d_head);
+}

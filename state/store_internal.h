@@ -205,6 +205,12 @@ void rv__cache_set_listener(rv_kv_store_t *cache, rv__cache_flush_fn listener, v
  *  rv__cache_flush_fn). `cache` must be a store made by rv__cache_wrap(). */
 rv_err_t rv__cache_flush(rv_kv_store_t *cache);
 
+/** Forgets every dirty entry without writing it anywhere, so closing the
+ *  cache writes nothing (a task closed without a commit: its next owner
+ *  reprocesses what they held). Clean entries stay. `cache` must be a
+ *  store made by rv__cache_wrap(). */
+void rv__cache_discard(rv_kv_store_t *cache);
+
 /** Forgets the entry held for key, dirty or not (restoration writes under
  *  the cache). */
 void rv__cache_drop_key(rv_kv_store_t *cache, const void *key, size_t key_len);
