@@ -130,7 +130,7 @@ rv_conf_t *bench_app_conf(const bench_env_t *env, const char *app_id, const char
     return conf;
 }
 
-static double cpu_seconds(void) {
+double bench_cpu_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -142,7 +142,7 @@ double bench_run(rv_conf_t *conf, rv_topology_t *t, atomic_llong *done, int64_t 
     if (!s)
         bench_die("streams", errstr);
     atomic_store(done, 0);
-    double cpu0 = cpu_seconds();
+    double cpu0 = bench_cpu_seconds();
     int64_t t0 = rv__mono_us(), last_change = t0;
     long long last = 0;
     if (rv_streams_start(s, errstr, sizeof errstr))
@@ -162,7 +162,7 @@ double bench_run(rv_conf_t *conf, rv_topology_t *t, atomic_llong *done, int64_t 
     }
     double secs = (double)(rv__mono_us() - t0) / 1e6;
     if (cpu)
-        *cpu = cpu_seconds() - cpu0;
+        *cpu = bench_cpu_seconds() - cpu0;
     rv_streams_close(s, 60000);
     rv_streams_destroy(s);
     rv_topology_destroy(t);

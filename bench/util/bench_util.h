@@ -84,6 +84,9 @@ int64_t bench_spread(int64_t i, int64_t keys);
  *  more settings may be added before bench_run(). */
 rv_conf_t *bench_app_conf(const bench_env_t *env, const char *app_id, const char *serde);
 
+/** CPU seconds every thread of the process used so far. */
+double bench_cpu_seconds(void);
+
 /** Sets *done to 0, runs an app of t with conf until *done reaches `want`,
  *  closes it and returns the seconds from its start until then (takes
  *  conf and t: both are gone afterwards);
