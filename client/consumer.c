@@ -957,6 +957,19 @@ static rv_err_t do_commit(rv_consumer_t *c, rv_topic_partition_list_t *l, char *
     rv_err_t err = RV_ERR_NO_ERROR;
     if (n) {
         bool member = c->sub_cnt && c->generation >= 0 && *c->member_id;
+        if (c->sub_cnt && !member) {
+            /* Subscribed but not a member (not joined yet, or removed from
+             * the group): Kafka's consumer fails the commit rather than
+             * send it as a simple commit, which would overwrite what the
+             * partitions' new owner committed. */
+            free(offs);
+            bool joining = c->gstate == G_JOINING || c->gstate == G_SYNCING;
+            rv__errstr_set(errstr, errstr_size,
+                           "Offset commit cannot be completed since the consumer is not part of an "
+                           "active group for auto partition assignment; it is likely that the "
+                           "consumer was kicked out of the group");
+            return joining ? RV_ERR_REBALANCE_IN_PROGRESS : RV_ERR_UNKNOWN_MEMBER_ID;
+        }
         err = rv__group_commit_offsets(c->gc, c->group_id, member ? c->generation : -1,
                                        member ? c->member_id : NULL, NULL, offs, n, errstr,
                                        errstr_size);
@@ -1041,6 +1054,19 @@ static void lose_assignment(rv_consumer_t *c) {
         rv_topic_partition_list_destroy(l);
     }
     parts_clear(c);
+}
+
+/* The coordinator no longer knows this member (UNKNOWN_MEMBER_ID) or
+ * its generation (ILLEGAL_GENERATION): what it still holds (a cooperative
+ * member keeps its partitions across a rebalance) is lost - the lost
+ * listener, no commit, as Kafka's consumer after a generation reset - so
+ * it neither fetches them as a non-member nor commits their positions
+ * once it joins again. An unknown member also drops its id. */
+static void reset_membership(rv_consumer_t *c, rv_err_t err) {
+    lose_assignment(c);
+    c->generation = -1;
+    if (err == RV_ERR_UNKNOWN_MEMBER_ID)
+        c->member_id[0] = '\0';
 }
 
 /* Eager revocation: commit, revoked listener, drop everything. */
@@ -1280,10 +1306,8 @@ static rv_err_t handle_join(rv_consumer_t *c) {
     }
     if (err) {
         pthread_mutex_unlock(&sh->lock);
-        if (err == RV_ERR_UNKNOWN_MEMBER_ID) {
-            c->member_id[0] = '\0';
-            c->generation = -1;
-        }
+        if (err == RV_ERR_UNKNOWN_MEMBER_ID || err == RV_ERR_ILLEGAL_GENERATION)
+            reset_membership(c, err);
         c->gstate = G_UNJOINED;
         if (err == RV_ERR_MEMBER_ID_REQUIRED || err == RV_ERR_UNKNOWN_MEMBER_ID ||
             err == RV_ERR_REBALANCE_IN_PROGRESS || err == RV_ERR_ILLEGAL_GENERATION ||
@@ -1339,10 +1363,8 @@ static rv_err_t handle_sync(rv_consumer_t *c) {
         rv__assignment_clear(&a);
         set_hb(c, false);
         c->gstate = G_UNJOINED;
-        if (err == RV_ERR_UNKNOWN_MEMBER_ID) {
-            c->member_id[0] = '\0';
-            c->generation = -1;
-        }
+        if (err == RV_ERR_UNKNOWN_MEMBER_ID || err == RV_ERR_ILLEGAL_GENERATION)
+            reset_membership(c, err);
         if (err == RV_ERR_UNKNOWN_MEMBER_ID || err == RV_ERR_REBALANCE_IN_PROGRESS ||
             err == RV_ERR_ILLEGAL_GENERATION || err == RV_ERR_COORDINATOR_NOT_AVAILABLE)
             return RV_ERR_NO_ERROR;
