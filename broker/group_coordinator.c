@@ -45,8 +45,10 @@
  * sync results, rebalance notices) are never run under it: functions
  * queue them on a local completion list and run it after unlocking. Writes
  * to __consumer_offsets are also made after unlocking (the store has its
- * own lock and fsyncs), so a slow disk never stalls heartbeats. Lock order:
- * gc->lock, then the store's lock (never the reverse).
+ * own lock and fsyncs), so a slow disk never stalls heartbeats; a commit
+ * takes the store's lock before it releases gc->lock, so commits land in
+ * the order of their generation checks. Lock order: gc->lock, then the
+ * store's lock (never the reverse).
  *
  * Timer thread: sleeps on gc->cond until the earliest deadline of any group
  * (session, join, sync, pending member), handles what expired and loops;
@@ -1294,6 +1296,14 @@ rv_err_t rv__group_commit_offsets(rv__group_coordinator_t *gc, const char *group
         else
             m->deadline = rv__mono_ms() + m->session_timeout;
     }
+    /* The store's lock is taken before the group's is released (lock
+     * order gc->lock, then the store's): a commit that passed the checks
+     * is written before any commit of a later generation, so a member
+     * removed meanwhile cannot overwrite its successor's offsets (Kafka
+     * appends the commit under the group lock). The write and its fsync
+     * happen without gc->lock, so heartbeats do not wait for the disk. */
+    if (!err)
+        rv__offsets_lock(gc->offsets);
     pthread_mutex_unlock(&gc->lock);
     if (err) {
         rv__errstr_set(errstr, errstr_size, "Commit of group %s failed: %s",
@@ -1309,8 +1319,9 @@ rv_err_t rv__group_commit_offsets(rv__group_coordinator_t *gc, const char *group
         else if (offsets[i].metadata && strlen(offsets[i].metadata) > (size_t)max_md)
             offsets[i].err = RV_ERR_OFFSET_METADATA_TOO_LARGE;
     }
-    err = rv__offsets_commit(gc->offsets, group_id, offsets, offset_cnt, rv__now_ms(), errstr,
-                             errstr_size);
+    err = rv__offsets_commit_locked(gc->offsets, group_id, offsets, offset_cnt, rv__now_ms(),
+                                    errstr, errstr_size);
+    rv__offsets_unlock(gc->offsets);
     if (err) {
         rv__log_warn(FAC, "Commit of group %s failed: %s", group_id, errstr ? errstr : "");
         /* Kafka maps storage failures to COORDINATOR_NOT_AVAILABLE so the

@@ -649,8 +649,16 @@ static rv_err_t write_records(rv__offsets_t *o, const char *group, const rv__buf
     return err;
 }
 
-rv_err_t rv__offsets_commit(rv__offsets_t *o, const char *group, rv__group_offset_t *offsets,
-                            size_t cnt, int64_t now_ms, char *errstr, size_t errstr_size) {
+void rv__offsets_lock(rv__offsets_t *o) {
+    pthread_mutex_lock(&o->lock);
+}
+
+void rv__offsets_unlock(rv__offsets_t *o) {
+    pthread_mutex_unlock(&o->lock);
+}
+
+rv_err_t rv__offsets_commit_locked(rv__offsets_t *o, const char *group, rv__group_offset_t *offsets,
+                                   size_t cnt, int64_t now_ms, char *errstr, size_t errstr_size) {
     rv__buf_t *keys = calloc(cnt ? cnt : 1, sizeof *keys);
     rv__buf_t *values = calloc(cnt ? cnt : 1, sizeof *values);
     bool *tomb = calloc(cnt ? cnt : 1, sizeof *tomb);
@@ -673,14 +681,12 @@ rv_err_t rv__offsets_commit(rv__offsets_t *o, const char *group, rv__group_offse
     }
     if (err || !n)
         goto done;
-    pthread_mutex_lock(&o->lock);
     err = write_records(o, group, keys, values, tomb, n, now_ms, errstr, errstr_size);
     for (size_t i = 0; !err && i < cnt; i++)
         if (!offsets[i].err)
             err =
                 cache_set(o, group, offsets[i].topic, offsets[i].partition, false,
                           offsets[i].offset, offsets[i].leader_epoch, offsets[i].metadata, now_ms);
-    pthread_mutex_unlock(&o->lock);
 done:
     if (err == RV_ERR__NOMEM)
         rv__errstr_set(errstr, errstr_size, "Out of memory");

@@ -93,11 +93,20 @@ void rv__offsets_close(rv__offsets_t *o);
 /** Changes the creation settings (only used before the topic exists). */
 void rv__offsets_set_topic_config(rv__offsets_t *o, int32_t partitions, int32_t segment_bytes);
 
+/** The store's lock, for a caller that must order a write with its own
+ *  checks (the group coordinator takes it before it releases its lock,
+ *  so a commit that passed the generation check is written before any
+ *  commit of a later generation). Lock order: the coordinator's lock,
+ *  then this one. */
+void rv__offsets_lock(rv__offsets_t *o);
+void rv__offsets_unlock(rv__offsets_t *o);
+
 /** Appends one OffsetCommit record per entry (one batch, fsync'd) to the
  *  group's partition, then updates the cache. Entries whose `err` is set
- *  already are skipped. Arguments borrowed. */
-rv_err_t rv__offsets_commit(rv__offsets_t *o, const char *group, rv__group_offset_t *offsets,
-                            size_t cnt, int64_t now_ms, char *errstr, size_t errstr_size);
+ *  already are skipped. Arguments borrowed. The caller holds the store's
+ *  lock (rv__offsets_lock()). */
+rv_err_t rv__offsets_commit_locked(rv__offsets_t *o, const char *group, rv__group_offset_t *offsets,
+                                   size_t cnt, int64_t now_ms, char *errstr, size_t errstr_size);
 
 /** Writes the group's metadata record (md NULL = a tombstone). */
 rv_err_t rv__offsets_store_group(rv__offsets_t *o, const char *group, const rv__group_md_t *md,

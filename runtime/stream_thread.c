@@ -730,7 +730,9 @@ static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts
     if (!ok && n && !th->fail_err)
         fail(th, RV_ERR__FAIL, "Reading the committed offsets failed: %s",
              rv_consumer_last_error(c));
-    for (size_t i = 0; ok && i < n && !th->fail_err; i++) {
+    /* A stop (rv_streams_close()) during a restore ends the creation of
+     * tasks: the rest would only open their stores to close them again. */
+    for (size_t i = 0; ok && i < n && !th->fail_err && !atomic_load(&th->stop); i++) {
         const rv_topic_partition_t *tp = rv_topic_partition_list_get(parts, i);
         int sub = rv__streams_route(th->app, rv_topic_partition_topic(tp));
         int32_t p = rv_topic_partition_partition(tp);

@@ -79,10 +79,13 @@ static rv_err_t fsync_parent(const char *path, char *errstr, size_t errstr_size)
 rv_err_t rv__checkpoint_write(const char *path, const rv__checkpoint_entry_t *entries, size_t cnt,
                               char *errstr, size_t errstr_size) {
     if (cnt == 0) {
-        /* Kafka skips writing an empty checkpoint and deletes the old one. */
-        if (unlink(path) != 0) {
-            if (errno == ENOENT)
-                return RV_ERR_NO_ERROR;
+        /* Kafka skips writing an empty checkpoint and deletes the old one
+         * (whatever it is: a folder in its place goes too, so a task
+         * wiping a corrupt checkpoint gets past it). */
+        struct stat st;
+        if (lstat(path, &st) != 0 && errno == ENOENT)
+            return RV_ERR_NO_ERROR;
+        if (rv__io_rmtree(path) != 0) {
             rv__errstr_set(errstr, errstr_size, "cannot delete checkpoint %s: %s", path,
                            strerror(errno));
             return RV_ERR__IO;

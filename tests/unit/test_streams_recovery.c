@@ -9,13 +9,15 @@
  *    never reach the changelog after the new owner's, so a later restore
  *    does not roll the new owner's updates back.
  *  - test_corrupted_checkpoint_restores_from_scratch: a garbled checkpoint
- *    file wipes the task's state, which restores from the changelog (as
- *    Kafka treats corrupted task state), instead of failing the task. */
+ *    file, or a folder in its place, wipes the task's state, which restores
+ *    from the changelog (as Kafka treats corrupted task state), instead of
+ *    failing the task. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -363,8 +365,10 @@ static void test_lost_task_drops_its_cache(void **state) {
 
 /* ---- 3. A torn checkpoint ---- */
 
-/* A checkpoint file cut mid-line (written by hand or by a damaged disk:
- * the runtime writes it atomically). */
+/* Two corrupt checkpoints: a file cut mid-line (written by hand or by a
+ * damaged disk: the runtime writes it atomically), then a folder in its
+ * place. Each time the task wipes its state and restores, and K counts
+ * on from what the changelog holds. */
 static void test_corrupted_checkpoint_restores_from_scratch(void **state) {
     fx_t *fx = *state;
     create_topic(fx, "words", 1);
@@ -378,18 +382,26 @@ static void test_corrupted_checkpoint_restores_from_scratch(void **state) {
     rv_streams_destroy(s);
     char path[4600];
     snprintf(path, sizeof path, "%s/a/count-app/0_0/.checkpoint", fx->state);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("0\n1\ncount-app-Counts-changelog 0\n", f); /* torn mid-line */
-    fclose(f);
-    restored_t r = {0};
-    s = start_app(t, app_conf(fx, "a"), &r);
-    rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
-    produce(fx, "words", "K", "x", 1, 2);
-    wait_int(&g_processed, 2, 15000);
-    assert_int_equal(rv_streams_close(s, 10000), 0);
-    rv_streams_destroy(s);
-    assert_int_equal((int64_t)g_last_count, 2);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(unlink(path), 0);
+        if (round == 0) {
+            FILE *f = fopen(path, "w");
+            assert_non_null(f);
+            fputs("0\n1\ncount-app-Counts-changelog 0\n", f); /* torn mid-line */
+            fclose(f);
+        } else {
+            assert_int_equal(mkdir(path, 0755), 0);
+        }
+        restored_t r = {0};
+        s = start_app(t, app_conf(fx, "a"), &r);
+        rvt_wait_streams_state(s, RV_STREAMS_RUNNING, 15000);
+        assert_true(r.total > 0); /* from scratch */
+        produce(fx, "words", "K", "x", 1, 2 + round);
+        wait_int(&g_processed, 2 + round, 15000);
+        assert_int_equal(rv_streams_close(s, 10000), 0);
+        rv_streams_destroy(s);
+        assert_int_equal((int64_t)g_last_count, 2 + round);
+    }
     rv_topology_destroy(t);
 }
 
