@@ -31,9 +31,12 @@
  *
  * The partition entries live in a hash table keyed by topic name and
  * partition, created on first idempotent append and kept until the broker
- * closes. An entry remembers which log object it was built from; when a
- * topic is deleted and made again the log object differs and the state is
- * rebuilt.
+ * closes. An entry remembers the generation of the log it was built from
+ * (rv__log_generation), never its address: when a topic is deleted and
+ * made again, the new log may well be allocated where the old one was,
+ * and state keyed by address would answer the new topic's first batches
+ * as duplicates of the old topic's. A new generation makes the state be
+ * rebuilt from the new log.
  *
  * Restart: there are no snapshot files. The first idempotent append to a
  * partition after the broker opened scans that partition's log once from
@@ -186,7 +189,7 @@ typedef struct ps_part_s {
     char *topic;
     int32_t partition;
     pthread_mutex_t lock; /* serialises check + append + record */
-    rv__log_t *log;       /* the log the state was built from, NULL until built */
+    uint64_t log_gen;     /* generation of the log the state was built from, 0 until built */
     rv__pstate_t st;
 } ps_part_t;
 
@@ -364,7 +367,7 @@ static rv_err_t part_rebuild(ps_part_t *p, rv__log_t *log, char *errstr, size_t 
     if (batches)
         rv__log_debug("PSTATE", "%s-%d: producer state rebuilt from %" PRId64 " batches", p->topic,
                       p->partition, batches);
-    p->log = log;
+    p->log_gen = rv__log_generation(log);
     return RV_ERR_NO_ERROR;
 }
 
@@ -430,7 +433,7 @@ static rv_err_t append_batches(rv__pstates_t *ps, const char *topic, int32_t par
     rv_err_t err = RV_ERR_NO_ERROR;
     int64_t sync_to = -1;
     pthread_mutex_lock(&p->lock);
-    if (p->log != log)
+    if (p->log_gen != rv__log_generation(log))
         err = part_rebuild(p, log, errstr, errstr_size);
     const rv__pstate_batch_t *dup = NULL;
     if (!err)
@@ -465,7 +468,7 @@ static rv_err_t append_batches(rv__pstates_t *ps, const char *topic, int32_t par
                 if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, now))
                     /* The batch is written; only the memory of it is lost,
                      * so rebuild from the log on the next append. */
-                    p->log = NULL;
+                    p->log_gen = 0;
             }
             sync_to = info->last_offset + 1;
         }

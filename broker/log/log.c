@@ -74,6 +74,9 @@ size_t rv__log_idx_cap(const rv__log_config_t *cfg) {
     return cap < 2 ? 2 : (size_t)cap;
 }
 
+/* The last generation handed out (rv__log_generation). */
+static atomic_uint_fast64_t generations;
+
 uint64_t rv__log_fsync_count(rv__log_t *log) {
     return atomic_load(&log->fsync_count);
 }
@@ -490,6 +493,7 @@ rv_err_t rv__log_open(rv__log_t **out, const char *dir, const rv__log_config_t *
     pthread_mutex_init(&log->clean_lock, NULL);
     pthread_cond_init(&log->sync_cond, NULL);
     atomic_init(&log->fsync_count, 0);
+    log->generation = (uint64_t)atomic_fetch_add(&generations, 1) + 1;
     log->cfg = *cfg;
     log->dir = strdup(dir);
     const char *slash = strrchr(dir, '/');
@@ -1086,6 +1090,10 @@ int64_t rv__log_start_offset(rv__log_t *log) {
     int64_t v = log->log_start_offset;
     pthread_mutex_unlock(&log->lock);
     return v;
+}
+
+uint64_t rv__log_generation(const rv__log_t *log) {
+    return log->generation; /* set at open, never changed */
 }
 
 int64_t rv__log_high_watermark(rv__log_t *log) {

@@ -112,6 +112,11 @@ rv_err_t rv__log_offset_for_timestamp(rv__log_t *log, int64_t ts, int64_t *offse
 
 int64_t rv__log_start_offset(rv__log_t *log);
 int64_t rv__log_high_watermark(rv__log_t *log);
+/** A number that no other log opened by this process has had or will
+ *  have (never 0). State kept about a log elsewhere is keyed by it rather
+ *  than by the log's address, which a log opened after this one is closed
+ *  (a deleted and re-created topic) may get again. */
+uint64_t rv__log_generation(const rv__log_t *log);
 int64_t rv__log_end_offset(rv__log_t *log);
 /** Offset below which everything is fsync'd (for the broker's
  *  recovery-point checkpoint). */

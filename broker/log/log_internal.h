@@ -26,7 +26,8 @@
  *  comes before both. */
 struct rv__log_s {
     char *dir;
-    char *name; /* folder base name, "<topic>-<partition>", for messages */
+    char *name;          /* folder base name, "<topic>-<partition>", for messages */
+    uint64_t generation; /* unique per opened log in this process (rv__log_generation) */
 
     pthread_mutex_t append_lock;
     pthread_mutex_t lock;

@@ -1,7 +1,8 @@
 /* tests/unit/test_producer_state.c: broker/producer_state.c: the
  * per-partition sequence checks (duplicates answered with the original
  * offsets, gaps and stale epochs rejected, wrap-around), the producer id
- * counter, the state surviving a broker restart, and vectored appends of
+ * counter, the state surviving a broker restart, a topic made again not
+ * inheriting the producers of the deleted one, and vectored appends of
  * several batches, through rv_broker_produce / rv__broker_appendv on a
  * real data folder. */
 #include <limits.h>
@@ -259,6 +260,30 @@ static void test_vectored_append(void **state) {
         rv__buf_free(&b[i]);
 }
 
+/* A topic made again under the name of a deleted one does not inherit
+ * its producers. The new topic starts with an empty log, which is often
+ * allocated where the old one was; a batch whose sequence the old topic
+ * had seen must be written to it, not answered as a duplicate of a record
+ * that went with the old topic (acknowledged, and lost). */
+static void test_recreated_topic_forgets_producers(void **state) {
+    fixture_t *f = *state;
+    rv__topics_t *topics = rv__broker_topics(f->b);
+    rv__buf_t b = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off = -1;
+    assert_int_equal(rv__topics_create(topics, "r", 1, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
+    make(&b, 1, 77, 0, 0);
+    assert_int_equal(rv_broker_produce(f->b, "r", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    assert_int_equal(rv__topics_delete(topics, "r", errstr, sizeof errstr), 0);
+    assert_int_equal(rv__topics_create(topics, "r", 1, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
+    make(&b, 1, 77, 0, 0);
+    assert_int_equal(rv_broker_produce(f->b, "r", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    assert_int_equal(off, 0);
+    assert_int_equal(rv_broker_offset_for_time(f->b, "r", 0, -1, &off, NULL, 0), 0);
+    assert_int_equal(off, 1);
+    rv__buf_free(&b);
+}
+
 static void test_producer_ids_unique_across_restart(void **state) {
     fixture_t *f = *state;
     char errstr[512];
@@ -280,6 +305,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_duplicate_keeps_original_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vectored_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recreated_topic_forgets_producers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_ids_unique_across_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
