@@ -320,9 +320,22 @@ static ps_part_t *part_get(rv__pstates_t *ps, const char *topic, int32_t partiti
 
 /* Replays the producer fields of every batch in the log into p->st.
  * Called with p->lock held, so no idempotent append to this partition
- * runs meanwhile and every earlier one is below the high watermark. */
+ * runs meanwhile and every earlier one is below the high watermark.
+ *
+ * Every replayed producer counts as used now, at load. The log does not
+ * say when a batch was appended: its timestamps are the producer's
+ * (CreateTime), and Kafka Streams forwards event times that may be days
+ * old, so taking them for the last use would expire, right after a
+ * restart, producers that wrote seconds before it, and their retries
+ * would be written twice. Nothing expires during the replay either: all
+ * entries share the one load time. (Kafka takes the batch's max timestamp
+ * as the last use, while running and on a rebuild alike; this broker uses
+ * the wall clock while running, and the rebuild has to agree with it. A
+ * producer that was already idle before the restart is remembered a day
+ * longer, which costs memory, not correctness.) */
 static rv_err_t part_rebuild(ps_part_t *p, rv__log_t *log, char *errstr, size_t errstr_size) {
     rv__pstate_clear(&p->st);
+    int64_t now = rv__now_ms();
     int64_t off = rv__log_start_offset(log);
     int64_t hw = rv__log_high_watermark(log);
     int64_t batches = 0;
@@ -352,7 +365,7 @@ static rv_err_t part_rebuild(ps_part_t *p, rv__log_t *log, char *errstr, size_t 
                 continue;
             rv__pstate_batch_t pb = {h.base_sequence, seq_add(h.base_sequence, h.last_offset_delta),
                                      h.base_offset, rv__batch_last_offset(&h), h.max_timestamp};
-            if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, h.max_timestamp) !=
+            if (rv__pstate_record(&p->st, h.producer_id, h.producer_epoch, &pb, now) !=
                 RV_ERR_NO_ERROR) {
                 rv__buf_free(&b);
                 rv__errstr_set(errstr, errstr_size, "Out of memory");

@@ -46,7 +46,7 @@ typedef struct rv__pstate_entry_s {
     int16_t epoch;
     int nbatches;                                   /* valid entries in batches */
     rv__pstate_batch_t batches[RV__PSTATE_BATCHES]; /* oldest first */
-    int64_t last_used_ms;                           /* wall clock of the last append */
+    int64_t last_used_ms;                           /* wall clock of the last append or rebuild */
 } rv__pstate_entry_t;
 
 typedef struct rv__pstate_s {
@@ -76,7 +76,9 @@ rv_err_t rv__pstate_check(const rv__pstate_t *s, int64_t pid, int16_t epoch, int
 /** Records an appended batch (after rv__pstate_check allowed it, or while
  *  rebuilding from the log). A new epoch resets the producer's batches.
  *  Producers idle for more than RV__PSTATE_EXPIRATION_MS before now_ms are
- *  dropped. RV_ERR__NOMEM when out of memory (the state is unchanged). */
+ *  dropped. now_ms is the wall clock (the time of the rebuild while
+ *  rebuilding), never a record timestamp. RV_ERR__NOMEM when out of memory
+ *  (the state is unchanged). */
 rv_err_t rv__pstate_record(rv__pstate_t *s, int64_t pid, int16_t epoch, const rv__pstate_batch_t *b,
                            int64_t now_ms);
 

@@ -1,10 +1,11 @@
 /* tests/unit/test_producer_state.c: broker/producer_state.c: the
  * per-partition sequence checks (duplicates answered with the original
  * offsets, gaps and stale epochs rejected, wrap-around), the producer id
- * counter, the state surviving a broker restart, a topic made again not
- * inheriting the producers of the deleted one, and vectored appends of
- * several batches, through rv_broker_produce / rv__broker_appendv on a
- * real data folder. */
+ * counter, the state surviving a broker restart (rebuilt from the log,
+ * whatever the records' timestamps), a topic made again not inheriting
+ * the producers of the deleted one, and vectored appends of several
+ * batches, through rv_broker_produce / rv__broker_appendv on a real data
+ * folder. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "broker/producer_state.h"
 #include "broker/topics.h"
+#include "common/clock.h"
 #include "common/record_batch.h"
 #include "rivulet/broker.h"
 
@@ -43,14 +45,19 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* One batch of n records from producer pid/epoch starting at seq. */
-static void make(rv__buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq) {
+/* One batch of n records from producer pid/epoch starting at seq, with
+ * record timestamps ts, ts + 1, ... */
+static void make_at(rv__buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq, int64_t ts) {
     out->len = 0;
     rv__batch_builder_t bb;
     assert_int_equal(rv__batch_builder_begin(&bb, out, 0, 0, INT64_MIN, pid, epoch, seq, -1), 0);
     for (int i = 0; i < n; i++)
-        assert_int_equal(rv__batch_builder_add(&bb, i, 1000 + i, "k", 1, "v", 1, 0, NULL, 0), 0);
+        assert_int_equal(rv__batch_builder_add(&bb, i, ts + i, "k", 1, "v", 1, 0, NULL, 0), 0);
     assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+}
+
+static void make(rv__buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq) {
+    make_at(out, n, pid, epoch, seq, 1000);
 }
 
 static rv_err_t produce(fixture_t *f, rv__buf_t *batch, int64_t *off, char *errstr) {
@@ -260,6 +267,37 @@ static void test_vectored_append(void **state) {
         rv__buf_free(&b[i]);
 }
 
+/* After a restart the state is rebuilt from the log, and every producer
+ * found there counts as used at that moment. A batch's timestamps say
+ * nothing about when it was appended: a producer that forwards event
+ * times (as Kafka Streams does) writes records that may be days old, and
+ * it must not be expired by the first append of another producer after
+ * the restart, or its retry is written a second time. */
+static void test_rebuild_keeps_producers_with_old_timestamps(void **state) {
+    fixture_t *f = *state;
+    rv__buf_t b = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off = -1;
+    int64_t now = rv__now_ms(), old = now - 3 * (int64_t)RV__PSTATE_EXPIRATION_MS;
+    make_at(&b, 1, 1, 0, 0, now);
+    assert_int_equal(produce(f, &b, &off, errstr), 0);
+    make_at(&b, 1, 2, 0, 0, old); /* written; its answer is lost */
+    assert_int_equal(produce(f, &b, &off, errstr), 0);
+    assert_int_equal(off, 1);
+    rv_broker_close(f->b);
+    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    /* The first append rebuilds the state and expires idle producers. */
+    make_at(&b, 1, 1, 0, 1, now);
+    assert_int_equal(produce(f, &b, &off, errstr), 0);
+    assert_int_equal(off, 2);
+    /* Producer 2, which wrote seconds ago, retries: still a duplicate. */
+    make_at(&b, 1, 2, 0, 0, old);
+    assert_int_equal(produce(f, &b, &off, errstr), 0);
+    assert_int_equal(off, 1);
+    assert_int_equal(end_offset(f), 3);
+    rv__buf_free(&b);
+}
+
 /* A topic made again under the name of a deleted one does not inherit
  * its producers. The new topic starts with an empty log, which is often
  * allocated where the old one was; a batch whose sequence the old topic
@@ -305,6 +343,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_duplicate_keeps_original_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vectored_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_keeps_producers_with_old_timestamps, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_recreated_topic_forgets_producers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_ids_unique_across_restart, setup, teardown),
     };
