@@ -18,10 +18,10 @@
  *     .index.cleaned / .timeindex.cleaned, built with the same sparse rule
  *     as appends): a record stays when the map has no newer offset for its
  *     key. A batch whose records all stay is copied byte for byte; a batch
- *     that lost records is rebuilt with its original base offset, producer
- *     id/epoch, base sequence and leader epoch, and with its original
- *     last_offset_delta when its last record stays. Control batches are
- *     kept whole. Compressed batches are decompressed to read their keys;
+ *     that lost records is rebuilt with its original base offset,
+ *     last_offset_delta, producer id/epoch, base sequence and leader
+ *     epoch, so its offset and sequence ranges do not change. Control
+ *     batches are kept whole. Compressed batches are decompressed to read their keys;
  *     one that lost records is rebuilt compressed with its own codec
  *     (Kafka recompresses with the topic's compression.type; keeping the
  *     producer's codec needs no topic config here and reads the same).
@@ -280,7 +280,6 @@ static int clean_batch(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t
      * restarts the walk for the second pass without decompressing again. */
     rv__record_iter_t again = it;
     int32_t kept = 0, tombstones = 0, total = 0;
-    bool last_kept = false;
     rv__record_t rec;
     int r;
     while ((r = rv__record_iter_next(&it, &rec)) == 1) {
@@ -296,7 +295,6 @@ static int clean_batch(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t
             }
         }
         kept += keep;
-        last_kept = keep;
     }
     ps->st->records_read += total;
     ps->st->records_kept += kept;
@@ -328,7 +326,12 @@ static int clean_batch(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t
                                   rec.value_len, rec.header_cnt, rec.headers, rec.headers_len))
             return -1;
     }
-    if (rv__batch_builder_finish(&b, last_kept ? h->last_offset_delta : -1))
+    /* The batch keeps its whole offset range even when its last record
+     * went, as Kafka's filter keeps the batch's last offset: the producer
+     * state rebuilt from the log reads the batch's last sequence as
+     * base sequence + lastOffsetDelta, and a shorter delta would make the
+     * producer's next batch look out of order. */
+    if (rv__batch_builder_finish(&b, h->last_offset_delta))
         return -1;
     return out_write(o, seg_base, ps->rebuilt.data, ps->rebuilt.len, interval);
 }

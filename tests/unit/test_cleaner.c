@@ -3,8 +3,8 @@
  * untouched, control batches kept, tombstones dropped only after their
  * delete horizon, min.cleanable.dirty.ratio and min.compaction.lag.ms
  * honoured, a crash (failed rename) at each step of the swap leaving
- * valid data after reopen, and compressed batches compacted record by
- * record. */
+ * valid data after reopen, compressed batches compacted record by
+ * record, and rebuilt batches keeping their offset range. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +438,43 @@ static void test_compressed_batches(void **state) {
     assert_memory_equal(again.has, after.has, sizeof after.has);
 }
 
+/* A batch that loses its last record keeps its whole offset range
+ * (lastOffsetDelta), as in Kafka: the broker rebuilds an idempotent
+ * producer's last sequence from base sequence + lastOffsetDelta after a
+ * restart, and a shorter range would refuse the producer's next batch as
+ * out of order. */
+static void test_rebuilt_batch_keeps_offset_range(void **state) {
+    fx_t *fx = *state;
+    open_log(fx);
+    int abc[3] = {0, 1, 2};
+    put(fx, 3, abc, NULL); /* offsets 0..2 */
+    int bc[2] = {1, 2};
+    put(fx, 2, bc, NULL); /* 3..4: the first batch keeps only offset 0 */
+    assert_int_equal(rv__log_roll(fx->log), 0);
+    rv__clean_stats_t st;
+    assert_int_equal(rv__log_clean(fx->log, fx->ts, 1, &st), 0);
+    assert_int_equal(st.records_kept, 3);
+    rv__buf_t out = RV__BUF_INIT;
+    rv__read_info_t ri;
+    assert_int_equal(rv__log_read(fx->log, 0, 1, &out, &ri, NULL, 0), 0);
+    rv__batch_hdr_t h;
+    assert_int_equal(rv__batch_validate(&h, out.data, out.len), 0);
+    assert_int_equal(h.base_offset, 0);
+    assert_int_equal(h.records_count, 1);
+    assert_int_equal(h.last_offset_delta, 2);
+    assert_int_equal(h.producer_id, 7);
+    assert_int_equal(h.base_sequence, 0);
+    assert_int_equal(ri.next_offset, 3);
+    rv__buf_free(&out);
+    /* The same after a restart (recovery reads the range from the file). */
+    reopen(fx);
+    seen_t s;
+    scan(fx, &s);
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.has[0], 0);
+    assert_int_equal(s.has[1], 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_latest_per_key, setup, teardown),
@@ -445,6 +482,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dirty_ratio_and_lag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_during_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compressed_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuilt_batch_keeps_offset_range, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,9 @@
  * offsets, gaps and stale epochs rejected, wrap-around), the producer id
  * counter, the state surviving a broker restart (rebuilt from the log,
  * whatever the records' timestamps), a topic made again not inheriting
- * the producers of the deleted one, and vectored appends of several
- * batches, through rv_broker_produce / rv__broker_appendv on a real data
- * folder. */
+ * the producers of the deleted one, compaction keeping what the state is
+ * rebuilt from, and vectored appends of several batches, through
+ * rv_broker_produce / rv__broker_appendv on a real data folder. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +322,56 @@ static void test_recreated_topic_forgets_producers(void **state) {
     rv__buf_free(&b);
 }
 
+/* Rolls the active segment of `topic`-0 and compacts the rest now. */
+static void roll_and_clean(fixture_t *f, const char *topic) {
+    rv__topics_t *topics = rv__broker_topics(f->b);
+    rv__topic_t *tp;
+    rv__log_t *log;
+    char errstr[512];
+    assert_int_equal(rv__topics_acquire(topics, topic, 0, &tp, &log, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__log_roll(log), 0);
+    assert_int_equal(rv__log_clean(log, rv__now_ms(), 1, NULL), 0);
+    rv__topics_release(topics, tp);
+}
+
+/* Compaction keeps what the producer state is rebuilt from. A batch
+ * whose last record another writer superseded keeps its sequence range
+ * (lastOffsetDelta), so after a restart the producer's next batch is
+ * still in sequence. */
+static void test_compaction_keeps_last_sequence(void **state) {
+    fixture_t *f = *state;
+    rv__topics_t *topics = rv__broker_topics(f->b);
+    rv__buf_t b = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off = -1;
+    const char *n[] = {"cleanup.policy"}, *v[] = {"compact"};
+    assert_int_equal(rv__topics_create(topics, "c", 1, 1, n, v, 1, errstr, sizeof errstr), 0);
+    /* Producer 42 writes a and b (sequences 0..1), another writer b. */
+    rv__batch_builder_t bb;
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, 42, 0, 0, -1), 0);
+    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "a", 1, "a0", 2, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_add(&bb, 1, 1000, "b", 1, "b0", 2, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    b.len = 0;
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, -1, -1, -1, -1), 0);
+    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "b", 1, "b1", 2, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    roll_and_clean(f, "c"); /* the first batch keeps only a */
+    rv_broker_close(f->b);
+    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    /* Producer 42 goes on with sequence 2. */
+    b.len = 0;
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, 42, 0, 2, -1), 0);
+    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "c", 1, "c0", 2, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    errstr[0] = '\0';
+    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    assert_int_equal(off, 3);
+    rv__buf_free(&b);
+}
+
 static void test_producer_ids_unique_across_restart(void **state) {
     fixture_t *f = *state;
     char errstr[512];
@@ -346,6 +396,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_producers_with_old_timestamps, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recreated_topic_forgets_producers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_keeps_last_sequence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_ids_unique_across_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
