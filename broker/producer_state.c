@@ -45,7 +45,10 @@
  * state. The cost is one sequential read of the partition, once per broker
  * lifetime and only for partitions that receive idempotent writes; Kafka
  * bounds the same work with producer snapshots, which can be added here
- * later without changing the protocol. */
+ * later without changing the protocol. Compaction keeps what the replay
+ * needs (broker/log/cleaner.c): a rebuilt batch keeps its offset and
+ * sequence range, and a producer's last batch stays, emptied of its
+ * records if need be, until the producer would have expired. */
 #include "broker/producer_state.h"
 
 #include <inttypes.h>

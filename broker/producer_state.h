@@ -23,7 +23,7 @@
 
 /* Kafka's producer.id.expiration.ms default: a producer that has not
  * written to a partition for a day is forgotten there. */
-#define RV__PSTATE_EXPIRATION_MS 86400000
+#define RV__PSTATE_EXPIRATION_MS RV__PRODUCER_ID_EXPIRATION_MS
 
 /* The producer id counter file in the data folder (beside the
  * checkpoints: the topic registry owns __meta and removes files it does

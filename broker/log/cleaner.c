@@ -30,7 +30,25 @@
  *     base_timestamp = now + delete.retention.ms (record timestamp deltas
  *     are relative to it, so record timestamps do not change); a later pass
  *     after that horizon drops the tombstone.
- *  5. Swap (crash-safe): fsync the .cleaned files, rename them to .swap with
+ *  5. A batch that keeps no records goes, except the last batch of an
+ *     idempotent producer (producer id >= 0) in the cleanable range: it
+ *     holds the producer's last sequence and epoch, which the broker's
+ *     producer state is rebuilt from after a restart, so it stays as an
+ *     empty batch (header only, records_count 0, its offsets, producer id,
+ *     epoch and sequences unchanged), as Kafka's cleaner keeps the last
+ *     batch of an active producer (BatchRetention.RETAIN_EMPTY). Without
+ *     it a restarted broker forgets the producer and writes its retry a
+ *     second time. The pass that empties the batch marks it with
+ *     RV__ATTR_DELETE_HORIZON and base_timestamp = now +
+ *     producer.id.expiration.ms (RV__PRODUCER_ID_EXPIRATION_MS): the
+ *     producer had not written since that pass, so after that time it has
+ *     expired here as it would in memory, and a later pass drops the empty
+ *     batch (Kafka keeps one only while its producer is active, and times
+ *     the removal of transaction markers with the same field). The last
+ *     batch is found by a pass over the headers of the whole cleanable
+ *     range, before the rewrite; one whose producer wrote again past the
+ *     cleanable range is kept until a pass covers the newer batch.
+ *  6. Swap (crash-safe): fsync the .cleaned files, rename them to .swap with
  *     the .log last (its .log.swap is the commit point), then rename the
  *     .swap files over the live names, .log last, and fsync the folder.
  *     Recovery completes a swap whose .log.swap exists and removes
@@ -257,10 +275,60 @@ typedef struct pass_s {
     rv__log_config_t cfg;
     int64_t now;
     omap_t map;
+    omap_t producers; /* producer id (8 bytes) -> last offset of its last batch */
     rv__clean_stats_t *st;
     rv__buf_t rebuilt;
     rv__buf_t scratch; /* decompressed records of the current batch */
 } pass_t;
+
+/* The key of producer id `pid` in pass_t.producers. */
+static void producer_key(uint8_t key[8], int64_t pid) {
+    rv__wbe64(key, (uint64_t)pid);
+}
+
+/* Notes a batch of the cleanable range in pass_t.producers: batches come
+ * in offset order, so the last one noted per producer is its last. */
+static rv_err_t note_producer(pass_t *ps, const rv__batch_hdr_t *h) {
+    if (h->producer_id < 0 || (h->attributes & RV__ATTR_CONTROL))
+        return RV_ERR_NO_ERROR;
+    uint8_t key[8];
+    producer_key(key, h->producer_id);
+    return omap_put(&ps->producers, key, 8, rv__batch_last_offset(h));
+}
+
+/* True when the batch left without records stays as an empty batch (see
+ * DESIGN step 5): it is its producer's last one in the cleanable range
+ * and, if it is already empty, the expiry in its delete horizon has not
+ * passed. */
+static bool keep_empty(pass_t *ps, const rv__batch_hdr_t *h) {
+    if (h->producer_id < 0)
+        return false;
+    uint8_t key[8];
+    producer_key(key, h->producer_id);
+    if (omap_get(&ps->producers, key, 8) != rv__batch_last_offset(h))
+        return false;
+    return !(h->records_count == 0 && (h->attributes & RV__ATTR_DELETE_HORIZON) &&
+             h->base_timestamp <= ps->now);
+}
+
+/* Writes the header of batch p alone, as an empty batch (see DESIGN step
+ * 5): no records and no codec, the same offsets, producer id, epoch,
+ * sequences and maxTimestamp, and as delete horizon the time its producer
+ * expires. */
+static int write_empty(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t *p,
+                       const rv__batch_hdr_t *h, int32_t interval) {
+    uint8_t e[RV__BATCH_HEADER_SIZE];
+    memcpy(e, p, sizeof e);
+    uint16_t attrs =
+        (uint16_t)((h->attributes & ~RV__ATTR_COMPRESSION_MASK) | RV__ATTR_DELETE_HORIZON);
+    rv__wbe32(e + RV__BATCH_OFF_LENGTH, RV__BATCH_HEADER_SIZE - RV__BATCH_LOG_OVERHEAD);
+    rv__wbe16(e + RV__BATCH_OFF_ATTRIBUTES, attrs);
+    rv__wbe64(e + RV__BATCH_OFF_BASE_TIMESTAMP,
+              (uint64_t)(ps->now + RV__PRODUCER_ID_EXPIRATION_MS));
+    rv__wbe32(e + RV__BATCH_OFF_RECORDS_COUNT, 0);
+    rv__wbe32(e + RV__BATCH_OFF_CRC, rv__batch_compute_crc(e, sizeof e));
+    return out_write(o, seg_base, e, sizeof e, interval);
+}
 
 /* Filters one batch into o. Returns 0, -1 on I/O error. */
 static int clean_batch(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t *p, size_t len,
@@ -300,11 +368,19 @@ static int clean_batch(pass_t *ps, out_seg_t *o, int64_t seg_base, const uint8_t
     ps->st->records_kept += kept;
     if (r < 0)
         return out_write(o, seg_base, p, len, interval); /* unreadable: keep as is */
+    if (kept == 0) {
+        if (!keep_empty(ps, h)) {
+            *changed = true;
+            return 0;
+        }
+        if (h->records_count == 0)
+            return out_write(o, seg_base, p, len, interval); /* empty already */
+        *changed = true;
+        return write_empty(ps, o, seg_base, p, h, interval);
+    }
     if (kept == total && (tombstones == 0 || had_horizon))
         return out_write(o, seg_base, p, len, interval);
     *changed = true;
-    if (kept == 0)
-        return 0;
     /* Rebuild with the survivors. */
     int16_t attrs = (int16_t)(h->attributes & ~RV__ATTR_DELETE_HORIZON);
     if (tombstones)
@@ -350,7 +426,7 @@ static void remove_leftovers(const rv__log_t *log, int64_t base) {
     }
 }
 
-/* Renames the cleaned files into place (see DESIGN step 5) and replaces the
+/* Renames the cleaned files into place (see DESIGN step 6) and replaces the
  * in-memory segment. Caller holds clean_lock only. */
 static rv_err_t swap_in(rv__log_t *log, rv__segment_t *old, int64_t max_offset,
                         int32_t index_interval_bytes) {
@@ -548,10 +624,11 @@ rv_err_t rv__log_clean(rv__log_t *log, int64_t now_ms, int force, rv__clean_stat
     int64_t end_offset = log->segs[e]->base_offset;
     pthread_mutex_unlock(&log->lock);
 
-    /* The offset map over the dirty segments. */
+    /* The offset map over the dirty segments, and the last batch of each
+     * producer over all cleanable ones (headers only below the
+     * checkpoint). */
     for (int i = 0; i < e && !err; i++) {
-        if (segs[i]->base_offset < checkpoint)
-            continue;
+        bool dirty = segs[i]->base_offset >= checkpoint;
         breader_t r;
         if (breader_init(&r, segs[i]->fd, sizes[i]) < 0) {
             err = RV_ERR__NOMEM;
@@ -563,7 +640,7 @@ rv_err_t rv__log_clean(rv__log_t *log, int64_t now_ms, int force, rv__clean_stat
         int rc;
         while (!err && (rc = breader_next(&r, &p, &len, &h)) == 1) {
             rv__record_iter_t it;
-            if ((h.attributes & RV__ATTR_CONTROL) ||
+            if ((err = note_producer(&ps, &h)) || !dirty || (h.attributes & RV__ATTR_CONTROL) ||
                 rv__record_iter_init2(&it, p, len, &ps.scratch))
                 continue;
             rv__record_t rec;
@@ -584,6 +661,7 @@ rv_err_t rv__log_clean(rv__log_t *log, int64_t now_ms, int force, rv__clean_stat
     free(segs);
     free(sizes);
     omap_free(&ps.map);
+    omap_free(&ps.producers);
     rv__buf_free(&ps.rebuilt);
     rv__buf_free(&ps.scratch);
     if (!err) {

@@ -25,6 +25,14 @@ typedef struct rv__log_config_s {
     int32_t segment_index_bytes;      /* segment.index.bytes, 10485760 */
 } rv__log_config_t;
 
+/* Kafka's producer.id.expiration.ms default (a broker setting, not a
+ * topic's): a producer that has not written to a partition for this long
+ * is forgotten there. The producer state (broker/producer_state.c) drops
+ * it from memory after that much idle time; the cleaner keeps a
+ * producer's emptied last batch for that long after the pass that emptied
+ * it (broker/log/cleaner.c). */
+#define RV__PRODUCER_ID_EXPIRATION_MS 86400000
+
 /** Kafka's defaults for every field. */
 void rv__log_config_defaults(rv__log_config_t *cfg);
 

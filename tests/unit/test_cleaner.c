@@ -4,7 +4,8 @@
  * delete horizon, min.cleanable.dirty.ratio and min.compaction.lag.ms
  * honoured, a crash (failed rename) at each step of the swap leaving
  * valid data after reopen, compressed batches compacted record by
- * record, and rebuilt batches keeping their offset range. */
+ * record, rebuilt batches keeping their offset range, and an idempotent
+ * producer's emptied last batch kept as a header until it expires. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,14 +67,16 @@ static void reopen(fx_t *fx) {
     open_log(fx);
 }
 
-/* Appends one batch: records for keys[0..n) ("key<k>"), value "v<offset>" or
- * a tombstone when tomb[i]. */
-static void put(fx_t *fx, int n, const int *keys, const bool *tomb) {
+/* Appends one batch of producer pid (-1: none) starting at sequence seq:
+ * records for keys[0..n) ("key<k>"), value "v<offset>" or a tombstone when
+ * tomb[i]. */
+static void put_from(fx_t *fx, int64_t pid, int32_t seq, int n, const int *keys, const bool *tomb) {
     rv__buf_t b = RV__BUF_INIT;
     rv__batch_builder_t bb;
     int64_t base = rv__log_end_offset(fx->log);
-    assert_int_equal(
-        rv__batch_builder_begin(&bb, &b, 0, (int16_t)fx->codec, INT64_MIN, 7, 1, 0, -1), 0);
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, (int16_t)fx->codec, INT64_MIN, pid,
+                                             pid >= 0 ? 1 : -1, pid >= 0 ? seq : -1, -1),
+                     0);
     for (int i = 0; i < n; i++) {
         char k[16], v[32];
         int kl = snprintf(k, sizeof k, "key%d", keys[i]);
@@ -88,6 +91,11 @@ static void put(fx_t *fx, int n, const int *keys, const bool *tomb) {
     assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
     assert_int_equal(rv__log_append(fx->log, b.data, b.len, 0, NULL, NULL, 0), 0);
     rv__buf_free(&b);
+}
+
+/* put_from() as producer 7, every batch at sequence 0. */
+static void put(fx_t *fx, int n, const int *keys, const bool *tomb) {
+    put_from(fx, 7, 0, n, keys, tomb);
 }
 
 /* A transaction marker (control batch): must survive cleaning. */
@@ -475,6 +483,75 @@ static void test_rebuilt_batch_keeps_offset_range(void **state) {
     assert_int_equal(s.has[1], 3);
 }
 
+/* A batch that keeps no records goes, unless it is the last batch of an
+ * idempotent producer: that one stays as an empty batch with its offsets
+ * and sequences, so the producer state rebuilt from the log after a
+ * restart still knows the producer (Kafka's cleaner keeps it too). It is
+ * marked to expire producer.id.expiration.ms after the pass that emptied
+ * it, and a pass after that drops it. */
+static void test_producer_last_batch_kept_empty(void **state) {
+    fx_t *fx = *state;
+    open_log(fx);
+    int k0[1] = {0}, k1[1] = {1}, k01[2] = {0, 1}, k2[1] = {2};
+    put_from(fx, 9, 0, 1, k0, NULL);   /* 0: producer 9, seq 0 */
+    put_from(fx, 9, 1, 1, k1, NULL);   /* 1: producer 9's last batch, seq 1 */
+    put_from(fx, 10, 0, 2, k01, NULL); /* 2..3: producer 10 supersedes both */
+    put_from(fx, -1, -1, 1, k2, NULL); /* 4: no producer id */
+    put_from(fx, 10, 2, 1, k2, NULL);  /* 5: supersedes 4 */
+    assert_int_equal(rv__log_roll(fx->log), 0);
+    int64_t now = 5000000;
+    rv__clean_stats_t st;
+    assert_int_equal(rv__log_clean(fx->log, now, 1, &st), 0);
+    assert_int_equal(st.records_kept, 3);
+    /* Batch 0 (producer 9 wrote again) and batch 4 are gone; batch 1 is
+     * a header alone. */
+    rv__buf_t out = RV__BUF_INIT;
+    rv__read_info_t ri;
+    assert_int_equal(rv__log_read(fx->log, 0, 1, &out, &ri, NULL, 0), 0);
+    rv__batch_hdr_t h;
+    assert_int_equal(rv__batch_validate(&h, out.data, out.len), 0);
+    assert_int_equal(out.len, RV__BATCH_HEADER_SIZE);
+    assert_int_equal(h.base_offset, 1);
+    assert_int_equal(h.last_offset_delta, 0);
+    assert_int_equal(h.records_count, 0);
+    assert_int_equal(h.producer_id, 9);
+    assert_int_equal(h.producer_epoch, 1);
+    assert_int_equal(h.base_sequence, 1);
+    assert_int_equal(h.max_timestamp, 1001);
+    assert_true(h.attributes & RV__ATTR_DELETE_HORIZON);
+    assert_int_equal(h.base_timestamp, now + RV__PRODUCER_ID_EXPIRATION_MS);
+    assert_int_equal(ri.next_offset, 2);
+    out.len = 0;
+    assert_int_equal(rv__log_read(fx->log, 4, 1 << 20, &out, NULL, NULL, 0), 0);
+    assert_int_equal(rv__batch_validate(&h, out.data, out.len), 0);
+    assert_int_equal(h.base_offset, 5);
+    /* Readers step over it: the scan, a time lookup, recovery. */
+    seen_t s;
+    scan(fx, &s);
+    assert_int_equal(s.count, 3);
+    int64_t off, ts;
+    assert_int_equal(rv__log_offset_for_timestamp(fx->log, 1000, &off, &ts), 0);
+    assert_int_equal(off, 2);
+    reopen(fx);
+    scan(fx, &s);
+    assert_int_equal(s.count, 3);
+    /* Kept by passes before its expiry, dropped by one after it. */
+    assert_int_equal(rv__log_clean(fx->log, now + RV__PRODUCER_ID_EXPIRATION_MS - 1, 1, &st), 0);
+    assert_int_equal(st.segments_cleaned, 0);
+    out.len = 0;
+    assert_int_equal(rv__log_read(fx->log, 0, 1, &out, NULL, NULL, 0), 0);
+    assert_int_equal(rv__batch_validate(&h, out.data, out.len), 0);
+    assert_int_equal(h.base_offset, 1);
+    assert_int_equal(rv__log_clean(fx->log, now + RV__PRODUCER_ID_EXPIRATION_MS + 1, 1, &st), 0);
+    out.len = 0;
+    assert_int_equal(rv__log_read(fx->log, 0, 1, &out, NULL, NULL, 0), 0);
+    assert_int_equal(rv__batch_validate(&h, out.data, out.len), 0);
+    assert_int_equal(h.base_offset, 2);
+    rv__buf_free(&out);
+    scan(fx, &s);
+    assert_int_equal(s.count, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_latest_per_key, setup, teardown),
@@ -483,6 +560,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_crash_during_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compressed_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuilt_batch_keeps_offset_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_producer_last_batch_kept_empty, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * folder: topic-partition lists, manual assignment, per-partition order,
  * headers, auto.offset.reset, seek/position/committed/pause/resume,
  * commits (sync, async, auto on close), control and compressed batches,
- * wakeup from another thread, a one-member subscription, and the pool
- * that hands a released fetch buffer to the next fetch. Test data is
+ * the empty batches compaction leaves, wakeup from another thread, a
+ * one-member subscription, and the pool that hands a released fetch
+ * buffer to the next fetch. Test data is
  * produced with rv_broker_produce and the batch builder. The consumers
  * reach the folder through rvt_bootstrap(): the embedded backend, or with
  * RVT_BACKEND=kafka the kafka backend over a local Kafka-protocol server;
@@ -727,6 +728,86 @@ static void test_fetched_lag(void **state) {
     rv_consumer_destroy(c);
 }
 
+/* Compaction keeps an idempotent producer's last batch as an empty batch
+ * (a header, no records) when every record in it was superseded
+ * (broker/log/cleaner.c), as Kafka does. A consumer steps over such
+ * batches, and one at the end of the log takes the embedded consumer's
+ * position to the high watermark. */
+static void test_compacted_empty_batches(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    rv__topics_t *topics = rv__broker_topics(fx->broker);
+    const char *n[] = {"cleanup.policy", "delete.retention.ms"}, *v[] = {"compact", "1000"};
+    assert_int_equal(rv__topics_create(topics, "e", 1, 1, n, v, 2, errstr, sizeof errstr), 0);
+    /* 0: producer 9 writes a, 1: another writer a again, 2: producer 10
+     * deletes b. */
+    const int64_t pids[] = {9, -1, 10};
+    const char *keys[] = {"a", "a", "b"}, *vals[] = {"a0", "a1", NULL};
+    rv__buf_t b = RV__BUF_INIT;
+    for (int i = 0; i < 3; i++) {
+        rv__batch_builder_t bb;
+        b.len = 0;
+        assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, pids[i],
+                                                 pids[i] >= 0 ? 0 : -1, pids[i] >= 0 ? 0 : -1, -1),
+                         0);
+        assert_int_equal(rv__batch_builder_add(&bb, 0, g_ts0 + i, keys[i], 1, vals[i],
+                                               vals[i] ? 2 : -1, 0, NULL, 0),
+                         0);
+        assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+        assert_int_equal(
+            rv_broker_produce(fx->broker, "e", 0, b.data, b.len, 1, NULL, errstr, sizeof errstr),
+            0);
+    }
+    rv__buf_free(&b);
+    /* The first pass empties batch 0, the second (past the tombstone's
+     * delete horizon) batch 2. */
+    rv__topic_t *t;
+    rv__log_t *log;
+    assert_int_equal(rv__topics_acquire(topics, "e", 0, &t, &log, errstr, sizeof errstr), 0);
+    assert_int_equal(rv__log_roll(log), 0);
+    int64_t now = rv__now_ms();
+    assert_int_equal(rv__log_clean(log, now, 1, NULL), 0);
+    assert_int_equal(rv__log_clean(log, now + 2000, 1, NULL), 0);
+    rv__buf_t out = RV__BUF_INIT;
+    assert_int_equal(rv__log_read(log, 0, 1 << 20, &out, NULL, NULL, 0), 0);
+    rv__batch_hdr_t h;
+    assert_int_equal(rv__batch_parse_header(&h, out.data, out.len), 0);
+    assert_int_equal(h.records_count, 0); /* batch 0, emptied */
+    rv__buf_free(&out);
+    assert_int_equal(rv__log_high_watermark(log), 3);
+    rv__topics_release(topics, t);
+
+    rv_consumer_t *c = consumer(fx, NULL);
+    assign1(c, "e", 0, RV_OFFSET_BEGINNING);
+    /* The kafka backend's position follows the records it returned
+     * (client/kafka_consumer.c), as after a marker at the end. */
+    int64_t want = rvt_kafka_backend() ? 2 : 3;
+    int got = 0;
+    int64_t pos = -1;
+    rv_topic_partition_list_t *l = rv_topic_partition_list_new(1);
+    rv_topic_partition_list_add(l, "e", 0);
+    for (int64_t until = rv__mono_ms() + 5000; (got < 1 || pos < want) && rv__mono_ms() < until;) {
+        rv_records_t *rs = NULL;
+        assert_int_equal(rv_consumer_poll(c, 50, &rs), 0);
+        for (size_t i = 0; i < rv_records_count(rs); i++) {
+            const rv_record_t *r = rv_records_get(rs, i);
+            assert_int_equal(rv_record_offset(r), 1);
+            int32_t vl;
+            const void *val = rv_record_value(r, &vl);
+            assert_int_equal(vl, 2);
+            assert_memory_equal(val, "a1", 2);
+            got++;
+        }
+        rv_records_destroy(rs);
+        assert_int_equal(rv_consumer_position(c, l), 0);
+        pos = rv_topic_partition_offset(rv_topic_partition_list_get(l, 0));
+    }
+    assert_int_equal(got, 1);
+    assert_int_equal(pos, want);
+    rv_topic_partition_list_destroy(l);
+    rv_consumer_destroy(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list),
@@ -739,6 +820,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_commits, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_control_and_compressed, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_fetched_lag, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_compacted_empty_batches, setup,
+                                        rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_wakeup, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_subscribe_one_member, setup, rvt_client_fx_teardown),
     };

@@ -372,6 +372,46 @@ static void test_compaction_keeps_last_sequence(void **state) {
     rv__buf_free(&b);
 }
 
+/* Compaction does not make a restarted broker forget a producer: when
+ * every record of the producer's last batch was superseded, the batch
+ * stays as an empty one with its sequences, and the producer's retry of
+ * it after the restart is still a duplicate. Written again, its stale
+ * value would become the key's latest. */
+static void test_compaction_keeps_emptied_last_batch(void **state) {
+    fixture_t *f = *state;
+    rv__topics_t *topics = rv__broker_topics(f->b);
+    rv__buf_t b = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off = -1;
+    const char *n[] = {"cleanup.policy"}, *v[] = {"compact"};
+    assert_int_equal(rv__topics_create(topics, "c", 1, 1, n, v, 1, errstr, sizeof errstr), 0);
+    rv__batch_builder_t bb;
+    /* Producer 43 writes x=old (its answer is lost), another writer x=new. */
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, 43, 0, 0, -1), 0);
+    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "x", 1, "old", 3, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    rv__buf_t retry = RV__BUF_INIT;
+    rv__buf_append(&retry, b.data, b.len);
+    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    assert_int_equal(off, 0);
+    b.len = 0;
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, -1, -1, -1, -1), 0);
+    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "x", 1, "new", 3, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    roll_and_clean(f, "c"); /* x=old goes */
+    rv_broker_close(f->b);
+    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    /* The retry: answered with the original offset, nothing written. */
+    assert_int_equal(rv_broker_produce(f->b, "c", 0, retry.data, retry.len, -1, &off, errstr, 512),
+                     0);
+    assert_int_equal(off, 0);
+    assert_int_equal(rv_broker_offset_for_time(f->b, "c", 0, -1, &off, NULL, 0), 0);
+    assert_int_equal(off, 2);
+    rv__buf_free(&b);
+    rv__buf_free(&retry);
+}
+
 static void test_producer_ids_unique_across_restart(void **state) {
     fixture_t *f = *state;
     char errstr[512];
@@ -397,6 +437,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recreated_topic_forgets_producers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_keeps_last_sequence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_keeps_emptied_last_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_ids_unique_across_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
