@@ -45,7 +45,9 @@
  * offsets at or past the recovery point, and always the last one, is
  * validated batch by batch; at the first bad batch the file is cut and
  * every later segment deleted. Other segments trust their index files
- * after a sanity check (else they are recovered too). */
+ * after a sanity check (else they are recovered too). Empty segments
+ * between others are removed; the first segment stays even when empty,
+ * so only retention and delete-records move the log start offset. */
 #include "broker/log/log_internal.h"
 
 #include <dirent.h>
@@ -525,8 +527,14 @@ rv_err_t rv__log_open(rv__log_t **out, const char *dir, const rv__log_config_t *
         /* Everything after a bad batch is suspect (the tail of a crash), so
          * later segments go, also when the cut emptied this segment. */
         bool drop_later = cut > 0 && !last;
-        if (seg->size == 0 && !last && !drop_later) {
-            /* An empty segment before others holds nothing: drop it. */
+        if (seg->size == 0 && !last && !drop_later && log->seg_cnt > 0) {
+            /* An empty segment between others holds nothing: drop it. The
+             * first one stays even when empty: the log start offset comes
+             * out below as max(checkpoint, first segment's base), and
+             * compaction, which empties segments, never moves the start.
+             * Without the segment a restart would move it past offsets
+             * readers could ask for before, which would then fail with
+             * OFFSET_OUT_OF_RANGE. */
             rv__log_warn("RECOVERY", "%s: removing empty segment %s.log", log->name, seg->path);
             rv__segment_unref(seg);
             unlink_segment_files(dir, sc.bases[i]);

@@ -1,8 +1,9 @@
 /* tests/unit/test_log_recovery.c: recovery of a partition log when it is
  * opened: torn tails, garbage after the last batch, a flipped byte in the
  * last or an earlier segment, missing, short, long or corrupt index files,
- * empty segment files, and leftovers of an interrupted compaction
- * (.cleaned, .swap, .deleted) or unrelated files. */
+ * empty segment files (an emptied first segment keeping the log start
+ * offset), and leftovers of an interrupted compaction (.cleaned, .swap,
+ * .deleted) or unrelated files. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,6 +381,70 @@ static void test_start_offset_past_end(void **state) {
     rv__buf_free(&out);
 }
 
+/* Appends one record, key `key`, to a compacted log. */
+static void put_key(fx_t *fx, const char *key) {
+    rv__buf_t b = RV__BUF_INIT;
+    rv__batch_builder_t bb;
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, -1, -1, -1, -1), 0);
+    assert_int_equal(
+        rv__batch_builder_add(&bb, 0, 1000, key, (int32_t)strlen(key), "v", 1, 0, NULL, 0), 0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    assert_int_equal(rv__log_append(fx->log, b.data, b.len, 0, NULL, NULL, 0), 0);
+    rv__buf_free(&b);
+}
+
+/* The base offset of the first batch a read at `offset` returns. */
+static int64_t first_batch_at(fx_t *fx, int64_t offset) {
+    rv__buf_t out = RV__BUF_INIT;
+    char errstr[512] = "";
+    rv_err_t err = rv__log_read(fx->log, offset, 1, &out, NULL, errstr, sizeof errstr);
+    if (err)
+        fail_msg("read at %lld: %s: %s", (long long)offset, rv_err_name(err), errstr);
+    rv__batch_hdr_t h;
+    assert_int_equal(rv__batch_validate(&h, out.data, out.len), 0);
+    rv__buf_free(&out);
+    return h.base_offset;
+}
+
+/* Compaction that empties segments does not move the log start offset,
+ * before a restart or after it: an emptied first segment stays (where the
+ * log starts), with or without the start offset from the broker's
+ * checkpoint, also after a second restart, while an emptied segment
+ * between others is removed. A read at the start offset returns the first
+ * batch left, as before the restart. */
+static void test_emptied_segments_keep_start_offset(void **state) {
+    fx_t *fx = *state;
+    fx->cfg.cleanup_compact = true;
+    fx->cfg.cleanup_delete = false;
+    open_log(fx, 0);
+    put_key(fx, "a");
+    put_key(fx, "b");
+    assert_int_equal(rv__log_roll(fx->log), 0); /* segment 0: offsets 0..1 */
+    put_key(fx, "a");
+    assert_int_equal(rv__log_roll(fx->log), 0); /* segment 2: offset 2 */
+    put_key(fx, "a");
+    put_key(fx, "b");
+    put_key(fx, "c");
+    assert_int_equal(rv__log_roll(fx->log), 0); /* segment 3: offsets 3..5 */
+    assert_int_equal(rv__log_clean(fx->log, 5000, 1, NULL), 0);
+    assert_int_equal(rv__log_segment_count(fx->log), 4); /* 0 and 2 empty */
+    assert_int_equal(rv__log_start_offset(fx->log), 0);
+    assert_int_equal(first_batch_at(fx, 0), 3);
+    for (int i = 0; i < 3; i++) {
+        /* With the checkpointed start offset, twice, then without one. */
+        int64_t lso = i < 2 ? rv__log_start_offset(fx->log) : -1;
+        close_log(fx);
+        char errstr[512] = "";
+        assert_int_equal(rv__log_open(&fx->log, fx->dir, &fx->cfg, 0, lso, errstr, sizeof errstr),
+                         0);
+        assert_int_equal(rv__log_start_offset(fx->log), 0);
+        assert_int_equal(rv__log_segment_count(fx->log), 3); /* 0, 3, the active one */
+        assert_int_equal(first_batch_at(fx, 0), 3);
+        assert_int_equal(first_batch_at(fx, 2), 3);
+        assert_int_equal(rv__log_end_offset(fx->log), 6);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
@@ -390,6 +455,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_empty_and_stray_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_committed_swap_completed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_offset_past_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emptied_segments_keep_start_offset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
