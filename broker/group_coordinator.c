@@ -1262,6 +1262,11 @@ rv_err_t rv__group_leave(rv__group_coordinator_t *gc, const char *group_id, cons
 
 /* ---- offsets ---- */
 
+rv_err_t rv__group_coordinator_create_offsets_topic(rv__group_coordinator_t *gc, char *errstr,
+                                                    size_t errstr_size) {
+    return rv__offsets_create_topic(gc->offsets, errstr, errstr_size);
+}
+
 rv_err_t rv__group_commit_offsets(rv__group_coordinator_t *gc, const char *group_id,
                                   int32_t generation_id, const char *member_id,
                                   const char *group_instance_id, rv__group_offset_t *offsets,
@@ -1324,9 +1329,13 @@ rv_err_t rv__group_commit_offsets(rv__group_coordinator_t *gc, const char *group
     rv__offsets_unlock(gc->offsets);
     if (err) {
         rv__log_warn(FAC, "Commit of group %s failed: %s", group_id, errstr ? errstr : "");
-        /* Kafka maps storage failures to COORDINATOR_NOT_AVAILABLE so the
-         * client retries. */
-        if (err != RV_ERR__NOMEM)
+        /* Kafka (GroupMetadataManager.storeOffsets) maps a commit too
+         * large for the offsets topic to INVALID_COMMIT_OFFSET_SIZE, which
+         * a retry cannot fix, and other storage failures to
+         * COORDINATOR_NOT_AVAILABLE so the client retries. */
+        if (err == RV_ERR_MESSAGE_TOO_LARGE || err == RV_ERR_RECORD_LIST_TOO_LARGE)
+            err = RV_ERR_INVALID_COMMIT_OFFSET_SIZE;
+        else if (err != RV_ERR__NOMEM)
             err = RV_ERR_COORDINATOR_NOT_AVAILABLE;
         for (size_t i = 0; i < offset_cnt; i++)
             if (!offsets[i].err)

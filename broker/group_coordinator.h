@@ -107,6 +107,13 @@ void rv__group_coordinator_close(rv__group_coordinator_t *gc);
  *  `cfg` is copied. */
 void rv__group_coordinator_set_config(rv__group_coordinator_t *gc, const rv__group_config_t *cfg);
 
+/** Creates __consumer_offsets as the coordinator needs it (its partition
+ *  count, compaction) unless it exists: for a request that would
+ *  auto-create it (Kafka's AutoTopicCreationManager does the same). 0
+ *  when it exists afterwards; an error with a message in errstr. */
+rv_err_t rv__group_coordinator_create_offsets_topic(rv__group_coordinator_t *gc, char *errstr,
+                                                    size_t errstr_size);
+
 /** The coordinator of an open broker (created by rv_broker_open). Borrowed:
  *  valid until the broker is closed. */
 rv__group_coordinator_t *rv__broker_group_coordinator(rv_broker_t *broker);

@@ -602,6 +602,13 @@ static rv_err_t ensure_topic(rv__offsets_t *o, char *errstr, size_t errstr_size)
     return err;
 }
 
+rv_err_t rv__offsets_create_topic(rv__offsets_t *o, char *errstr, size_t errstr_size) {
+    pthread_mutex_lock(&o->lock);
+    rv_err_t err = ensure_topic(o, errstr, errstr_size);
+    pthread_mutex_unlock(&o->lock);
+    return err;
+}
+
 /* Appends one batch of records (values[i] NULL = tombstone) to the group's
  * partition and fsyncs. Called with the lock held. */
 static rv_err_t write_records(rv__offsets_t *o, const char *group, const rv__buf_t *keys,

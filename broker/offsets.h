@@ -90,6 +90,11 @@ rv_err_t rv__offsets_open(rv__offsets_t **out, rv__topics_t *topics, int32_t par
                           int32_t segment_bytes, char *errstr, size_t errstr_size);
 void rv__offsets_close(rv__offsets_t *o);
 
+/** Creates __consumer_offsets with the store's settings (its partition
+ *  count, compaction) when it does not exist yet; 0 when it exists
+ *  afterwards. Takes the store's lock. */
+rv_err_t rv__offsets_create_topic(rv__offsets_t *o, char *errstr, size_t errstr_size);
+
 /** Changes the creation settings (only used before the topic exists). */
 void rv__offsets_set_topic_config(rv__offsets_t *o, int32_t partitions, int32_t segment_bytes);
 

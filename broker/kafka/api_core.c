@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/group_coordinator.h"
 #include "broker/log/log.h"
 #include "broker/producer_state.h"
 #include "broker/topics.h"
@@ -62,6 +63,20 @@ static rv_err_t auto_create(const rv__kreq_t *req, const char *topic) {
     rv_err_t err = rv__topic_name_validate(topic, errstr, sizeof errstr);
     if (err)
         return err;
+    if (is_internal(topic)) {
+        /* An internal topic is created as its owner needs it (Kafka's
+         * AutoTopicCreationManager): __consumer_offsets compacted, with
+         * offsets.topic.num.partitions, never as an ordinary topic whose
+         * retention would delete committed offsets. There is no
+         * transaction coordinator, so __transaction_state is not made. */
+        if (strcmp(topic, OFFSETS_TOPIC))
+            return RV_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        err = rv__group_coordinator_create_offsets_topic(rv__broker_group_coordinator(ctx->broker),
+                                                         errstr, sizeof errstr);
+        if (err)
+            rv__log_warn("KAFKA", "Creating %s failed: %s", topic, errstr);
+        return err;
+    }
     err = rv__topics_create(rv__broker_topics(ctx->broker), topic, ctx->num_partitions, 1, NULL,
                             NULL, 0, errstr, sizeof errstr);
     if (err == RV_ERR_TOPIC_ALREADY_EXISTS)

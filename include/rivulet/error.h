@@ -65,6 +65,7 @@ RV_BEGIN_DECLS
       "The session timeout is not within the range allowed by the broker (as configured by "     \
       "group.min.session.timeout.ms and group.max.session.timeout.ms).")                         \
     X(REBALANCE_IN_PROGRESS, 27, "The group is rebalancing, so a rejoin is needed.")             \
+    X(INVALID_COMMIT_OFFSET_SIZE, 28, "The committing offset data size is not valid.")           \
     X(NON_EMPTY_GROUP, 68, "The group is not empty.")                                            \
     X(GROUP_ID_NOT_FOUND, 69, "The group id does not exist.")                                    \
     X(MEMBER_ID_REQUIRED, 79,                                                                    \

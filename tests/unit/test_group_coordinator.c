@@ -348,6 +348,20 @@ static void test_errors(void **state) {
     assert_int_equal(two[0].err, RV_ERR_OFFSET_METADATA_TOO_LARGE);
     assert_int_equal(two[1].err, 0);
     assert_int_equal(rv__group_describe(f->gc, "missing", &d), RV_ERR_GROUP_ID_NOT_FOUND);
+
+    /* A commit whose batch is too large for __consumer_offsets (300
+     * partitions with 4000 bytes of metadata each, over its 1 MB
+     * max.message.bytes) gets INVALID_COMMIT_OFFSET_SIZE, which a retry
+     * cannot fix, as Kafka answers; not a retriable error. */
+    enum { MANY = 300 };
+    static char meta[4001];
+    memset(meta, 'm', sizeof meta - 1);
+    rv__group_offset_t many[MANY];
+    for (int i = 0; i < MANY; i++)
+        many[i] = (rv__group_offset_t){"t", i, 1, -1, meta, 0};
+    assert_int_equal(rv__group_commit_offsets(f->gc, "simple", -1, NULL, NULL, many, MANY, NULL, 0),
+                     RV_ERR_INVALID_COMMIT_OFFSET_SIZE);
+    assert_int_equal(many[0].err, RV_ERR_INVALID_COMMIT_OFFSET_SIZE);
 }
 
 static void test_session_expiry(void **state) {

@@ -23,6 +23,7 @@
 
 #include "testutil.h"
 
+#include "broker/group_coordinator.h"
 #include "broker/kafka/api.h"
 #include "broker/kafka/proto.h"
 #include "broker/kafka/server.h"
@@ -448,6 +449,41 @@ static void test_metadata(void **state) {
     assert_int_equal(recv_resp(fd, &b), 7);
     assert_int_equal(parse_metadata(&b, 5, f->port, t, 8), 1);
     assert_int_equal(t[0].partitions, 1);
+    rv__buf_free(&b);
+    close(fd);
+}
+
+/* A Metadata request that auto-creates __consumer_offsets gets it as the
+ * group coordinator needs it (Kafka's AutoTopicCreationManager): compacted,
+ * with offsets.topic.num.partitions partitions, never an ordinary topic
+ * whose retention would delete committed offsets. __transaction_state
+ * (no transaction coordinator here) is not created. */
+static void test_metadata_creates_internal_topics_as_their_owner(void **state) {
+    fixture_t *f = *state;
+    int fd = rvt_kdial(f->port);
+    rv__buf_t b = RV__BUF_INIT;
+    md_topic_t t[4];
+    const char *names[] = {"__consumer_offsets", "__transaction_state"};
+    metadata_req(fd, 1, 1, names, 2, true);
+    assert_int_equal(recv_resp(fd, &b), 1);
+    assert_int_equal(parse_metadata(&b, 1, f->port, t, 4), 2);
+    assert_int_equal(t[0].err, 0);
+    assert_true(t[0].internal);
+    rv__group_config_t gcfg;
+    rv__group_config_default(&gcfg);
+    assert_int_equal(t[0].partitions, gcfg.offsets_partitions);
+    assert_int_equal(t[1].err, RV_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    rv__topic_info_t info;
+    memset(&info, 0, sizeof info);
+    assert_int_equal(
+        rv__topics_describe(rv__broker_topics(f->broker), "__consumer_offsets", &info, NULL, 0), 0);
+    const char *policy = NULL;
+    for (size_t i = 0; i < info.config_cnt; i++)
+        if (!strcmp(info.config_names[i], "cleanup.policy"))
+            policy = info.config_values[i];
+    assert_non_null(policy);
+    assert_string_equal(policy, "compact");
+    rv__topic_info_clear(&info);
     rv__buf_free(&b);
     close(fd);
 }
@@ -1277,6 +1313,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_api_versions, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_metadata, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_metadata_creates_internal_topics_as_their_owner, setup,
+                                        rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_produce_fetch, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_fetch_max_bytes, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_fetch_long_poll, setup, rvt_kserver_teardown),
