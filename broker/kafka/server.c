@@ -19,16 +19,24 @@
  * append, an fsync for acks=all, a read). after_work callbacks run on the
  * loop thread, which keeps every connection's state single-threaded.
  *
- * Connections. Bytes are read into conn->in; every complete frame is
- * parsed right away (rv__kreq_parse copies it) and queued on the
- * connection. A size below 8 or above socket.request.max.bytes, or a
- * header the parser rejects, closes that connection only. One request per
- * connection is "in service" at a time (conn->head), from the start of its
- * handler until its response has been handed to the socket, so responses
- * leave in request order, as Kafka's muted channels do. While a
- * connection has more than PAUSE_BYTES of requests queued behind its head
- * it is not read (TCP pushes back on the client); reading resumes below
- * RESUME_BYTES.
+ * Connections. Bytes are read into conn->in; complete frames are parsed
+ * (rv__kreq_parse copies each) and queued on the connection. A size below
+ * 8 or above socket.request.max.bytes, or a header the parser rejects,
+ * closes that connection only. One request per connection is "in service"
+ * at a time (conn->head), from the start of its handler until its response
+ * has been handed to the socket, so responses leave in request order, as
+ * Kafka's muted channels do.
+ *
+ * Back-pressure. A queued request costs more than its frame (the job, the
+ * request, the frame's copy, arena chunks), so each counts its frame plus
+ * REQUEST_OVERHEAD, and at most MAX_QUEUED requests wait behind the head
+ * (Kafka reads no further request from a muted channel at all). When the
+ * queue is full, frames stay unparsed in conn->in and the connection is
+ * not read (TCP pushes back on the client); reading resumes, after the
+ * frames already read are queued, once the queue is down to RESUME_QUEUED
+ * requests and RESUME_BYTES. So a client that parks its head (a long-poll
+ * Fetch) and pipelines tiny requests behind it holds a bounded amount of
+ * the broker's memory, not one allocation set per frame it sent.
  *
  * The head's life: RUNNING (on a worker) -> by the handler's status:
  * DONE -> WRITING (uv_write of size, correlation id and body) -> freed, the
@@ -55,10 +63,12 @@
  * connection closes is "orphaned" under g_done_lock: the completion, which
  * the group coordinator delivers later (at the latest when the broker
  * closes), then frees it without touching the server, which may be gone.
- * g_done_lock is global so it outlives any server. Such a request keeps
- * its own copy of the client's address; its ctx points into the server,
- * so a handler's completion must not read req->ctx (none does: they only
- * encode the result into req->resp).
+ * g_done_lock is global so it outlives any server. A request borrows
+ * its connection's address (req->client_host); an orphaned one is pointed
+ * at a static "/?" instead, and its ctx points into the server, so a
+ * handler's completion must read neither (none does: they only encode the
+ * result into req->resp; the group coordinator copies the address while
+ * the handler runs).
  *
  * Stop. rv__kserver_stop() removes the append hook, then asks the loop to
  * stop: the listener closes, queued requests are dropped, a WAITING head
@@ -97,6 +107,11 @@
 #define READ_CHUNK 65536
 #define PAUSE_BYTES (4u << 20)
 #define RESUME_BYTES (1u << 20)
+#define MAX_QUEUED 64
+#define RESUME_QUEUED 32
+/* What a queued request costs besides its frame: the job, the request and
+ * the arena chunk its header strings may take (proto.c's ARENA_CHUNK). */
+#define REQUEST_OVERHEAD (sizeof(job_t) + sizeof(rv__kreq_t) + 4096)
 /* An idle connection's input buffer is given back above this size. */
 #define KEEP_IN_BYTES (1u << 20)
 
@@ -135,7 +150,8 @@ struct conn_s {
     rv__buf_t in;                     /* bytes read, not yet framed */
     job_t *head;                      /* in service */
     job_t *qhead, *qtail;             /* received, not started */
-    size_t queued_bytes;
+    size_t queued_bytes;              /* frames + REQUEST_OVERHEAD each */
+    int nqueued;
     int refs;
     bool reading, closing;
     conn_t *prev, *next;
@@ -156,6 +172,7 @@ struct rv__kserver_s {
     uv_thread_t thread;
     atomic_uint_fast64_t append_seq;
     atomic_bool stop_requested;
+    atomic_int queued_peak; /* rv__kserver_queued_peak() */
     /* Loop thread only. */
     uint64_t seen_seq;
     bool stopping, finished;
@@ -166,6 +183,9 @@ struct rv__kserver_s {
 };
 
 static pthread_mutex_t g_done_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The address an orphaned request is left with: its connection's is gone. */
+static const char ORPHAN_HOST[] = "/?";
 
 static void conn_close(conn_t *c, const char *reason);
 static void start_next(conn_t *c);
@@ -222,6 +242,7 @@ static void drop_queued(conn_t *c) {
     }
     c->qtail = NULL;
     c->queued_bytes = 0;
+    c->nqueued = 0;
 }
 
 /* Closes a connection (idempotent). A head on a worker or being written
@@ -247,6 +268,7 @@ static void conn_close(conn_t *c, const char *reason) {
             /* The completion frees it; until then nobody may touch c. */
             job->orphaned = true;
             job->c = NULL;
+            job->req->client_host = ORPHAN_HOST;
             orphan = true;
         }
         pthread_mutex_unlock(&g_done_lock);
@@ -340,6 +362,7 @@ static void after_work_cb(uv_work_t *w, int status) {
         if (!done && c->closing) {
             job->orphaned = true;
             job->c = NULL;
+            job->req->client_host = ORPHAN_HOST;
             orphan = true;
         } else if (!done) {
             job->state = JOB_PENDING;
@@ -423,17 +446,26 @@ static void on_complete(rv__kreq_t *req) {
 static void resume_reading(conn_t *c);
 
 static void start_next(conn_t *c) {
-    if (c->closing || c->head || !c->qhead || c->s->stopping)
+    if (c->closing || c->head || c->s->stopping)
+        return;
+    if (!c->qhead)
+        resume_reading(c); /* queues the frames read while paused */
+    if (c->closing || !c->qhead)
         return;
     job_t *job = c->qhead;
     c->qhead = job->next;
     if (!c->qhead)
         c->qtail = NULL;
     job->next = NULL;
-    c->queued_bytes -= job->frame_len;
+    c->queued_bytes -= job->frame_len + REQUEST_OVERHEAD;
+    c->nqueued--;
     c->head = job;
     c->refs++;
     resume_reading(c);
+    if (c->closing) { /* a frame read earlier was refused */
+        job_finish(c, job);
+        return;
+    }
     run_job(job);
 }
 
@@ -456,17 +488,18 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     *buf = uv_buf_init((char *)c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-    (void)buf;
-    conn_t *c = stream->data;
+static bool queue_full(const conn_t *c) {
+    return c->nqueued >= MAX_QUEUED || c->queued_bytes > PAUSE_BYTES;
+}
+
+/* Queues the complete frames of conn->in until the queue is full; the
+ * rest stay in conn->in. Returns false when a frame closed the
+ * connection. Loop thread. */
+static bool queue_frames(conn_t *c) {
     rv__kserver_t *s = c->s;
-    if (nread < 0) {
-        conn_close(c, nread == UV_EOF ? "closed by the client" : uv_strerror((int)nread));
-        return;
-    }
-    c->in.len += (size_t)nread;
     size_t pos = 0;
-    while (c->in.len - pos >= 4) {
+    bool ok = true;
+    while (c->in.len - pos >= 4 && !queue_full(c)) {
         int32_t size = (int32_t)rv__be32(c->in.data + pos);
         if (size < 8 || size > s->max_request_bytes) {
             char why[128];
@@ -474,22 +507,20 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
                      "request size %d out of range 8 to %d (socket.request.max.bytes)", size,
                      s->max_request_bytes);
             conn_close(c, why);
-            return;
+            ok = false;
+            break;
         }
         if (c->in.len - pos - 4 < (size_t)size)
             break;
+        /* The request borrows c->host: see "Lifetimes" for orphans. */
         rv__kreq_t *req = rv__kreq_parse(&s->ctx, c->in.data + pos + 4, (size_t)size, c->host);
-        /* The request may outlive the connection (an orphaned PENDING
-         * one): it keeps its own copy of the client's address. */
-        const char *host =
-            req ? rv__karena_strndup(&req->hdr_arena, c->host, strlen(c->host)) : NULL;
-        job_t *job = host ? calloc(1, sizeof *job) : NULL;
+        job_t *job = req ? calloc(1, sizeof *job) : NULL;
         if (!job) {
             conn_close(c, req ? "out of memory" : "malformed request header");
             rv__kreq_free(req);
-            return;
+            ok = false;
+            break;
         }
-        req->client_host = host;
         job->req = req;
         job->c = c;
         job->frame_len = (size_t)size;
@@ -501,8 +532,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         else
             c->qhead = job;
         c->qtail = job;
-        c->queued_bytes += (size_t)size;
+        c->queued_bytes += (size_t)size + REQUEST_OVERHEAD;
+        c->nqueued++;
+        if (c->nqueued > atomic_load_explicit(&s->queued_peak, memory_order_relaxed))
+            atomic_store_explicit(&s->queued_peak, c->nqueued, memory_order_relaxed);
         pos += 4 + (size_t)size;
+    }
+    if (!ok) {
+        c->in.len = 0;
+        return false;
     }
     if (pos) {
         memmove(c->in.data, c->in.data + pos, c->in.len - pos);
@@ -510,21 +548,39 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     }
     if (c->in.len == 0 && c->in.cap > KEEP_IN_BYTES)
         rv__buf_free(&c->in);
-    if (c->queued_bytes > PAUSE_BYTES && c->reading) {
-        rv__log_debug("KAFKA", "Pausing reads from %s: %zu bytes of requests queued", c->peer,
-                      c->queued_bytes);
+    return true;
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+    (void)buf;
+    conn_t *c = stream->data;
+    if (nread < 0) {
+        conn_close(c, nread == UV_EOF ? "closed by the client" : uv_strerror((int)nread));
+        return;
+    }
+    c->in.len += (size_t)nread;
+    if (!queue_frames(c))
+        return;
+    if (queue_full(c) && c->reading) {
+        rv__log_debug("KAFKA", "Pausing reads from %s: %d requests (%zu bytes) queued", c->peer,
+                      c->nqueued, c->queued_bytes);
         uv_read_stop(stream);
         c->reading = false;
     }
     start_next(c);
 }
 
+/* Starts reading again once the queue has drained enough, after queuing
+ * the frames already read. Loop thread. */
 static void resume_reading(conn_t *c) {
-    if (c->reading || c->closing || c->s->stopping || c->queued_bytes > RESUME_BYTES)
+    if (c->reading || c->closing || c->s->stopping || c->queued_bytes > RESUME_BYTES ||
+        c->nqueued > RESUME_QUEUED)
         return;
-    if (c->queued_bytes)
-        rv__log_debug("KAFKA", "Resuming reads from %s: %zu bytes of requests queued", c->peer,
-                      c->queued_bytes);
+    if (!queue_frames(c) || queue_full(c))
+        return;
+    if (c->nqueued)
+        rv__log_debug("KAFKA", "Resuming reads from %s: %d requests (%zu bytes) queued", c->peer,
+                      c->nqueued, c->queued_bytes);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
         c->reading = true;
 }
@@ -831,6 +887,10 @@ rv_err_t rv__kserver_start(rv__kserver_t **out, rv_broker_t *broker,
 
 int rv__kserver_port(const rv__kserver_t *s) {
     return s->port;
+}
+
+int rv__kserver_queued_peak(const rv__kserver_t *s) {
+    return atomic_load_explicit(&s->queued_peak, memory_order_relaxed);
 }
 
 const char *rv__kserver_address(const rv__kserver_t *s) {

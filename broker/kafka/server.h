@@ -59,6 +59,10 @@ rv_err_t rv__kserver_start(rv__kserver_t **out, rv_broker_t *broker,
 /** The bound port (useful with listen_port 0). */
 int rv__kserver_port(const rv__kserver_t *s);
 
+/** The most requests that have waited behind one connection's request in
+ *  service since the server started (for tests of its back-pressure). */
+int rv__kserver_queued_peak(const rv__kserver_t *s);
+
 /** The advertised "host:port". Borrowed: valid until rv__kserver_stop(). */
 const char *rv__kserver_address(const rv__kserver_t *s);
 

@@ -1017,6 +1017,83 @@ static void test_backpressure(void **state) {
     close(fl.fd);
 }
 
+/* A client that parks its connection with a long-poll Fetch and then
+ * pipelines tiny requests as fast as it can: the server queues at most
+ * its limit of requests behind the Fetch (the rest wait in the socket),
+ * and still answers them all, in order, once the Fetch has answered. */
+typedef struct drain_s {
+    int fd;
+    atomic_long expected; /* -1 until the sender knows */
+    long got;
+    bool in_order;
+} drain_t;
+
+static void *drain_responses(void *arg) {
+    drain_t *d = arg;
+    rv__buf_t b = RV__BUF_INIT;
+    d->in_order = recv_resp(d->fd, &b) == 1; /* the Fetch */
+    while (d->in_order) {
+        long want = atomic_load(&d->expected);
+        if (want >= 0 && d->got >= want)
+            break;
+        if (recv_resp(d->fd, &b) != 2 + (int32_t)(d->got % 1000))
+            d->in_order = false;
+        else
+            d->got++;
+    }
+    rv__buf_free(&b);
+    return NULL;
+}
+
+static void test_queue_bound(void **state) {
+    fixture_t *f = *state;
+    create_topic(f, "parked", 1);
+    int fd = rvt_kdial(f->port);
+    rv__kw_t w;
+    fetch_body(&w, 4, 1500, 1, 1 << 20, "parked", 0, 0, 1 << 20);
+    send_req(fd, RV__KAPI_FETCH, 4, 1, &w);
+    rv__kw_free(&w);
+    sleep_ms(100); /* the Fetch is parked */
+    /* 1000 ApiVersions v0 frames at a time. */
+    rv__buf_t many = RV__BUF_INIT;
+    for (int i = 0; i < 1000; i++)
+        frame(&many, RV__KAPI_API_VERSIONS, 0, 2 + i, NULL);
+    size_t one = many.len / 1000;
+    drain_t d = {.fd = fd, .expected = -1};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, drain_responses, &d), 0);
+    size_t sent = 0;
+    int64_t until = rv__mono_ms() + 500;
+    int peak = 0;
+    /* Send for a while, then finish the frame under way. */
+    while (rv__mono_ms() < until || sent % one) {
+        size_t at = sent % many.len;
+        size_t n = many.len - at;
+        if (rv__mono_ms() >= until)
+            n = one - sent % one;
+        ssize_t k = send(fd, many.data + at, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k > 0)
+            sent += (size_t)k;
+        else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            fail_msg("send: %s", strerror(errno));
+        else
+            sleep_ms(5);
+        if (rv__mono_ms() < until)
+            peak = rv__kserver_queued_peak(f->server); /* before the Fetch answers */
+    }
+    long frames = (long)(sent / one);
+    assert_true(frames > 10000); /* far more than the server may queue */
+    assert_true(peak > 0);
+    assert_true(peak <= 64);
+    atomic_store(&d.expected, frames);
+    pthread_join(th, NULL);
+    assert_true(d.in_order);
+    assert_int_equal(d.got, frames);
+    assert_true(rv__kserver_queued_peak(f->server) <= 64);
+    rv__buf_free(&many);
+    close(fd);
+}
+
 /* Stopping answers the in-flight long poll and closes the connection. */
 static void test_stop_with_open_connection(void **state) {
     fixture_t *f = *state;
@@ -1325,6 +1402,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_frames_close_one_connection, setup,
                                         rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_backpressure, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_open_connection, setup,
                                         rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_librdkafka_produce_consume, setup,
