@@ -82,45 +82,6 @@ static int32_t read_count(rv__kr_t *r, size_t min_elem_size) {
     return r->err ? 0 : n;
 }
 
-typedef struct name_ref_s {
-    const char *name;
-    int32_t index;
-} name_ref_t;
-
-static int name_ref_cmp(const void *a, const void *b) {
-    const name_ref_t *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-/* Finds repeated names among names[0..n) in O(n log n) (a request may
- * name hundreds of thousands of topics): first[i] is true for the first
- * occurrence of each name, count[i] (when not NULL) how often names[i]
- * occurs. Returns the number of distinct names, -1 when out of memory. */
-static int32_t find_repeats(rv__kreq_t *req, const char *const *names, int32_t n, bool *first,
-                            int32_t *count) {
-    name_ref_t *refs = rv__kreq_array(req, (size_t)n, sizeof *refs);
-    if (!refs)
-        return -1;
-    for (int32_t i = 0; i < n; i++)
-        refs[i] = (name_ref_t){names[i], i};
-    qsort(refs, (size_t)n, sizeof *refs, name_ref_cmp);
-    int32_t distinct = 0;
-    for (int32_t i = 0; i < n;) {
-        int32_t j = i;
-        while (j < n && !strcmp(refs[j].name, refs[i].name))
-            j++;
-        for (int32_t k = i; k < j; k++) {
-            first[refs[k].index] = k == i;
-            if (count)
-                count[refs[k].index] = j - i;
-        }
-        distinct++;
-        i = j;
-    }
-    return distinct;
-}
-
 static bool is_internal_topic(const char *name) {
     return !strcmp(name, "__consumer_offsets") || !strcmp(name, "__transaction_state");
 }
@@ -195,7 +156,7 @@ typedef struct ct_topic_s {
 
 /* Checks one topic of a CreateTopics request as Kafka does before it
  * creates anything; *partitions and *rf get the resolved counts. */
-static rv_err_t create_check(const rv__kreq_t *req, const ct_topic_t *tp, int32_t *partitions,
+static rv_err_t create_check(rv__kreq_t *req, const ct_topic_t *tp, int32_t *partitions,
                              int16_t *rf, char *errstr, size_t errstr_size) {
     rv__topics_t *t = req_topics(req);
     rv_err_t err = rv__topic_name_validate(tp->name, errstr, errstr_size);
@@ -232,16 +193,18 @@ static rv_err_t create_check(const rv__kreq_t *req, const ct_topic_t *tp, int32_
             return RV_ERR_INVALID_REQUEST;
         }
         /* Partition indexes must be exactly 0..n-1, each once. */
-        for (int32_t i = 0; i < tp->assign_cnt; i++) {
-            int32_t p = tp->assigns[i].partition;
-            bool dup = false;
-            for (int32_t j = 0; j < i && !dup; j++)
-                dup = tp->assigns[j].partition == p;
-            if (p < 0 || p >= tp->assign_cnt || dup) {
-                rv__errstr_set(errstr, errstr_size,
-                               "partitions should be a consecutive 0-based integer sequence");
-                return RV_ERR_INVALID_REPLICA_ASSIGNMENT;
-            }
+        int32_t *idx = rv__kreq_array(req, (size_t)tp->assign_cnt, sizeof *idx);
+        bool *seen = rv__kreq_array(req, (size_t)tp->assign_cnt, sizeof *seen);
+        if (!idx || !seen) {
+            rv__errstr_set(errstr, errstr_size, "Out of memory");
+            return RV_ERR__NOMEM;
+        }
+        for (int32_t i = 0; i < tp->assign_cnt; i++)
+            idx[i] = tp->assigns[i].partition;
+        if (!rv__kapi_is_index_set(idx, tp->assign_cnt, seen)) {
+            rv__errstr_set(errstr, errstr_size,
+                           "partitions should be a consecutive 0-based integer sequence");
+            return RV_ERR_INVALID_REPLICA_ASSIGNMENT;
         }
         for (int32_t i = 0; i < tp->assign_cnt; i++) {
             const ct_assign_t *a = &tp->assigns[i];
@@ -346,7 +309,7 @@ static rv__kapi_status_t handle_create_topics(rv__kreq_t *req) {
         return RV__KAPI_CLOSE;
     for (int32_t i = 0; i < n; i++)
         names[i] = tps[i].name;
-    if (find_repeats(req, names, n, first, dups) < 0)
+    if (rv__kapi_find_repeats(req, names, n, first, dups) < 0)
         return RV__KAPI_CLOSE;
 
     rv__kw_t *w = &req->resp;
@@ -391,7 +354,7 @@ static rv__kapi_status_t handle_delete_topics(rv__kreq_t *req) {
 
     /* One result per distinct name: Kafka's results are keyed by name. */
     bool *first = rv__kreq_array(req, (size_t)n, sizeof *first);
-    int32_t distinct = first ? find_repeats(req, names, n, first, NULL) : -1;
+    int32_t distinct = first ? rv__kapi_find_repeats(req, names, n, first, NULL) : -1;
     if (distinct < 0)
         return RV__KAPI_CLOSE;
 
@@ -508,12 +471,13 @@ static rv__kapi_status_t handle_create_partitions(rv__kreq_t *req) {
         return RV__KAPI_CLOSE;
 
     bool *first = rv__kreq_array(req, (size_t)n, sizeof *first);
+    int32_t *count = rv__kreq_array(req, (size_t)n, sizeof *count);
     const char **names = rv__kreq_array(req, (size_t)n, sizeof *names);
-    if (!first || !names)
+    if (!first || !count || !names)
         return RV__KAPI_CLOSE;
     for (int32_t i = 0; i < n; i++)
         names[i] = tps[i].name;
-    int32_t distinct = find_repeats(req, names, n, first, NULL);
+    int32_t distinct = rv__kapi_find_repeats(req, names, n, first, count);
     if (distinct < 0)
         return RV__KAPI_CLOSE;
 
@@ -526,10 +490,7 @@ static rv__kapi_status_t handle_create_partitions(rv__kreq_t *req) {
         const cp_topic_t *tp = &tps[i];
         char errstr[ERRSTR_SIZE] = "";
         rv_err_t err = RV_ERR_NO_ERROR;
-        bool dup = false;
-        for (int32_t j = i + 1; j < n && !dup; j++)
-            dup = !strcmp(tp->name, tps[j].name);
-        if (dup) {
+        if (count[i] > 1) {
             rv__errstr_set(errstr, sizeof errstr, "Duplicate topic in request.");
             err = RV_ERR_INVALID_REQUEST;
         } else {
