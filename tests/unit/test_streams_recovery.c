@@ -27,32 +27,8 @@
 #include "rivulet/rivulet.h"
 #include "runtime/streams_internal.h"
 
-typedef struct fx_s {
-    char *dir;
-    char bs[4200];
-    char state[4200];
-    rv_broker_t *broker;
-} fx_t;
-
-static int setup(void **state) {
-    fx_t *fx = calloc(1, sizeof *fx);
-    char errstr[512];
-    fx->dir = rvt_tmpdir();
-    assert_int_equal(rv_broker_open(&fx->broker, fx->dir, errstr, sizeof errstr), 0);
-    snprintf(fx->bs, sizeof fx->bs, "%s", rvt_bootstrap(fx->dir));
-    snprintf(fx->state, sizeof fx->state, "%s/state", fx->dir);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fx_t *fx = *state;
-    rv_broker_close(fx->broker);
-    rvt_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
+/* The broker's folder; the apps' state folders go under <dir>/state. */
+typedef rvt_client_fx_t fx_t;
 
 static rv_conf_t *client_conf(fx_t *fx) {
     char errstr[512];
@@ -166,7 +142,7 @@ static rv_topology_t *count_topology(bool caching, intptr_t inst) {
 static rv_conf_t *app_conf(fx_t *fx, const char *state_sub) {
     char errstr[512], sd[4400];
     rv_conf_t *c = client_conf(fx);
-    snprintf(sd, sizeof sd, "%s/%s", fx->state, state_sub);
+    snprintf(sd, sizeof sd, "%s/state/%s", fx->dir, state_sub);
     assert_int_equal(rv_conf_set(c, "application.id", "count-app", errstr, sizeof errstr), 0);
     assert_int_equal(rv_conf_set(c, "state.dir", sd, errstr, sizeof errstr), 0);
     assert_int_equal(rv_conf_set(c, "commit.interval.ms", "100", errstr, sizeof errstr), 0);
@@ -381,7 +357,7 @@ static void test_corrupted_checkpoint_restores_from_scratch(void **state) {
     assert_int_equal(rv_streams_close(s, 10000), 0);
     rv_streams_destroy(s);
     char path[4600];
-    snprintf(path, sizeof path, "%s/a/count-app/0_0/.checkpoint", fx->state);
+    snprintf(path, sizeof path, "%s/state/a/count-app/0_0/.checkpoint", fx->dir);
     for (int round = 0; round < 2; round++) {
         assert_int_equal(unlink(path), 0);
         if (round == 0) {
@@ -407,10 +383,12 @@ static void test_corrupted_checkpoint_restores_from_scratch(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_restore_interrupted_by_close, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_task_drops_its_cache, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupted_checkpoint_restores_from_scratch, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restore_interrupted_by_close, rvt_client_fx_setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_task_drops_its_cache, rvt_client_fx_setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupted_checkpoint_restores_from_scratch,
+                                        rvt_client_fx_setup, rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
