@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/fileio.h"
 #include "common/record_batch.h"
+#include "rivulet/admin.h"
 #include "rivulet/broker.h"
 
 /* Data folders rvt_bootstrap() was asked for, with their servers. */
@@ -286,6 +287,20 @@ rv_conf_t *rvt_conf_va(const char *bootstrap, va_list ap) {
             fail_msg("%s=%s: %s", n, v, errstr);
     }
     return conf;
+}
+
+void rvt_create_topic_kept(const char *bootstrap, const char *name, int32_t partitions) {
+    char errstr[512];
+    rv_conf_t *conf = rv_conf_new();
+    assert_non_null(conf);
+    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr), 0);
+    rv_admin_t *a = rv_admin_new(conf, errstr, sizeof errstr);
+    if (!a)
+        fail_msg("admin client on %s: %s", bootstrap, errstr);
+    const char *names[] = {"retention.ms"}, *values[] = {"-1"};
+    if (rv_admin_create_topic(a, name, partitions, -1, names, values, 1, errstr, sizeof errstr))
+        fail_msg("creating topic %s: %s", name, errstr);
+    rv_admin_destroy(a);
 }
 
 /* ---- Kafka protocol fixtures ---- */

@@ -84,6 +84,12 @@ typedef struct rvt_client_fx_s {
 int rvt_client_fx_setup(void **state);
 int rvt_client_fx_teardown(void **state);
 
+/** Creates topic `name` with `partitions` partitions through an admin
+ *  client on `bootstrap`, keeping its records forever (retention.ms=-1:
+ *  stream tests use small timestamps, which retention would delete).
+ *  Fails the test when the topic cannot be created. */
+void rvt_create_topic_kept(const char *bootstrap, const char *name, int32_t partitions);
+
 /** A configuration with bootstrap.servers and the "name", "value" pairs of
  *  `ap` (ended by a NULL name). Fails the test when a setting is refused.
  *  Caller owns the result (a client constructor takes it over). */

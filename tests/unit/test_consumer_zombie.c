@@ -44,19 +44,13 @@ static void create_topic(fx_t *fx, const char *t, int32_t parts) {
 }
 
 static void produce(fx_t *fx, const char *topic, int32_t partition, int n) {
-    char errstr[512], v[16];
-    rv_batch_builder_t *b = rv_batch_builder_new();
-    for (int i = 0; i < n; i++) {
-        int vl = snprintf(v, sizeof v, "%d", i);
-        assert_int_equal(rv_batch_builder_add(b, NULL, -1, v, vl, rv__now_ms()), 0);
-    }
-    const void *data;
-    size_t len;
-    assert_int_equal(rv_batch_builder_finish(b, &data, &len), 0);
-    assert_int_equal(
-        rv_broker_produce(fx->broker, topic, partition, data, len, 1, NULL, errstr, sizeof errstr),
-        0);
-    rv_batch_builder_destroy(b);
+    char errstr[512];
+    rv__buf_t b = RV__BUF_INIT;
+    rvt_make_batch(&b, n, NULL, 8, rv__now_ms());
+    assert_int_equal(rv_broker_produce(fx->broker, topic, partition, b.data, b.len, 1, NULL, errstr,
+                                       sizeof errstr),
+                     0);
+    rv__buf_free(&b);
 }
 
 static rv_consumer_t *consumer(fx_t *fx, const char *const *kv) {

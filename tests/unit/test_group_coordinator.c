@@ -1,8 +1,10 @@
 /* tests/unit/test_group_coordinator.c: broker/group_coordinator.c on a real
  * embedded broker: joins, sync, heartbeats, leave, session and rebalance
  * timeouts, generations, illegal generation, unknown member, KIP-394 member
- * ids, offset commit rules, list/describe/delete, several groups. */
+ * ids, offset commit rules and the order in which commits land,
+ * list/describe/delete, several groups. */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "testutil.h"
 
 #include "broker/group_coordinator.h"
+#include "broker/offsets.h"
 #include "rivulet/broker.h"
 
 typedef struct fx_s {
@@ -159,16 +162,25 @@ static void sync_as(fx_t *f, res_t *r, const char *group, int32_t gen, const cha
     rv__group_sync(f->gc, group, gen, member, NULL, as, n, sync_cb, r);
 }
 
-/* One member joins an empty group and becomes a Stable leader. */
-static void one_member(fx_t *f, res_t *r, const char *group) {
+/* One member joins an empty group and becomes a Stable leader; the join's
+ * or sync's error, RV_ERR__TIMED_OUT when one does not answer. No cmocka
+ * assertion, so another thread may call it. */
+static rv_err_t member_up(fx_t *f, res_t *r, const char *group) {
     join_as(f, r, group, NULL, "range", 10000, 10000);
-    assert_true(res_wait(r, 2000));
-    assert_int_equal(r->err, 0);
+    if (!res_wait(r, 2000))
+        return RV_ERR__TIMED_OUT;
+    if (r->err)
+        return r->err;
     rv__group_assignment_t a = {r->member, "A", 1};
     int32_t gen = r->gen;
     sync_as(f, r, group, gen, r->member, &a, 1);
-    assert_true(res_wait(r, 2000));
-    assert_int_equal(r->err, 0);
+    if (!res_wait(r, 2000))
+        return RV_ERR__TIMED_OUT;
+    return r->err;
+}
+
+static void one_member(fx_t *f, res_t *r, const char *group) {
+    assert_int_equal(member_up(f, r, group), 0);
 }
 
 static void test_single_member(void **state) {
@@ -574,6 +586,95 @@ static void test_close_with_held_join(void **state) {
     rv__group_description_clear(&d);
 }
 
+/* ---- commit order ----
+ *
+ * The coordinator checks a commit's member and generation under its lock
+ * and writes it to __consumer_offsets after releasing that lock (so
+ * heartbeats never wait for an fsync). A member removed between its check
+ * and its write must not overwrite what the next generation committed:
+ * the coordinator takes the store's lock before releasing its own, so
+ * commits land in the order of their checks. The window is held open with
+ * the linker's --wrap on rv__offsets_lock (tests/CMakeLists.txt adds it
+ * for this program): the flagged commit stops where it takes the store's
+ * lock, which a real one may wait for behind another group's fsync. */
+
+void __real_rv__offsets_lock(rv__offsets_t *o);
+
+static sem_t g_in_window, g_release;
+static int g_hold_next; /* the next commit waits in the window */
+
+void __wrap_rv__offsets_lock(rv__offsets_t *o) {
+    if (__atomic_exchange_n(&g_hold_next, 0, __ATOMIC_SEQ_CST)) {
+        sem_post(&g_in_window);
+        sem_wait(&g_release);
+    }
+    __real_rv__offsets_lock(o);
+}
+
+typedef struct commit_s {
+    fx_t *f;
+    res_t *m;
+    int64_t offset;
+    const char *leaving; /* a member that leaves first, or NULL */
+    rv_err_t err;
+} commit_t;
+
+/* Thread: optionally removes c->leaving, joins c->m if it has no member id
+ * yet, and commits t-0 at c->offset as c->m. */
+static void *commit_thread(void *arg) {
+    commit_t *c = arg;
+    c->err = c->leaving ? rv__group_leave(c->f->gc, "g", c->leaving) : RV_ERR_NO_ERROR;
+    if (!c->err && !c->m->member[0])
+        c->err = member_up(c->f, c->m, "g");
+    rv__group_offset_t o = {"t", 0, c->offset, -1, NULL, 0};
+    if (!c->err)
+        c->err =
+            rv__group_commit_offsets(c->f->gc, "g", c->m->gen, c->m->member, NULL, &o, 1, NULL, 0);
+    return NULL;
+}
+
+static void test_removed_member_commit_cannot_land_after_next_generation(void **state) {
+    fx_t *f = *state;
+    sem_init(&g_in_window, 0, 0);
+    sem_init(&g_release, 0, 0);
+    res_t a, b;
+    res_init(&a);
+    res_init(&b);
+    one_member(f, &a, "g"); /* A owns t-0 in generation 1 */
+
+    /* A commits offset 5: its check passes, its write waits. */
+    commit_t za = {f, &a, 5, NULL, -1};
+    pthread_t ta, tb;
+    g_hold_next = 1;
+    pthread_create(&ta, NULL, commit_thread, &za);
+    sem_wait(&g_in_window);
+
+    /* Meanwhile A is removed (session timeout, join deadline, max poll),
+     * B joins, owns t-0 in a later generation and commits 10 - on its own
+     * thread, since that commit waits for A's. */
+    char ma[256];
+    snprintf(ma, sizeof ma, "%s", a.member);
+    commit_t zb = {f, &b, 10, ma, -1};
+    pthread_create(&tb, NULL, commit_thread, &zb);
+    struct timespec pause = {0, 300 * 1000000L};
+    nanosleep(&pause, NULL);
+    sem_post(&g_release);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(za.err, 0);
+    assert_int_equal(zb.err, 0);
+    rv__group_tp_t tp = {"t", 0};
+    rv__group_committed_t *c = NULL;
+    size_t n = 0;
+    assert_int_equal(rv__group_fetch_offsets(f->gc, "g", &tp, 1, &c, &n), 0);
+    assert_int_equal(n, 1);
+    int64_t after = c[0].offset;
+    rv__group_committed_free(c, n);
+    sem_destroy(&g_in_window);
+    sem_destroy(&g_release);
+    assert_int_equal(after, 10);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_single_member, setup, teardown),
@@ -586,6 +687,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_member_id_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_groups_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_held_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_removed_member_commit_cannot_land_after_next_generation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,13 @@ static int64_t end_offset(fixture_t *f) {
     return off;
 }
 
+/* Closes the broker and opens it again on the same folder. */
+static void restart(fixture_t *f) {
+    char errstr[512];
+    rv_broker_close(f->b);
+    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+}
+
 static void test_pure_state(void **state) {
     (void)state;
     rv__pstate_t s;
@@ -159,8 +166,7 @@ static void test_state_survives_restart(void **state) {
         assert_int_equal(produce(f, &b, &off, errstr), 0);
         assert_int_equal(off, 2 * i);
     }
-    rv_broker_close(f->b);
-    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    restart(f);
     /* The last batch again: a duplicate, answered with its offsets. */
     make(&b, 2, 77, 0, 6);
     assert_int_equal(produce(f, &b, &off, errstr), 0);
@@ -247,8 +253,7 @@ static void test_vectored_append(void **state) {
     make(&b[0], 1, 500, 0, 9);
     assert_int_equal(produce(f, &b[0], &off, errstr), 0);
     assert_int_equal(off, 9);
-    rv_broker_close(f->b);
-    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    restart(f);
     make(&b[0], 3, 500, 0, 2);
     assert_int_equal(produce(f, &b[0], &off, errstr), 0);
     assert_int_equal(off, 2);
@@ -284,8 +289,7 @@ static void test_rebuild_keeps_producers_with_old_timestamps(void **state) {
     make_at(&b, 1, 2, 0, 0, old); /* written; its answer is lost */
     assert_int_equal(produce(f, &b, &off, errstr), 0);
     assert_int_equal(off, 1);
-    rv_broker_close(f->b);
-    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    restart(f);
     /* The first append rebuilds the state and expires idle producers. */
     make_at(&b, 1, 1, 0, 1, now);
     assert_int_equal(produce(f, &b, &off, errstr), 0);
@@ -322,6 +326,31 @@ static void test_recreated_topic_forgets_producers(void **state) {
     rv__buf_free(&b);
 }
 
+/* Appends one batch of n records (kv: key, value, key, value, ...) to
+ * `topic`-0 as producer pid (-1: not idempotent) from sequence seq, and
+ * returns its base offset; `copy`, when given, gets the batch's bytes (a
+ * retry to send later). */
+static int64_t append_kv(fixture_t *f, const char *topic, int64_t pid, int32_t seq,
+                         const char *const *kv, int n, rv__buf_t *copy) {
+    rv__buf_t b = RV__BUF_INIT;
+    rv__batch_builder_t bb;
+    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, pid, pid < 0 ? -1 : 0,
+                                             pid < 0 ? -1 : seq, -1),
+                     0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(rv__batch_builder_add(&bb, i, 1000, kv[2 * i], strlen(kv[2 * i]),
+                                               kv[2 * i + 1], strlen(kv[2 * i + 1]), 0, NULL, 0),
+                         0);
+    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    if (copy)
+        assert_int_equal(rv__buf_append(copy, b.data, b.len), 0);
+    char errstr[512] = "";
+    int64_t off = -1;
+    assert_int_equal(rv_broker_produce(f->b, topic, 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    rv__buf_free(&b);
+    return off;
+}
+
 /* Rolls the active segment of `topic`-0 and compacts the rest now. */
 static void roll_and_clean(fixture_t *f, const char *topic) {
     rv__topics_t *topics = rv__broker_topics(f->b);
@@ -340,36 +369,18 @@ static void roll_and_clean(fixture_t *f, const char *topic) {
  * still in sequence. */
 static void test_compaction_keeps_last_sequence(void **state) {
     fixture_t *f = *state;
-    rv__topics_t *topics = rv__broker_topics(f->b);
-    rv__buf_t b = RV__BUF_INIT;
     char errstr[512];
-    int64_t off = -1;
     const char *n[] = {"cleanup.policy"}, *v[] = {"compact"};
-    assert_int_equal(rv__topics_create(topics, "c", 1, 1, n, v, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv__topics_create(rv__broker_topics(f->b), "c", 1, 1, n, v, 1, errstr, sizeof errstr), 0);
     /* Producer 42 writes a and b (sequences 0..1), another writer b. */
-    rv__batch_builder_t bb;
-    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, 42, 0, 0, -1), 0);
-    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "a", 1, "a0", 2, 0, NULL, 0), 0);
-    assert_int_equal(rv__batch_builder_add(&bb, 1, 1000, "b", 1, "b0", 2, 0, NULL, 0), 0);
-    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
-    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
-    b.len = 0;
-    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, -1, -1, -1, -1), 0);
-    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "b", 1, "b1", 2, 0, NULL, 0), 0);
-    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
-    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    const char *ab[] = {"a", "a0", "b", "b0"}, *b1[] = {"b", "b1"}, *c0[] = {"c", "c0"};
+    append_kv(f, "c", 42, 0, ab, 2, NULL);
+    append_kv(f, "c", -1, -1, b1, 1, NULL);
     roll_and_clean(f, "c"); /* the first batch keeps only a */
-    rv_broker_close(f->b);
-    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    restart(f);
     /* Producer 42 goes on with sequence 2. */
-    b.len = 0;
-    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, 42, 0, 2, -1), 0);
-    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "c", 1, "c0", 2, 0, NULL, 0), 0);
-    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
-    errstr[0] = '\0';
-    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
-    assert_int_equal(off, 3);
-    rv__buf_free(&b);
+    assert_int_equal(append_kv(f, "c", 42, 2, c0, 1, NULL), 3);
 }
 
 /* Compaction does not make a restarted broker forget a producer: when
@@ -379,36 +390,24 @@ static void test_compaction_keeps_last_sequence(void **state) {
  * value would become the key's latest. */
 static void test_compaction_keeps_emptied_last_batch(void **state) {
     fixture_t *f = *state;
-    rv__topics_t *topics = rv__broker_topics(f->b);
-    rv__buf_t b = RV__BUF_INIT;
     char errstr[512];
     int64_t off = -1;
     const char *n[] = {"cleanup.policy"}, *v[] = {"compact"};
-    assert_int_equal(rv__topics_create(topics, "c", 1, 1, n, v, 1, errstr, sizeof errstr), 0);
-    rv__batch_builder_t bb;
+    assert_int_equal(
+        rv__topics_create(rv__broker_topics(f->b), "c", 1, 1, n, v, 1, errstr, sizeof errstr), 0);
     /* Producer 43 writes x=old (its answer is lost), another writer x=new. */
-    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, 43, 0, 0, -1), 0);
-    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "x", 1, "old", 3, 0, NULL, 0), 0);
-    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
+    const char *old[] = {"x", "old"}, *cur[] = {"x", "new"};
     rv__buf_t retry = RV__BUF_INIT;
-    rv__buf_append(&retry, b.data, b.len);
-    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
-    assert_int_equal(off, 0);
-    b.len = 0;
-    assert_int_equal(rv__batch_builder_begin(&bb, &b, 0, 0, INT64_MIN, -1, -1, -1, -1), 0);
-    assert_int_equal(rv__batch_builder_add(&bb, 0, 1000, "x", 1, "new", 3, 0, NULL, 0), 0);
-    assert_int_equal(rv__batch_builder_finish(&bb, -1), 0);
-    assert_int_equal(rv_broker_produce(f->b, "c", 0, b.data, b.len, -1, &off, errstr, 512), 0);
+    assert_int_equal(append_kv(f, "c", 43, 0, old, 1, &retry), 0);
+    append_kv(f, "c", -1, -1, cur, 1, NULL);
     roll_and_clean(f, "c"); /* x=old goes */
-    rv_broker_close(f->b);
-    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    restart(f);
     /* The retry: answered with the original offset, nothing written. */
     assert_int_equal(rv_broker_produce(f->b, "c", 0, retry.data, retry.len, -1, &off, errstr, 512),
                      0);
     assert_int_equal(off, 0);
     assert_int_equal(rv_broker_offset_for_time(f->b, "c", 0, -1, &off, NULL, 0), 0);
     assert_int_equal(off, 2);
-    rv__buf_free(&b);
     rv__buf_free(&retry);
 }
 
@@ -421,8 +420,7 @@ static void test_producer_ids_unique_across_restart(void **state) {
     assert_int_equal(e, 0);
     assert_int_equal(rv__broker_init_producer_id(f->b, &b, &e, errstr, sizeof errstr), 0);
     assert_true(b > a);
-    rv_broker_close(f->b);
-    assert_int_equal(rv_broker_open(&f->b, f->dir, errstr, sizeof errstr), 0);
+    restart(f);
     assert_int_equal(rv__broker_init_producer_id(f->b, &c, &e, errstr, sizeof errstr), 0);
     assert_true(c > b);
 }

@@ -52,18 +52,6 @@ static rv_conf_t *client_conf(fx_t *fx) {
     return c;
 }
 
-/* Input topics keep their records forever: the tests use small timestamps
- * (exact expected output), which retention.ms would otherwise delete. */
-static void create_topic(fx_t *fx, const char *name, int32_t partitions) {
-    char errstr[512];
-    rv_admin_t *a = rv_admin_new(client_conf(fx), errstr, sizeof errstr);
-    assert_non_null(a);
-    const char *names[] = {"retention.ms"}, *values[] = {"-1"};
-    assert_int_equal(
-        rv_admin_create_topic(a, name, partitions, -1, names, values, 1, errstr, sizeof errstr), 0);
-    rv_admin_destroy(a);
-}
-
 static int32_t partition_count(fx_t *fx, const char *name) {
     char errstr[512];
     rv_admin_t *a = rv_admin_new(client_conf(fx), errstr, sizeof errstr);
@@ -298,8 +286,8 @@ static void test_filter_app(void **state) {
     /* A clean run, start to close, logs no warning. */
     g_warnings = 0;
     rv_log_set_callback(count_warnings, NULL);
-    create_topic(fx, "stream_log", 2);
-    create_topic(fx, "stream_log_filter", 2);
+    rvt_create_topic_kept(fx->bs, "stream_log", 2);
+    rvt_create_topic_kept(fx->bs, "stream_log_filter", 2);
     const char *values[] = {"short", "a longer line", "tiny", "another long one"};
     for (int i = 0; i < 4; i++) {
         char key[8];
@@ -337,7 +325,7 @@ static void test_filter_app(void **state) {
 static void test_state_rules(void **state) {
     fx_t *fx = *state;
     char errstr[1024];
-    create_topic(fx, "stream_log", 1);
+    rvt_create_topic_kept(fx->bs, "stream_log", 1);
     const char *topics[] = {"stream_log"};
     rv_topology_t *t = filter_topology(topics, 1);
     /* An unbuilt topology and a missing application.id are refused, and
@@ -371,8 +359,8 @@ static void test_state_rules(void **state) {
 static void test_copartitioning(void **state) {
     fx_t *fx = *state;
     char errstr[1024];
-    create_topic(fx, "left", 2);
-    create_topic(fx, "right", 3);
+    rvt_create_topic_kept(fx->bs, "left", 2);
+    rvt_create_topic_kept(fx->bs, "right", 3);
     const char *topics[] = {"left", "right"};
     rv_topology_t *t = filter_topology(topics, 2);
     seen_t seen = {0};
@@ -463,8 +451,8 @@ static void run_count(fx_t *fx, rv_topology_t *t, const char *state_sub, int wan
 
 static void test_commit_restart_restore(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "words", 1);
-    create_topic(fx, "counts", 1);
+    rvt_create_topic_kept(fx->bs, "words", 1);
+    rvt_create_topic_kept(fx->bs, "counts", 1);
     rv_topology_t *t = count_topology();
     produce(fx, "words", 0, "a", "x", 1);
     produce(fx, "words", 0, "b", "x", 2);
@@ -590,8 +578,8 @@ static rv_topology_t *picky_topology(int *counter) {
 static void test_error_handler(void **state) {
     fx_t *fx = *state;
     char errstr[1024], got[4096] = "";
-    create_topic(fx, "in", 1);
-    create_topic(fx, "out", 1);
+    rvt_create_topic_kept(fx->bs, "in", 1);
+    rvt_create_topic_kept(fx->bs, "out", 1);
     produce(fx, "in", 0, "k", "good", 1);
     produce(fx, "in", 0, "k", "bad", 2);
     produce(fx, "in", 0, "k", "fine", 3);
@@ -654,8 +642,8 @@ static void test_shutdown_application(void **state) {
     char errstr[1024];
     /* Two threads per instance, four partitions: each instance owns some,
      * and the failing one's other thread stops cleanly and asks too. */
-    create_topic(fx, "in", 4);
-    create_topic(fx, "out", 4);
+    rvt_create_topic_kept(fx->bs, "in", 4);
+    rvt_create_topic_kept(fx->bs, "out", 4);
     int counts[2] = {0, 0};
     rv_topology_t *t[2] = {picky_topology(&counts[0]), picky_topology(&counts[1])};
     rv_streams_t *s[2];
@@ -743,8 +731,8 @@ static void test_shutdown_application(void **state) {
 static void test_shutdown_request_close(void **state) {
     fx_t *fx = *state;
     char errstr[1024];
-    create_topic(fx, "in", 2);
-    create_topic(fx, "out", 2);
+    rvt_create_topic_kept(fx->bs, "in", 2);
+    rvt_create_topic_kept(fx->bs, "out", 2);
     rv_topology_t *t = picky_topology(NULL);
     g_app_handler_calls = 0;
     g_fail_on_bad = 1;
@@ -850,9 +838,9 @@ static rv_conf_t *bytes_app_conf(fx_t *fx, const char *app_id, const char *state
 static void test_max_task_idle_timestamp_order(void **state) {
     fx_t *fx = *state;
     char errstr[512];
-    create_topic(fx, "ts-a", 1);
-    create_topic(fx, "ts-b", 1);
-    create_topic(fx, "ts-out", 1);
+    rvt_create_topic_kept(fx->bs, "ts-a", 1);
+    rvt_create_topic_kept(fx->bs, "ts-b", 1);
+    rvt_create_topic_kept(fx->bs, "ts-out", 1);
     produce(fx, "ts-a", 0, "k", "a20", 20);
     produce(fx, "ts-a", 0, "k", "a21", 21);
     produce(fx, "ts-b", 0, "k", "b10", 10);
@@ -877,8 +865,8 @@ static void test_max_task_idle_timestamp_order(void **state) {
 static void test_pattern_source_new_topics(void **state) {
     fx_t *fx = *state;
     char errstr[512];
-    create_topic(fx, "pat-a", 1);
-    create_topic(fx, "pat-out", 1);
+    rvt_create_topic_kept(fx->bs, "pat-a", 1);
+    rvt_create_topic_kept(fx->bs, "pat-out", 1);
     produce(fx, "pat-a", 0, "k", "a1", 1);
     rv_topology_t *t = pass_topology(NULL, 0, "pat-[a-z]", "pat-out");
     rv_conf_t *conf = bytes_app_conf(fx, "pattern-app", "pattern");
@@ -889,8 +877,8 @@ static void test_pattern_source_new_topics(void **state) {
     assert_string_equal(got, "k=a1@1\n");
     /* Created after the start: pat-b matches with the same count; pat-c
      * matches with another count; pat-out2 does not match. */
-    create_topic(fx, "pat-b", 1);
-    create_topic(fx, "pat-c", 2);
+    rvt_create_topic_kept(fx->bs, "pat-b", 1);
+    rvt_create_topic_kept(fx->bs, "pat-c", 2);
     produce(fx, "pat-b", 0, "k", "b1", 2);
     produce(fx, "pat-c", 0, "k", "c1", 3);
     assert_int_equal(read_output(fx, "pat-out", 1, 2, 15000, got, sizeof got, 0), 2);
@@ -920,9 +908,9 @@ static size_t app_buffered(rv_streams_t *s) {
 static void test_backpressure_pauses_partitions(void **state) {
     fx_t *fx = *state;
     char errstr[512];
-    create_topic(fx, "bp-a", 1);
-    create_topic(fx, "bp-b", 1);
-    create_topic(fx, "bp-out", 1);
+    rvt_create_topic_kept(fx->bs, "bp-a", 1);
+    rvt_create_topic_kept(fx->bs, "bp-b", 1);
+    rvt_create_topic_kept(fx->bs, "bp-out", 1);
     rv_producer_t *p = rv_producer_new(client_conf(fx), errstr, sizeof errstr);
     assert_non_null(p);
     for (int i = 0; i < 3000; i++) {
@@ -964,8 +952,8 @@ static void test_backpressure_pauses_partitions(void **state) {
 static void test_deserialization_handlers(void **state) {
     fx_t *fx = *state;
     char errstr[1024], got[4096] = "";
-    create_topic(fx, "nums", 1);
-    create_topic(fx, "nums_out", 1);
+    rvt_create_topic_kept(fx->bs, "nums", 1);
+    rvt_create_topic_kept(fx->bs, "nums_out", 1);
     unsigned char eight[8];
     rv_serde_int64_write(eight, 7);
     produce(fx, "nums", 0, "k", "abc", 1); /* not an int64 */
@@ -1048,8 +1036,8 @@ static rv_streams_t *start_count(fx_t *fx, rv_topology_t *t, const char *sub, re
 static void test_two_instances(void **state) {
     fx_t *fx = *state;
     char got[4096];
-    create_topic(fx, "words", 2);
-    create_topic(fx, "counts", 2);
+    rvt_create_topic_kept(fx->bs, "words", 2);
+    rvt_create_topic_kept(fx->bs, "counts", 2);
     rv_topology_t *t = count_topology();
     restored_t ra = {0}, rb = {0};
     rv_streams_t *a = start_count(fx, t, "a", &ra);
@@ -1128,7 +1116,7 @@ static void wait_seen(int n, int timeout_ms) {
 static void test_crash_loses_nothing(void **state) {
     fx_t *fx = *state;
     char errstr[1024];
-    create_topic(fx, "marks", 2);
+    rvt_create_topic_kept(fx->bs, "marks", 2);
     rv_topology_t *t = rv_topology_new();
     rv_processor_supplier_t sup = RV_PROCESSOR_SUPPLIER_INIT;
     sup.get = mark_get;
@@ -1245,8 +1233,8 @@ static void run_window_app(fx_t *fx, rv_topology_t *t, int want, char *got, size
  * and the window that closed before it is not emitted again. */
 static void test_stream_time_survives_restart(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "win", 1);
-    create_topic(fx, "wout", 1);
+    rvt_create_topic_kept(fx->bs, "win", 1);
+    rvt_create_topic_kept(fx->bs, "wout", 1);
     rv_topology_t *t = window_topology();
     produce(fx, "win", 0, "a", "1", 1);
     produce(fx, "win", 0, "a", "2", 5);
@@ -1292,8 +1280,8 @@ static rv_err_t st_get(rv_processor_t *out, void *opaque) {
 static void test_task_stream_time_restored(void **state) {
     fx_t *fx = *state;
     char errstr[1024];
-    create_topic(fx, "st", 1);
-    create_topic(fx, "stout", 1);
+    rvt_create_topic_kept(fx->bs, "st", 1);
+    rvt_create_topic_kept(fx->bs, "stout", 1);
     rv_topology_t *t = rv_topology_new();
     rv_processor_supplier_t sup = RV_PROCESSOR_SUPPLIER_INIT;
     sup.get = st_get;

@@ -56,16 +56,6 @@ static rv_conf_t *client_conf(fx_t *fx) {
     return c;
 }
 
-static void create_topic(fx_t *fx, const char *name, int32_t partitions) {
-    char errstr[512];
-    rv_admin_t *a = rv_admin_new(client_conf(fx), errstr, sizeof errstr);
-    assert_non_null(a);
-    const char *names[] = {"retention.ms"}, *values[] = {"-1"};
-    assert_int_equal(
-        rv_admin_create_topic(a, name, partitions, -1, names, values, 1, errstr, sizeof errstr), 0);
-    rv_admin_destroy(a);
-}
-
 static void produce(fx_t *fx, const char *topic, int32_t partition, const char *key,
                     const char *value, int64_t ts) {
     char errstr[512];
@@ -334,9 +324,9 @@ static void wait_global(rv_streams_t *s, const char *key, const char *want) {
 
 static void test_enrich(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "customers", 2);
-    create_topic(fx, "orders", 1);
-    create_topic(fx, "enriched", 1);
+    rvt_create_topic_kept(fx->bs, "customers", 2);
+    rvt_create_topic_kept(fx->bs, "orders", 1);
+    rvt_create_topic_kept(fx->bs, "enriched", 1);
     produce_customers(fx, N_CUSTOMERS);
     produce(fx, "orders", 0, "o1", "c001", 1000);
     produce(fx, "orders", 0, "o2", "c002", 1001);
@@ -428,9 +418,9 @@ static void test_enrich(void **state) {
 
 static void test_restart_and_wipe(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "customers", 2);
-    create_topic(fx, "orders", 1);
-    create_topic(fx, "enriched", 1);
+    rvt_create_topic_kept(fx->bs, "customers", 2);
+    rvt_create_topic_kept(fx->bs, "orders", 1);
+    rvt_create_topic_kept(fx->bs, "enriched", 1);
     produce_customers(fx, 20);
     rv_topology_t *t = enrich_topology(true);
     restored_t r1 = {0};
@@ -486,9 +476,9 @@ static void test_restart_and_wipe(void **state) {
 
 static void test_checkpoint_out_of_range(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "customers", 2);
-    create_topic(fx, "orders", 1);
-    create_topic(fx, "enriched", 1);
+    rvt_create_topic_kept(fx->bs, "customers", 2);
+    rvt_create_topic_kept(fx->bs, "orders", 1);
+    rvt_create_topic_kept(fx->bs, "enriched", 1);
     produce_customers(fx, 10);
     rv_topology_t *t = enrich_topology(true);
     rv_streams_t *s = start_app(fx, t, "a", NULL);
@@ -522,8 +512,8 @@ static void test_checkpoint_out_of_range(void **state) {
 
 static void test_missing_global_topic(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "orders", 1);
-    create_topic(fx, "enriched", 1);
+    rvt_create_topic_kept(fx->bs, "orders", 1);
+    rvt_create_topic_kept(fx->bs, "enriched", 1);
     rv_topology_t *t = enrich_topology(true);
     rv_streams_t *s = new_app(fx, t, "a", NULL);
     char errstr[1024];
@@ -553,9 +543,9 @@ static void *start_thread(void *arg) {
 
 static void test_close_while_bootstrapping(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "customers", 2);
-    create_topic(fx, "orders", 1);
-    create_topic(fx, "enriched", 1);
+    rvt_create_topic_kept(fx->bs, "customers", 2);
+    rvt_create_topic_kept(fx->bs, "orders", 1);
+    rvt_create_topic_kept(fx->bs, "enriched", 1);
     produce_customers(fx, N_CUSTOMERS);
     rv_topology_t *t = enrich_topology(true);
     restored_t r = {0};
@@ -599,9 +589,9 @@ static rv_streams_uncaught_response_t on_error(rv_err_t err, const char *message
 
 static void test_global_failure_is_fatal(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "customers", 2);
-    create_topic(fx, "orders", 1);
-    create_topic(fx, "enriched", 1);
+    rvt_create_topic_kept(fx->bs, "customers", 2);
+    rvt_create_topic_kept(fx->bs, "orders", 1);
+    rvt_create_topic_kept(fx->bs, "enriched", 1);
     produce_customers(fx, 4);
     rv_topology_t *t = enrich_topology(true);
     rv_streams_t *s = new_app(fx, t, "a", NULL);
@@ -627,8 +617,8 @@ static void test_global_failure_is_fatal(void **state) {
 static void test_global_only(void **state) {
     fx_t *fx = *state;
     char errstr[1024];
-    create_topic(fx, "customers", 2);
-    create_topic(fx, "regions", 3);
+    rvt_create_topic_kept(fx->bs, "customers", 2);
+    rvt_create_topic_kept(fx->bs, "regions", 3);
     produce_customers(fx, 6);
     produce(fx, "regions", 2, "r1", "north", 10);
     rv_topology_t *t = rv_topology_new();

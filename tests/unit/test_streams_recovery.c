@@ -37,16 +37,6 @@ static rv_conf_t *client_conf(fx_t *fx) {
     return c;
 }
 
-static void create_topic(fx_t *fx, const char *name, int32_t partitions) {
-    char errstr[512];
-    rv_admin_t *a = rv_admin_new(client_conf(fx), errstr, sizeof errstr);
-    assert_non_null(a);
-    const char *names[] = {"retention.ms"}, *values[] = {"-1"};
-    assert_int_equal(
-        rv_admin_create_topic(a, name, partitions, -1, names, values, 1, errstr, sizeof errstr), 0);
-    rv_admin_destroy(a);
-}
-
 static void produce(fx_t *fx, const char *topic, const char *key, const void *value,
                     int32_t value_len, int64_t ts) {
     char errstr[512];
@@ -212,8 +202,8 @@ static void wait_int(_Atomic int *v, int want, int timeout_ms) {
 static void test_restore_interrupted_by_close(void **state) {
     fx_t *fx = *state;
     char errstr[512];
-    create_topic(fx, "words", 1);
-    create_topic(fx, "count-app-Counts-changelog", 1);
+    rvt_create_topic_kept(fx->bs, "words", 1);
+    rvt_create_topic_kept(fx->bs, "count-app-Counts-changelog", 1);
     /* The changelog holds 3000 keys with count 1 (as an earlier owner left
      * it); this instance has no state yet. */
     rv_producer_t *p = rv_producer_new(client_conf(fx), errstr, sizeof errstr);
@@ -276,7 +266,7 @@ static void test_restore_interrupted_by_close(void **state) {
 static void test_lost_task_drops_its_cache(void **state) {
     fx_t *fx = *state;
     char errstr[512];
-    create_topic(fx, "words", 1);
+    rvt_create_topic_kept(fx->bs, "words", 1);
     rv_topology_t *ts[2] = {count_topology(true, 0), count_topology(true, 1)}; /* cached */
     rv_streams_t *inst[2];
     for (int i = 0; i < 2; i++) {
@@ -347,7 +337,7 @@ static void test_lost_task_drops_its_cache(void **state) {
  * on from what the changelog holds. */
 static void test_corrupted_checkpoint_restores_from_scratch(void **state) {
     fx_t *fx = *state;
-    create_topic(fx, "words", 1);
+    rvt_create_topic_kept(fx->bs, "words", 1);
     rv_topology_t *t = count_topology(false, 0);
     g_processed = 0;
     rv_streams_t *s = start_app(t, app_conf(fx, "a"), NULL);
