@@ -933,12 +933,33 @@ static rv_err_t resolve_positions(rv_consumer_t *c) {
 }
 
 /* Commits `l` (offsets >= 0 only) with the group's generation when a
- * member, else as a standalone commit. Fills each entry's err. */
+ * member; a consumer without a subscription commits standalone (a simple
+ * commit). Fills each entry's err. */
 static rv_err_t do_commit(rv_consumer_t *c, rv_topic_partition_list_t *l, char *errstr,
                           size_t errstr_size) {
     if (!c->group_id) {
         rv__errstr_set(errstr, errstr_size, "group.id is not set: cannot commit offsets");
         return RV_ERR__INVALID_ARG;
+    }
+    bool member = c->sub_cnt && c->generation >= 0 && *c->member_id, any = false;
+    for (size_t i = 0; i < l->cnt; i++)
+        any |= l->v[i].offset >= 0;
+    if (c->sub_cnt && !member && any) {
+        /* Subscribed but not a member (not joined yet, or removed from the
+         * group): Kafka's consumer fails the commit rather than send it as
+         * a simple commit, which would overwrite what the partitions' new
+         * owner committed. */
+        rv_err_t err = c->gstate == G_JOINING || c->gstate == G_SYNCING
+                           ? RV_ERR_REBALANCE_IN_PROGRESS
+                           : RV_ERR_UNKNOWN_MEMBER_ID;
+        for (size_t i = 0; i < l->cnt; i++)
+            if (l->v[i].offset >= 0)
+                l->v[i].err = err;
+        rv__errstr_set(errstr, errstr_size,
+                       "Offset commit cannot be completed since the consumer is not part of an "
+                       "active group for auto partition assignment; it is likely that the "
+                       "consumer was kicked out of the group");
+        return err;
     }
     size_t n = 0;
     rv__group_offset_t *offs = calloc(l->cnt ? l->cnt : 1, sizeof(*offs));
@@ -956,20 +977,6 @@ static rv_err_t do_commit(rv_consumer_t *c, rv_topic_partition_list_t *l, char *
     }
     rv_err_t err = RV_ERR_NO_ERROR;
     if (n) {
-        bool member = c->sub_cnt && c->generation >= 0 && *c->member_id;
-        if (c->sub_cnt && !member) {
-            /* Subscribed but not a member (not joined yet, or removed from
-             * the group): Kafka's consumer fails the commit rather than
-             * send it as a simple commit, which would overwrite what the
-             * partitions' new owner committed. */
-            free(offs);
-            bool joining = c->gstate == G_JOINING || c->gstate == G_SYNCING;
-            rv__errstr_set(errstr, errstr_size,
-                           "Offset commit cannot be completed since the consumer is not part of an "
-                           "active group for auto partition assignment; it is likely that the "
-                           "consumer was kicked out of the group");
-            return joining ? RV_ERR_REBALANCE_IN_PROGRESS : RV_ERR_UNKNOWN_MEMBER_ID;
-        }
         err = rv__group_commit_offsets(c->gc, c->group_id, member ? c->generation : -1,
                                        member ? c->member_id : NULL, NULL, offs, n, errstr,
                                        errstr_size);
