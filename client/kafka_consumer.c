@@ -56,6 +56,10 @@
  * into one chunk per topic (client/consumer_records.h) and frees the
  * messages, so records outlive the consumer as with the embedded backend.
  *
+ * Close. A member unsubscribes and answers the revocation itself before
+ * rd_kafka_consumer_close(), which then has nothing to revoke: see
+ * leave_group() for the librdkafka hang this avoids.
+ *
  * Without group.id librdkafka's consumer cannot assign partitions, so the
  * backend gives librdkafka a private group id that is never joined or
  * committed to (commits and committed() are refused first, as without a
@@ -127,6 +131,7 @@ struct rv__kconsumer_s {
     atomic_bool wakeup;
     bool closed;
     bool crashed;
+    bool leaving; /* close unsubscribed: rebalances reach the application no more */
 
     char *group_id; /* the user's; NULL when none */
     reset_t reset;
@@ -324,7 +329,10 @@ positions_list(rv__kconsumer_t *kc, const rd_kafka_topic_partition_list_t *only)
 
 /* Member id and generation, cached so the const getters are cheap. The
  * generation comes from librdkafka's serialized group metadata ("CGMDv2:"
- * then the native int32 generation), the one place 2.0 exposes it. */
+ * then the native int32 generation), the one place 2.0 exposes it. Both
+ * lookups wait for librdkafka's group thread to answer: called only from
+ * the rebalance callback, before its assign call, and never inside
+ * rd_kafka_consumer_close() (see leave_group()). */
 static void refresh_group_info(rv__kconsumer_t *kc) {
     if (!kc->group_id)
         return;
@@ -549,6 +557,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rv__kconsumer_t *kc = opaque;
     const char *proto = rd_kafka_rebalance_protocol(rk);
     bool cooperative = proto && strcmp(proto, "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && kc->leaving) {
+        /* Queued before the member left: librdkafka wants the call, and
+         * revokes the partitions next; the application never has them. */
+        apply_assignment(kc, parts, cooperative);
+        return;
+    }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int i = 0; i < parts->cnt; i++)
             part_add(kc, parts->elems[i].topic, parts->elems[i].partition, RV_OFFSET_STORED);
@@ -578,9 +592,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 part_remove(kc, mine->elems[i].topic, mine->elems[i].partition);
         }
         rd_kafka_topic_partition_list_destroy(mine);
-        apply_revocation(kc, parts, cooperative);
+        /* Before the unassign: once librdkafka has it, a closing group may
+         * terminate and purge its op queue, and the lookup would wait for
+         * an answer that never comes. */
         if (!cooperative || lost)
             refresh_group_info(kc);
+        apply_revocation(kc, parts, cooperative);
         return;
     }
     /* A rebalance error: librdkafka wants the assignment dropped. */
@@ -739,22 +756,30 @@ rv_err_t rv__kconsumer_subscribe(rv__kconsumer_t *kc, const char *const *topics,
     return RV_ERR_NO_ERROR;
 }
 
-/* Java's unsubscribe revokes at once: auto commit, the revoked listener,
- * then the partitions are gone. librdkafka's revocation comes later and
- * then finds them out of the table already. */
+/* Java's unsubscribe and close revoke at once: auto commit and the
+ * revoked listener (the lost listener and no commit when the assignment
+ * was lost), then the partitions are gone. librdkafka's revocation comes
+ * later and then finds them out of the table already. Returns the auto
+ * commit's error. */
+static rv_err_t revoke_all(rv__kconsumer_t *kc) {
+    if (!kc->part_cnt)
+        return RV_ERR_NO_ERROR;
+    bool lost = rd_kafka_assignment_lost(kc->rk);
+    rv_err_t err = lost ? RV_ERR_NO_ERROR : auto_commit_sync(kc, NULL);
+    rd_kafka_topic_partition_list_t *names = rd_kafka_topic_partition_list_new((int)kc->part_cnt);
+    for (size_t i = 0; names && i < kc->part_cnt; i++)
+        rd_kafka_topic_partition_list_add(names, kc->parts[i].topic, kc->parts[i].partition);
+    if (names)
+        call_listener(kc, lost && kc->listener.lost ? kc->listener.lost : kc->listener.revoked,
+                      names);
+    if (names)
+        rd_kafka_topic_partition_list_destroy(names);
+    parts_clear(kc);
+    return err;
+}
+
 rv_err_t rv__kconsumer_unsubscribe(rv__kconsumer_t *kc) {
-    if (kc->part_cnt) {
-        auto_commit_sync(kc, NULL);
-        rd_kafka_topic_partition_list_t *names =
-            rd_kafka_topic_partition_list_new((int)kc->part_cnt);
-        for (size_t i = 0; names && i < kc->part_cnt; i++)
-            rd_kafka_topic_partition_list_add(names, kc->parts[i].topic, kc->parts[i].partition);
-        if (names)
-            call_listener(kc, kc->listener.revoked, names);
-        if (names)
-            rd_kafka_topic_partition_list_destroy(names);
-        parts_clear(kc);
-    }
+    revoke_all(kc);
     kc->subscribed = false;
     rd_kafka_resp_err_t err = rd_kafka_unsubscribe(kc->rk);
     free(kc->member_id);
@@ -1510,14 +1535,45 @@ int32_t rv__kconsumer_generation(const rv__kconsumer_t *kc) {
 
 /* ---- closing ---- */
 
+/* A member leaves its group before rd_kafka_consumer_close(): it revokes
+ * its partitions as unsubscribe does, then serves its queue until
+ * librdkafka's assignment is empty, answering the rebalance callbacks
+ * while the group still can. Left to close, a revocation that a rebalance
+ * queued just before may reach the callback after librdkafka stopped
+ * waiting for it and shut its group queue: the callback's assign call
+ * then waits forever for an answer (librdkafka 2.0; its issue 4884).
+ * Bounded by the commit timeout. Returns the auto commit's error. */
+static rv_err_t leave_group(rv__kconsumer_t *kc) {
+    rv_err_t err = revoke_all(kc);
+    kc->subscribed = false;
+    kc->leaving = true;
+    rd_kafka_unsubscribe(kc->rk);
+    int64_t until = rv__mono_ms() + kc->commit_timeout_ms;
+    while (rv__mono_ms() < until) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        if (rd_kafka_assignment(kc->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR || !a)
+            break;
+        int left = a->cnt;
+        rd_kafka_topic_partition_list_destroy(a);
+        if (!left)
+            break;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->rk, 10);
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+    return err;
+}
+
 rv_err_t rv__kconsumer_close(rv__kconsumer_t *kc) {
     if (kc->closed)
         return RV_ERR_NO_ERROR;
     rv_err_t err = RV_ERR_NO_ERROR;
     if (!kc->crashed) {
-        /* A manual assignment has no revocation: commit here. A group
-         * member commits in the revocation that close triggers. */
-        if (!kc->subscribed && kc->part_cnt)
+        /* A member commits as it leaves; a manual assignment has no
+         * revocation: commit here. */
+        if (kc->subscribed)
+            err = leave_group(kc);
+        else if (kc->part_cnt)
             err = auto_commit_sync(kc, NULL);
         run_commits(kc, kc->commit_timeout_ms);
         kc->close_commit_err = RV_ERR_NO_ERROR;

@@ -8,7 +8,10 @@
  * again with an empty subscription, which would stall the other members
  * for the whole rebalance timeout. A member asking the group to shut down
  * (the stream runtime's SHUTDOWN_APPLICATION) makes the leader give every
- * member, also one joining later, no partitions and the request. */
+ * member, also one joining later, no partitions and the request. A member
+ * closing while a rebalance it has not polled for is pending revokes once,
+ * commits and leaves. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +279,106 @@ static void test_group_shutdown_request(void **state) {
     rv_consumer_destroy(solo);
 }
 
+/* Counts a close's revocations and the partitions they named. */
+static int g_revoked_calls, g_revoked_parts;
+
+static void count_revoked(rv_consumer_t *c, const rv_topic_partition_list_t *parts, void *opaque) {
+    (void)c;
+    (void)opaque;
+    g_revoked_calls++;
+    g_revoked_parts += (int)rv_topic_partition_list_count(parts);
+}
+
+typedef struct joiner_s {
+    rv_consumer_t *c;
+    int stop, got;
+} joiner_t;
+
+static void *join_and_poll(void *arg) {
+    joiner_t *j = arg;
+    while (!__atomic_load_n(&j->stop, __ATOMIC_SEQ_CST)) {
+        rv_records_t *rs = NULL;
+        if (rv_consumer_poll(j->c, 50, &rs) == 0) {
+            __atomic_add_fetch(&j->got, (int)rv_records_count(rs), __ATOMIC_SEQ_CST);
+            rv_records_destroy(rs);
+        }
+    }
+    return NULL;
+}
+
+/* A member closes while a rebalance it has not polled for is pending (a
+ * second member joined): close revokes its partitions once, commits their
+ * positions and leaves, and the other member gets them without reading
+ * anything again. On the kafka backend librdkafka has queued that
+ * rebalance's revocation by then, the case in which its own close could
+ * wait forever for the rebalance callback's assign call. */
+static void test_close_during_rebalance(void **state) {
+    fx_t *fx = *state;
+    char errstr[512];
+    rv_admin_t *a = admin(fx);
+    assert_int_equal(rv_admin_create_topic(a, "t", 2, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
+    rv_admin_destroy(a);
+    produce(fx, "t", 0, 4);
+    produce(fx, "t", 1, 6);
+    const char *topics[] = {"t"};
+
+    /* c1 heartbeats often, so it hears of the rebalance soon. */
+    rv_conf_t *conf = rv_conf_new();
+    assert_int_equal(rv_conf_set(conf, "bootstrap.servers", fx->bs, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "group.id", "g", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
+    assert_int_equal(rv_conf_set(conf, "heartbeat.interval.ms", "100", errstr, sizeof errstr), 0);
+    rv_consumer_t *c1 = rv_consumer_new(conf, errstr, sizeof errstr);
+    assert_non_null(c1);
+    rv_rebalance_listener_t l = RV_REBALANCE_LISTENER_INIT;
+    l.revoked = count_revoked;
+    g_revoked_calls = g_revoked_parts = 0;
+    assert_int_equal(rv_consumer_subscribe(c1, topics, 1, &l), 0);
+    int counts[2] = {0, 0};
+    int64_t until = rv__mono_ms() + 10000;
+    while ((counts[0] < 4 || counts[1] < 6) && rv__mono_ms() < until)
+        poll_count(c1, 50, counts);
+    assert_int_equal(counts[0], 4);
+    assert_int_equal(counts[1], 6);
+
+    /* A second member joins; c1 does not poll while the group rebalances
+     * (it keeps heartbeating, so it hears of the rebalance). */
+    joiner_t j = {.c = group_consumer(fx, "30000")};
+    assert_int_equal(rv_consumer_subscribe(j.c, topics, 1, NULL), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, join_and_poll, &j), 0);
+    struct timespec pause = {1, 500 * 1000000L};
+    nanosleep(&pause, NULL);
+
+    assert_int_equal(rv_consumer_close(c1), 0);
+    assert_int_equal(g_revoked_calls, 1);
+    assert_int_equal(g_revoked_parts, 2);
+
+    /* The joiner gets both partitions and starts after c1's commits: of
+     * the records, it reads only a new one (and, a moment later, still
+     * that one only). */
+    produce(fx, "t", 1, 1);
+    until = rv__mono_ms() + 10000;
+    while (__atomic_load_n(&j.got, __ATOMIC_SEQ_CST) < 1 && rv__mono_ms() < until) {
+        struct timespec t = {0, 50 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    struct timespec settle_time = {0, 300 * 1000000L};
+    nanosleep(&settle_time, NULL);
+    __atomic_store_n(&j.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    assert_int_equal(j.got, 1);
+
+    rv_topic_partition_list_t *committed = rv_topic_partition_list_new(2);
+    rv_topic_partition_list_add(committed, "t", 0);
+    rv_topic_partition_list_add(committed, "t", 1);
+    assert_int_equal(rv_consumer_committed(j.c, committed, 5000), 0);
+    assert_int_equal(rv_topic_partition_offset(rv_topic_partition_list_get(committed, 0)), 4);
+    rv_topic_partition_list_destroy(committed);
+    rv_consumer_destroy(j.c);
+    rv_consumer_destroy(c1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_added_partition_is_assigned, rvt_client_fx_setup,
@@ -283,6 +386,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unsubscribe_in_assigned_listener, rvt_client_fx_setup,
                                         rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_group_shutdown_request, rvt_client_fx_setup,
+                                        rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_close_during_rebalance, rvt_client_fx_setup,
                                         rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
