@@ -17,9 +17,11 @@
  * sequences, as Kafka does).
  *
  * Per partition: an rv__pstate_t maps producer id -> (epoch, the metadata
- * of its last 5 batches: first/last sequence, first/last offset). It is a
- * plain array searched linearly: a partition sees few live producers, and
- * producers idle for producer.id.expiration.ms (one day) are dropped.
+ * of its last 5 batches: first/last sequence, first/last offset): an
+ * array with a hash index by producer id, so an append costs the same
+ * however many producers wrote in the last producer.id.expiration.ms (one
+ * day); a sweep every 10 minutes, as Kafka's, drops the idle ones and
+ * rebuilds the index.
  *
  * Serialisation: the log's append lock lives inside rv__log_append(), so
  * the check "is this the next sequence?", the append and the recording of
@@ -93,13 +95,54 @@ void rv__pstate_init(rv__pstate_t *s) {
 
 void rv__pstate_clear(rv__pstate_t *s) {
     free(s->entries);
+    free(s->slots);
     rv__pstate_init(s);
 }
 
-static rv__pstate_entry_t *entry_find(const rv__pstate_t *s, int64_t pid) {
+/* The first slot to probe for pid (Fibonacci hashing). */
+static size_t slot_of(const rv__pstate_t *s, int64_t pid) {
+    return (size_t)(((uint64_t)pid * 0x9E3779B97F4A7C15ULL) >> 32) & (s->slot_cap - 1);
+}
+
+/* Puts entries[i] into the index, which has a free slot. */
+static void slot_put(rv__pstate_t *s, size_t i) {
+    size_t k = slot_of(s, s->entries[i].producer_id);
+    while (s->slots[k])
+        k = (k + 1) & (s->slot_cap - 1);
+    s->slots[k] = (uint32_t)(i + 1);
+}
+
+/* Fills the index again from entries[0, cnt), in place. */
+static void slots_reindex(rv__pstate_t *s) {
+    memset(s->slots, 0, s->slot_cap * sizeof *s->slots);
     for (size_t i = 0; i < s->cnt; i++)
-        if (s->entries[i].producer_id == pid)
-            return &s->entries[i];
+        slot_put(s, i);
+}
+
+/* Makes the index twice as large as it must be for `want` entries, so
+ * probes stay short. */
+static rv_err_t slots_reserve(rv__pstate_t *s, size_t want) {
+    if (2 * want <= s->slot_cap)
+        return RV_ERR_NO_ERROR;
+    size_t cap = s->slot_cap ? s->slot_cap : 16;
+    while (cap < 2 * want)
+        cap *= 2;
+    uint32_t *n = calloc(cap, sizeof *n);
+    if (!n)
+        return RV_ERR__NOMEM;
+    free(s->slots);
+    s->slots = n;
+    s->slot_cap = cap;
+    slots_reindex(s);
+    return RV_ERR_NO_ERROR;
+}
+
+static rv__pstate_entry_t *entry_find(const rv__pstate_t *s, int64_t pid) {
+    if (!s->slot_cap)
+        return NULL;
+    for (size_t k = slot_of(s, pid); s->slots[k]; k = (k + 1) & (s->slot_cap - 1))
+        if (s->entries[s->slots[k] - 1].producer_id == pid)
+            return &s->entries[s->slots[k] - 1];
     return NULL;
 }
 
@@ -148,14 +191,22 @@ rv_err_t rv__pstate_check(const rv__pstate_t *s, int64_t pid, int16_t epoch, int
 
 rv_err_t rv__pstate_record(rv__pstate_t *s, int64_t pid, int16_t epoch, const rv__pstate_batch_t *b,
                            int64_t now_ms) {
-    /* Expire idle producers first, so the array does not grow for ever
-     * with the ids of producers that are long gone. */
-    for (size_t i = 0; i < s->cnt;) {
-        if (s->entries[i].producer_id != pid &&
-            now_ms - s->entries[i].last_used_ms > RV__PSTATE_EXPIRATION_MS)
-            s->entries[i] = s->entries[--s->cnt];
-        else
-            i++;
+    /* Expire idle producers now and then, so the array does not grow for
+     * ever with the ids of producers that are long gone. */
+    if (now_ms >= s->next_expiry_check_ms && s->cnt) {
+        size_t kept = s->cnt;
+        for (size_t i = 0; i < kept;) {
+            if (s->entries[i].producer_id != pid &&
+                now_ms - s->entries[i].last_used_ms > RV__PSTATE_EXPIRATION_MS)
+                s->entries[i] = s->entries[--kept];
+            else
+                i++;
+        }
+        if (kept != s->cnt) {
+            s->cnt = kept;
+            slots_reindex(s);
+        }
+        s->next_expiry_check_ms = now_ms + RV__PSTATE_EXPIRATION_CHECK_MS;
     }
     rv__pstate_entry_t *e = entry_find(s, pid);
     if (!e) {
@@ -167,10 +218,13 @@ rv_err_t rv__pstate_record(rv__pstate_t *s, int64_t pid, int16_t epoch, const rv
             s->entries = n;
             s->cap = cap;
         }
-        e = &s->entries[s->cnt++];
+        if (slots_reserve(s, s->cnt + 1))
+            return RV_ERR__NOMEM;
+        e = &s->entries[s->cnt];
         memset(e, 0, sizeof *e);
         e->producer_id = pid;
         e->epoch = epoch;
+        slot_put(s, s->cnt++);
     }
     if (epoch != e->epoch) {
         e->epoch = epoch;

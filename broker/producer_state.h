@@ -24,6 +24,8 @@
 /* Kafka's producer.id.expiration.ms default: a producer that has not
  * written to a partition for a day is forgotten there. */
 #define RV__PSTATE_EXPIRATION_MS RV__PRODUCER_ID_EXPIRATION_MS
+/* Kafka's producer.id.expiration.check.interval.ms: 10 minutes. */
+#define RV__PSTATE_EXPIRATION_CHECK_MS 600000
 
 /* The producer id counter file in the data folder (beside the
  * checkpoints: the topic registry owns __meta and removes files it does
@@ -52,6 +54,12 @@ typedef struct rv__pstate_entry_s {
 typedef struct rv__pstate_s {
     rv__pstate_entry_t *entries;
     size_t cnt, cap;
+    /* Hash index of entries by producer id: open addressing, slot_cap a
+     * power of two (0 before the first entry), each slot an index + 1
+     * (0 = empty). */
+    uint32_t *slots;
+    size_t slot_cap;
+    int64_t next_expiry_check_ms; /* wall clock of the next sweep */
 } rv__pstate_t;
 
 void rv__pstate_init(rv__pstate_t *s);
@@ -76,7 +84,8 @@ rv_err_t rv__pstate_check(const rv__pstate_t *s, int64_t pid, int16_t epoch, int
 /** Records an appended batch (after rv__pstate_check allowed it, or while
  *  rebuilding from the log). A new epoch resets the producer's batches.
  *  Producers idle for more than RV__PSTATE_EXPIRATION_MS before now_ms are
- *  dropped. now_ms is the wall clock (the time of the rebuild while
+ *  dropped, in a sweep at most every RV__PSTATE_EXPIRATION_CHECK_MS (as
+ *  Kafka's producer.id.expiration.check.interval.ms). now_ms is the wall clock (the time of the rebuild while
  *  rebuilding), never a record timestamp. RV_ERR__NOMEM when out of memory
  *  (the state is unchanged). */
 rv_err_t rv__pstate_record(rv__pstate_t *s, int64_t pid, int16_t epoch, const rv__pstate_batch_t *b,

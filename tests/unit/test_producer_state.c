@@ -120,6 +120,48 @@ static void test_pure_state(void **state) {
     rv__pstate_clear(&s);
 }
 
+/* Many producers on one partition: each is found by its id (the index
+ * holds however many wrote in the last day), and the sweep every
+ * RV__PSTATE_EXPIRATION_CHECK_MS drops the idle ones and keeps finding
+ * the rest, whose places in the array it moved. */
+static void test_many_producers(void **state) {
+    (void)state;
+    enum { N = 50000 };
+    rv__pstate_t s;
+    rv__pstate_init(&s);
+    const rv__pstate_batch_t *dup;
+    char errstr[256];
+    int64_t day = RV__PSTATE_EXPIRATION_MS;
+    for (int64_t pid = 0; pid < N; pid++) {
+        /* Odd ids write a day later than even ones. */
+        rv__pstate_batch_t b = {0, 0, pid, pid, 0};
+        assert_int_equal(rv__pstate_record(&s, pid * 4096, 0, &b, pid % 2 ? day : 0), 0);
+    }
+    assert_int_equal(s.cnt, N);
+    for (int64_t pid = 0; pid < N; pid++) {
+        assert_int_equal(rv__pstate_check(&s, pid * 4096, 0, 0, 0, &dup, errstr, sizeof errstr),
+                         RV_ERR_DUPLICATE_SEQUENCE_NUMBER);
+        assert_int_equal(dup->first_offset, pid);
+    }
+    assert_int_equal(rv__pstate_check(&s, 1, 0, 0, 0, &dup, errstr, sizeof errstr), 0);
+    /* More than a day after the even ids wrote, but within the check
+     * interval of the last sweep: nothing is dropped yet. */
+    rv__pstate_batch_t x = {0, 0, -1, -1, 0};
+    assert_int_equal(rv__pstate_record(&s, -5, 0, &x, day + 1), 0);
+    assert_int_equal(s.cnt, N + 1);
+    /* The next sweep drops them. */
+    assert_int_equal(rv__pstate_record(&s, -5, 0, &x, day + RV__PSTATE_EXPIRATION_CHECK_MS), 0);
+    assert_int_equal(s.cnt, N / 2 + 1);
+    for (int64_t pid = 0; pid < N; pid++) {
+        rv_err_t want = pid % 2 ? RV_ERR_DUPLICATE_SEQUENCE_NUMBER : RV_ERR_NO_ERROR;
+        assert_int_equal(rv__pstate_check(&s, pid * 4096, 0, 0, 0, &dup, errstr, sizeof errstr),
+                         want);
+        if (want)
+            assert_int_equal(dup->first_offset, pid);
+    }
+    rv__pstate_clear(&s);
+}
+
 static void test_duplicate_keeps_original_offsets(void **state) {
     fixture_t *f = *state;
     rv__buf_t b = RV__BUF_INIT, other = RV__BUF_INIT;
@@ -428,6 +470,7 @@ static void test_producer_ids_unique_across_restart(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pure_state),
+        cmocka_unit_test(test_many_producers),
         cmocka_unit_test_setup_teardown(test_duplicate_keeps_original_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vectored_append, setup, teardown),
