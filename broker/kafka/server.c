@@ -85,6 +85,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -726,6 +727,16 @@ static void on_append(const char *topic, int32_t partition, void *opaque) {
 
 static void loop_thread(void *arg) {
     rv__kserver_t *s = arg;
+    /* A write to a connection whose client has gone fails with EPIPE, and
+     * the kernel also raises SIGPIPE, whose default action ends the whole
+     * process the broker runs in. libuv writes with writev(), which has no
+     * MSG_NOSIGNAL, so the signal is blocked on this thread, the only one
+     * that writes to the sockets: it stays pending here, never delivered,
+     * and the application's own disposition of SIGPIPE is left alone. */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 

@@ -1094,6 +1094,47 @@ static void test_queue_bound(void **state) {
     close(fd);
 }
 
+/* Clients that go away while the broker still owes them answers: it gets
+ * EPIPE or ECONNRESET from the socket, never a SIGPIPE (which would kill
+ * the process it runs in: this test runs with the signal's default
+ * action), and goes on serving the others. */
+static void test_client_gone_no_sigpipe(void **state) {
+    fixture_t *f = *state;
+    create_topic(f, "gone", 1);
+    void (*was)(int) = signal(SIGPIPE, SIG_DFL);
+    rv__buf_t many = RV__BUF_INIT;
+    rv__kw_t w;
+    fetch_body(&w, 4, 200, 1, 1 << 20, "gone", 0, 0, 1 << 20);
+    frame(&many, RV__KAPI_FETCH, 4, 1, &w);
+    rv__kw_free(&w);
+    for (int i = 0; i < 200; i++)
+        frame(&many, RV__KAPI_API_VERSIONS, 0, 2 + i, NULL);
+    for (int round = 0; round < 10; round++) {
+        int fds[8];
+        for (int i = 0; i < 8; i++) {
+            fds[i] = rvt_kdial(f->port);
+            assert_int_equal(rvt_ksend_all(fds[i], many.data, many.len), 0);
+        }
+        sleep_ms(round % 2 ? 250 : 50); /* before or after the Fetch answers */
+        for (int i = 0; i < 8; i++) {
+            if (i % 2) { /* half of them reset the connection */
+                struct linger l = {1, 0};
+                setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            }
+            close(fds[i]);
+        }
+    }
+    sleep_ms(500);
+    rv__buf_free(&many);
+    int fd = rvt_kdial(f->port);
+    send_req(fd, RV__KAPI_API_VERSIONS, 0, 7, NULL);
+    rv__buf_t b = RV__BUF_INIT;
+    assert_int_equal(recv_resp(fd, &b), 7);
+    rv__buf_free(&b);
+    close(fd);
+    signal(SIGPIPE, was);
+}
+
 /* Stopping answers the in-flight long poll and closes the connection. */
 static void test_stop_with_open_connection(void **state) {
     fixture_t *f = *state;
@@ -1398,6 +1439,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_list_offsets, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_init_producer_id, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_client_gone_no_sigpipe, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_acks0_no_response, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_close_one_connection, setup,
                                         rvt_kserver_teardown),
