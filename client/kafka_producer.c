@@ -246,6 +246,20 @@ static void record_error(kmsg_t *m, rd_kafka_resp_err_t err, const char *rdk_msg
 static void record_report(rv__kproducer_t *kp, kmsg_t *m, const rd_kafka_message_t *rkm) {
     m->partition = rkm->partition >= 0 ? rkm->partition : -1;
     if (rkm->err) {
+        char why[ERRMSG_SIZE];
+        rd_kafka_resp_err_t fatal;
+        if ((rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+             rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) &&
+            (fatal = rd_kafka_fatal_error(kp->rk, why, sizeof why))) {
+            /* librdkafka purges what is queued when a fatal error strikes:
+             * the record fails with that error, as Java's do, not as if
+             * the producer had been closed. */
+            char msg[ERRMSG_SIZE + 64];
+            snprintf(msg, sizeof msg, "Fatal producer error %s: %s", rd_kafka_err2name(fatal),
+                     why);
+            kmsg_set_error(m, rv__kafka_err(fatal), msg);
+            return;
+        }
         /* Not rd_kafka_message_errstr(): for a produced record it returns
          * the value bytes. */
         record_error(m, rkm->err, rd_kafka_err2str(rkm->err));

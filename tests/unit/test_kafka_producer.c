@@ -17,6 +17,8 @@
 
 #include "testutil.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include "broker/topics.h"
 #include "client/producer_internal.h"
 #include "common/clock.h"
@@ -24,6 +26,19 @@
 #include "rivulet/producer.h"
 
 typedef rvt_client_fx_t fixture_t;
+
+/* The librdkafka handle the producer made last (tests/CMakeLists.txt links
+ * this program with --wrap=rd_kafka_new), for librdkafka's test hooks. */
+rd_kafka_t *__real_rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
+                                size_t errstr_size);
+static rd_kafka_t *last_rk;
+rd_kafka_t *__wrap_rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
+                                size_t errstr_size) {
+    rd_kafka_t *rk = __real_rd_kafka_new(type, conf, errstr, errstr_size);
+    if (rk)
+        last_rk = rk;
+    return rk;
+}
 
 static int setup(void **state) {
     rvt_client_fx_setup(state);
@@ -383,6 +398,34 @@ static void test_unreachable_cluster(void **state) {
     rv_producer_destroy(p);
 }
 
+/* An idempotent producer hit by a fatal error (librdkafka raises one for
+ * an OUT_OF_ORDER_SEQUENCE_NUMBER it cannot recover from, a fenced epoch,
+ * ...) fails the records still queued with that error, as Java's does,
+ * not as if the producer had been closed: librdkafka purges its queue and
+ * reports them __PURGE_QUEUE. */
+static void test_fatal_error_fails_queued_records_with_it(void **state) {
+    fixture_t *f = *state;
+    last_rk = NULL;
+    rv_producer_t *p = producer(f->bs, "enable.idempotence", "true", "linger.ms", "20000",
+                                "delivery.timeout.ms", "60000", NULL);
+    assert_non_null(last_rk);
+    char errstr[512];
+    report_t r;
+    memset(&r, 0, sizeof r);
+    rv_producer_record_t x = rec("one", "k", 1, "v");
+    assert_int_equal(rv_producer_send(p, &x, report_cb, &r, errstr, sizeof errstr), 0);
+    assert_int_equal(rd_kafka_test_fatal_error(last_rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                               "injected by the test"),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    int64_t until = rv__mono_ms() + 10000;
+    while (!r.called && rv__mono_ms() < until)
+        rv_producer_poll(p, 100);
+    assert_int_equal(r.called, 1);
+    assert_int_equal(r.err, RV_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    rvt_assert_contains(r.msg, "Fatal producer error");
+    rv_producer_destroy(p);
+}
+
 int main(void) {
     /* This program checks the kafka backend only: always serve the test
      * folders over the Kafka protocol. */
@@ -399,6 +442,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_record_contents, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, rvt_client_fx_teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_cluster, setup, rvt_client_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fatal_error_fails_queued_records_with_it, setup,
+                                        rvt_client_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
