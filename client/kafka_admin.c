@@ -1056,6 +1056,8 @@ rv_err_t rv__kadmin_alter_group_offsets(rv__kadmin_t *k, const char *group,
                                         rv_topic_partition_list_t *offsets, char *errstr,
                                         size_t errstr_size) {
     size_t n = rv_topic_partition_list_count(offsets);
+    if (n == 0)
+        return RV_ERR_NO_ERROR; /* nothing to change, as Java's and the embedded backend */
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new((int)n);
     if (!parts)
         return nomem(errstr, errstr_size);

@@ -323,6 +323,23 @@ static void test_shared_broker(void **state) {
     rv_topic_description_destroy(d);
 }
 
+/* Altering a group's offsets with an empty list changes nothing and
+ * succeeds (Java's alterConsumerGroupOffsets with an empty map), on both
+ * backends: librdkafka 2.0 would refuse the empty list itself. */
+static void test_alter_group_offsets_empty(void **state) {
+    fixture_t *f = *state;
+    char errstr[1024] = "";
+    assert_int_equal(rv_admin_create_topic(f->a, "ge", 1, 1, NULL, NULL, 0, errstr, sizeof errstr),
+                     0);
+    rv_topic_partition_list_t *l = rv_topic_partition_list_new(1);
+    rv_topic_partition_set_offset(rv_topic_partition_list_add(l, "ge", 0), 0);
+    assert_int_equal(rv_admin_alter_group_offsets(f->a, "g-empty", l, errstr, sizeof errstr), 0);
+    rv_topic_partition_list_destroy(l);
+    l = rv_topic_partition_list_new(0);
+    assert_int_equal(rv_admin_alter_group_offsets(f->a, "g-empty", l, errstr, sizeof errstr), 0);
+    rv_topic_partition_list_destroy(l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bootstrap),
@@ -331,6 +348,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_max_message_bytes_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_broker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alter_group_offsets_empty, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
