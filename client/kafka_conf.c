@@ -160,6 +160,12 @@ rv_err_t rv__kafka_err(rd_kafka_resp_err_t err) {
         return RV_ERR__INVALID_ARG;
     case RD_KAFKA_RESP_ERR__TIMED_OUT:
     case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    /* The cluster could not be reached in time: Java's clients retry
+     * these inside the call and end with a TimeoutException, which the
+     * application may retry. */
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
         return RV_ERR__TIMED_OUT;
     case RD_KAFKA_RESP_ERR__NOENT:
         return RV_ERR__NOENT;

@@ -466,6 +466,33 @@ static void test_unreachable_cluster(void **state) {
     assert_true(rv__mono_ms() - t0 < 5000);
 }
 
+/* The cluster went away: commit_sync fails, as Java's commitSync, with a
+ * timeout, which the application may retry. librdkafka 2.0 defers the
+ * commit in its wait-for-coordinator queue for session.timeout.ms and then
+ * answers __WAIT_COORD. */
+static void test_commit_sync_cluster_gone(void **state) {
+    fx_t *fx = *state;
+    create_topic(fx, "cg", 1);
+    produce(fx, "cg", 0, 0, 3);
+    rv_consumer_t *c = consumer(fx, "group.id", "g-gone", "session.timeout.ms", "6000",
+                                "heartbeat.interval.ms", "500", "request.timeout.ms", "5000",
+                                "enable.auto.commit", "false", NULL);
+    assign1(c, "cg", 0, 0);
+    int64_t offs[3];
+    assert_int_equal(poll_offsets(c, 3, offs), 3);
+    char errstr[512] = "";
+    assert_int_equal(rv_consumer_commit_sync(c, NULL, errstr, sizeof errstr), 0);
+    rv__kserver_stop(fx->server);
+    fx->server = NULL;
+    rv_topic_partition_list_t *l = rv_topic_partition_list_new(1);
+    rv_topic_partition_set_offset(rv_topic_partition_list_add(l, "cg", 0), 2);
+    rv_err_t err = rv_consumer_commit_sync(c, l, errstr, sizeof errstr);
+    rv_topic_partition_list_destroy(l);
+    rv_consumer_destroy(c);
+    if (err != RV_ERR__TIMED_OUT)
+        fail_msg("commit_sync: %s (%s)", rv_err_name(err), errstr);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_records_outlive_consumer, rvt_kserver_setup,
@@ -481,6 +508,8 @@ int main(void) {
                                         rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_group_eager, rvt_kserver_setup, rvt_kserver_teardown),
         cmocka_unit_test(test_unreachable_cluster),
+        cmocka_unit_test_setup_teardown(test_commit_sync_cluster_gone, rvt_kserver_setup,
+                                        rvt_kserver_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
