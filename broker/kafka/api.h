@@ -89,6 +89,22 @@ typedef struct rv__kctx_s {
     int32_t fetch_max_bytes;
 } rv__kctx_t;
 
+/* The partitions a waiting request (a long-polling Fetch) waits on, as a
+ * small bit set: an append to partition P wakes the requests whose set has
+ * rv__kwake_bit(P). Two partitions may share a bit; that only wakes a
+ * request early, to wait again. */
+#define RV__KWAKE_BITS 1024
+#define RV__KWAKE_WORDS (RV__KWAKE_BITS / 64)
+
+static inline unsigned rv__kwake_bit(const char *topic, int32_t partition) {
+    uint32_t h = 2166136261u; /* FNV-1a over the name, then the partition */
+    for (const unsigned char *c = (const unsigned char *)topic; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    for (int i = 0; i < 4; i++)
+        h = (h ^ (((uint32_t)partition >> (8 * i)) & 0xff)) * 16777619u;
+    return h % RV__KWAKE_BITS;
+}
+
 typedef struct rv__kreq_s rv__kreq_t;
 
 struct rv__kreq_s {
@@ -111,6 +127,10 @@ struct rv__kreq_s {
     int64_t received_ms; /* rv__mono_ms() when the request arrived */
     int32_t wait_ms;     /* set by the handler with RV__KAPI_WAIT */
     bool wait_expired;   /* set by the runner on the last run */
+    /* Set by the handler with RV__KAPI_WAIT: wake_set says wake_bits holds
+     * the partitions to wait on; otherwise any append wakes the request. */
+    bool wake_set;
+    uint64_t wake_bits[RV__KWAKE_WORDS];
     /* RV__KAPI_PENDING: set by the runner; handlers call rv__kreq_complete */
     void (*on_complete)(rv__kreq_t *req);
     void *runner_opaque;

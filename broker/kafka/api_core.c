@@ -477,6 +477,14 @@ static rv__kapi_status_t handle_fetch(rv__kreq_t *req) {
     }
     if (!error && !req->wait_expired && max_wait_ms > 0 && (int64_t)total < (int64_t)min_bytes) {
         req->wait_ms = max_wait_ms;
+        /* Only appends to these partitions can bring what is missing. */
+        memset(req->wake_bits, 0, sizeof req->wake_bits);
+        for (int32_t t = 0; t < nt; t++)
+            for (int32_t p = 0; p < topics[t].cnt; p++) {
+                unsigned bit = rv__kwake_bit(topics[t].name, topics[t].parts[p].partition);
+                req->wake_bits[bit / 64] |= (uint64_t)1 << (bit % 64);
+            }
+        req->wake_set = true;
         return RV__KAPI_WAIT;
     }
     return RV__KAPI_DONE;

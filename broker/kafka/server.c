@@ -49,13 +49,15 @@
  * A completion may arrive before after_work has seen PENDING; `completed`
  * (under g_done_lock) tells after_work to answer at once.
  *
- * Wake-ups. The broker append hook only bumps s->append_seq and calls
- * uv_async_send. The loop compares it with the value it saw last and
- * re-runs every WAITING head. A head records the sequence before it runs;
- * if the sequence moved while its handler ran, WAIT re-runs it at once, so
- * an append racing with the handler's read is never missed. Every waiting
- * Fetch re-runs on any append (not only appends to its partitions): simple,
- * and a re-run that still finds too little data just waits again.
+ * Wake-ups. The broker append hook only bumps s->append_seq, sets the
+ * partition's bit in s->appended (rv__kwake_bit) and calls uv_async_send.
+ * The loop compares the sequence with the value it saw last, takes the
+ * bits (clearing them) and re-runs the WAITING heads whose partitions
+ * (req->wake_bits, set by the Fetch handler) have a bit in them, or every
+ * one that named none. A head records the sequence before it runs; if the
+ * sequence moved while its handler ran, WAIT re-runs it at once, so an
+ * append racing with the handler's read is never missed. Two partitions
+ * may share a bit: a re-run that still finds too little data waits again.
  *
  * Lifetimes. A connection counts references: its two handles (socket,
  * timer) and its head. It is freed when all are gone, so a worker or a
@@ -172,6 +174,8 @@ struct rv__kserver_s {
     uv_timer_t stop_timer;
     uv_thread_t thread;
     atomic_uint_fast64_t append_seq;
+    atomic_uint_fast64_t appended[RV__KWAKE_WORDS]; /* partitions appended to since the loop looked */
+    atomic_long wakeups;                            /* rv__kserver_wakeups() */
     atomic_bool stop_requested;
     atomic_int queued_peak; /* rv__kserver_queued_peak() */
     /* Loop thread only. */
@@ -706,11 +710,22 @@ static void on_async(uv_async_t *a) {
     uint64_t seq = atomic_load(&s->append_seq);
     if (seq != s->seen_seq) {
         s->seen_seq = seq;
-        for (conn_t *c = s->conns; c; c = c->next)
-            if (!c->closing && c->head && c->head->state == JOB_WAITING) {
+        uint64_t bits[RV__KWAKE_WORDS];
+        for (int i = 0; i < RV__KWAKE_WORDS; i++)
+            bits[i] = atomic_exchange(&s->appended[i], 0);
+        for (conn_t *c = s->conns; c; c = c->next) {
+            if (c->closing || !c->head || c->head->state != JOB_WAITING)
+                continue;
+            const rv__kreq_t *req = c->head->req;
+            bool hit = !req->wake_set;
+            for (int i = 0; !hit && i < RV__KWAKE_WORDS; i++)
+                hit = (bits[i] & req->wake_bits[i]) != 0;
+            if (hit) {
+                atomic_fetch_add_explicit(&s->wakeups, 1, memory_order_relaxed);
                 uv_timer_stop(&c->timer);
                 run_job(c->head);
             }
+        }
     }
     if (atomic_load(&s->stop_requested) && !s->stopping)
         begin_stop(s);
@@ -718,9 +733,9 @@ static void on_async(uv_async_t *a) {
 
 /* The broker's append hook: any appending thread, under the hook lock. */
 static void on_append(const char *topic, int32_t partition, void *opaque) {
-    (void)topic;
-    (void)partition;
     rv__kserver_t *s = opaque;
+    unsigned bit = rv__kwake_bit(topic, partition);
+    atomic_fetch_or(&s->appended[bit / 64], (uint_fast64_t)1 << (bit % 64));
     atomic_fetch_add(&s->append_seq, 1);
     uv_async_send(&s->async);
 }
@@ -794,6 +809,9 @@ rv_err_t rv__kserver_start(rv__kserver_t **out, rv_broker_t *broker,
     s->max_request_bytes = cfg->max_request_bytes;
     s->hook_id = -1;
     atomic_init(&s->append_seq, 0);
+    for (int i = 0; i < RV__KWAKE_WORDS; i++)
+        atomic_init(&s->appended[i], 0);
+    atomic_init(&s->wakeups, 0);
     atomic_init(&s->stop_requested, false);
     int rc = uv_loop_init(&s->loop);
     if (rc < 0) {
@@ -902,6 +920,10 @@ int rv__kserver_port(const rv__kserver_t *s) {
 
 int rv__kserver_queued_peak(const rv__kserver_t *s) {
     return atomic_load_explicit(&s->queued_peak, memory_order_relaxed);
+}
+
+long rv__kserver_wakeups(const rv__kserver_t *s) {
+    return atomic_load_explicit(&s->wakeups, memory_order_relaxed);
 }
 
 const char *rv__kserver_address(const rv__kserver_t *s) {

@@ -63,6 +63,10 @@ int rv__kserver_port(const rv__kserver_t *s);
  *  service since the server started (for tests of its back-pressure). */
 int rv__kserver_queued_peak(const rv__kserver_t *s);
 
+/** How many times an append has re-run a waiting request (a long-polling
+ *  Fetch) since the server started (for tests of its wake-ups). */
+long rv__kserver_wakeups(const rv__kserver_t *s);
+
 /** The advertised "host:port". Borrowed: valid until rv__kserver_stop(). */
 const char *rv__kserver_address(const rv__kserver_t *s);
 

@@ -717,6 +717,51 @@ static void test_fetch_long_poll(void **state) {
     close(fd);
 }
 
+/* A waiting Fetch is re-run by appends to its partitions only: appends to
+ * other topics leave it parked (with many long-polling consumers, each
+ * append would otherwise re-run every one of them), and one to its own
+ * partition answers it at once. */
+static void test_fetch_woken_by_its_partitions_only(void **state) {
+    fixture_t *f = *state;
+    create_topic(f, "quiet", 1);
+    create_topic(f, "busy", 2);
+    /* Different wake bits (else the test would prove nothing). */
+    assert_int_not_equal(rv__kwake_bit("quiet", 0), rv__kwake_bit("busy", 0));
+    assert_int_not_equal(rv__kwake_bit("quiet", 0), rv__kwake_bit("busy", 1));
+    int fd = rvt_kdial(f->port);
+    rv__kw_t w;
+    fetch_body(&w, 11, 5000, 1, 1 << 20, "quiet", 0, 0, 1 << 20);
+    int64_t t0 = rv__mono_ms();
+    send_req(fd, RV__KAPI_FETCH, 11, 9, &w);
+    rv__kw_free(&w);
+    sleep_ms(100); /* parked */
+    long before = rv__kserver_wakeups(f->server);
+    rv__buf_t batch = RV__BUF_INIT;
+    rvt_make_batch(&batch, 1, "k", 10, rv__now_ms());
+    char errstr[256];
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(rv_broker_produce(f->broker, "busy", i % 2, batch.data, batch.len, 1,
+                                           NULL, errstr, sizeof errstr),
+                         0);
+    sleep_ms(100);
+    assert_int_equal(rv__kserver_wakeups(f->server), before);
+    assert_int_equal(rv_broker_produce(f->broker, "quiet", 0, batch.data, batch.len, 1, NULL,
+                                       errstr, sizeof errstr),
+                     0);
+    rv__buf_t b = RV__BUF_INIT;
+    assert_int_equal(recv_resp(fd, &b), 9);
+    assert_true(rv__mono_ms() - t0 < 4000); /* woken by the append, not max_wait */
+    assert_true(rv__kserver_wakeups(f->server) > before);
+    fetch_res_t fr = {0};
+    parse_fetch(&b, 11, "quiet", &fr);
+    assert_int_equal(fr.err, 0);
+    assert_int_equal(fr.records.len, batch.len);
+    rv__buf_free(&fr.records);
+    rv__buf_free(&batch);
+    rv__buf_free(&b);
+    close(fd);
+}
+
 /* ---- ListOffsets ---- */
 
 static void list_offsets_req(int fd, int16_t v, int32_t corr, const char *topic, int64_t ts) {
@@ -1436,6 +1481,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_produce_fetch, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_fetch_max_bytes, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_fetch_long_poll, setup, rvt_kserver_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_woken_by_its_partitions_only, setup,
+                                        rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_list_offsets, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_init_producer_id, setup, rvt_kserver_teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, rvt_kserver_teardown),
