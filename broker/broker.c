@@ -84,11 +84,28 @@ rv__topics_t *rv__broker_topics(rv_broker_t *broker) {
     return broker->topics;
 }
 
+rv__pstates_t *rv__broker_pstates(rv_broker_t *broker) {
+    return broker->pstates;
+}
+
 rv__group_coordinator_t *rv__broker_group_coordinator(rv_broker_t *broker) {
     return broker->groups;
 }
 
 /* ---- housekeeping ---- */
+
+/* rv__pstates_prune()'s question: does the partition still have that log? */
+static bool partition_live(void *opaque, const char *topic, int32_t partition, uint64_t log_gen) {
+    rv__topics_t *topics = opaque;
+    rv__topic_t *tp = NULL;
+    rv__log_t *log = NULL;
+    char errstr[256];
+    if (rv__topics_acquire(topics, topic, partition, &tp, &log, errstr, sizeof errstr))
+        return false;
+    bool live = rv__log_generation(log) == log_gen;
+    rv__topics_release(topics, tp);
+    return live;
+}
 
 static void *housekeeping_main(void *arg) {
     rv_broker_t *b = arg;
@@ -111,6 +128,8 @@ static void *housekeeping_main(void *arg) {
         if (retention)
             last_retention = mono;
         rv__topics_housekeep(b->topics, rv__now_ms(), retention, &b->stop);
+        if (retention)
+            rv__pstates_prune(b->pstates, partition_live, b->topics);
         pthread_mutex_lock(&b->hk_lock);
     }
     pthread_mutex_unlock(&b->hk_lock);

@@ -32,8 +32,9 @@
  * the log's group commit.
  *
  * The partition entries live in a hash table keyed by topic name and
- * partition, created on first idempotent append and kept until the broker
- * closes. An entry remembers the generation of the log it was built from
+ * partition, created on first idempotent append; the broker's
+ * housekeeping prunes those of deleted topics (rv__pstates_prune), and an
+ * append holds its entry (users) so a prune never frees it under it. An entry remembers the generation of the log it was built from
  * (rv__log_generation), never its address: when a topic is deleted and
  * made again, the new log may well be allocated where the old one was,
  * and state keyed by address would answer the new topic's first batches
@@ -245,6 +246,7 @@ typedef struct ps_part_s {
     struct ps_part_s *next;
     char *topic;
     int32_t partition;
+    int users;            /* appends holding it (under the registry's lock) */
     pthread_mutex_t lock; /* serialises check + append + record */
     uint64_t log_gen;     /* generation of the log the state was built from, 0 until built */
     rv__pstate_t st;
@@ -277,16 +279,20 @@ rv_err_t rv__pstates_new(rv__pstates_t **out, const char *data_dir, char *errstr
     return RV_ERR_NO_ERROR;
 }
 
+static void part_free(ps_part_t *p) {
+    rv__pstate_clear(&p->st);
+    pthread_mutex_destroy(&p->lock);
+    free(p->topic);
+    free(p);
+}
+
 void rv__pstates_destroy(rv__pstates_t *ps) {
     if (!ps)
         return;
     for (int i = 0; i < BUCKETS; i++) {
         for (ps_part_t *p = ps->buckets[i], *nx; p; p = nx) {
             nx = p->next;
-            rv__pstate_clear(&p->st);
-            pthread_mutex_destroy(&p->lock);
-            free(p->topic);
-            free(p);
+            part_free(p);
         }
     }
     pthread_mutex_destroy(&ps->id_lock);
@@ -353,6 +359,8 @@ static unsigned part_hash(const char *topic, int32_t partition) {
     return h % BUCKETS;
 }
 
+/* The partition's entry, made if need be, held until part_put(); NULL
+ * when out of memory. */
 static ps_part_t *part_get(rv__pstates_t *ps, const char *topic, int32_t partition) {
     unsigned h = part_hash(topic, partition);
     pthread_mutex_lock(&ps->lock);
@@ -371,8 +379,80 @@ static ps_part_t *part_get(rv__pstates_t *ps, const char *topic, int32_t partiti
             ps->buckets[h] = p;
         }
     }
+    if (p)
+        p->users++;
     pthread_mutex_unlock(&ps->lock);
     return p;
+}
+
+size_t rv__pstates_partition_count(rv__pstates_t *ps) {
+    size_t n = 0;
+    pthread_mutex_lock(&ps->lock);
+    for (int h = 0; h < BUCKETS; h++)
+        for (ps_part_t *p = ps->buckets[h]; p; p = p->next)
+            n++;
+    pthread_mutex_unlock(&ps->lock);
+    return n;
+}
+
+static void part_put(rv__pstates_t *ps, ps_part_t *p) {
+    pthread_mutex_lock(&ps->lock);
+    p->users--;
+    pthread_mutex_unlock(&ps->lock);
+}
+
+void rv__pstates_prune(rv__pstates_t *ps, rv__pstates_live_fn *live, void *opaque) {
+    /* Which partitions to ask about, copied out: `live` takes the topics'
+     * locks, which are never taken inside this registry's lock. */
+    typedef struct key_s {
+        char *topic;
+        int32_t partition;
+        uint64_t gen;
+        bool gone;
+    } key_t;
+    key_t *keys = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&ps->lock);
+    for (int h = 0; h < BUCKETS; h++)
+        for (ps_part_t *p = ps->buckets[h]; p; p = p->next) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                key_t *nk = realloc(keys, ncap * sizeof *nk);
+                if (!nk)
+                    goto collected; /* out of memory: prune what fits */
+                keys = nk;
+                cap = ncap;
+            }
+            if (!(keys[n].topic = strdup(p->topic)))
+                goto collected;
+            keys[n].partition = p->partition;
+            keys[n].gen = p->log_gen;
+            keys[n].gone = false;
+            n++;
+        }
+collected:
+    pthread_mutex_unlock(&ps->lock);
+    for (size_t i = 0; i < n; i++)
+        keys[i].gone = !live(opaque, keys[i].topic, keys[i].partition, keys[i].gen);
+    /* An entry still unused and as it was when asked about goes; an append
+     * since (to a topic made again) keeps it, or rebuilds it later. */
+    pthread_mutex_lock(&ps->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i].gone)
+            continue;
+        ps_part_t **pp = &ps->buckets[part_hash(keys[i].topic, keys[i].partition)];
+        while (*pp && ((*pp)->partition != keys[i].partition || strcmp((*pp)->topic, keys[i].topic)))
+            pp = &(*pp)->next;
+        ps_part_t *p = *pp;
+        if (p && p->users == 0 && p->log_gen == keys[i].gen) {
+            *pp = p->next;
+            part_free(p);
+        }
+    }
+    pthread_mutex_unlock(&ps->lock);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i].topic);
+    free(keys);
 }
 
 /* Replays the producer fields of every batch in the log into p->st.
@@ -544,6 +624,7 @@ static rv_err_t append_batches(rv__pstates_t *ps, const char *topic, int32_t par
         }
     }
     pthread_mutex_unlock(&p->lock);
+    part_put(ps, p);
     if (!err && acks == -1 && sync_to >= 0)
         err = rv__log_sync(log, sync_to);
     return err;

@@ -169,6 +169,23 @@ int rv__broker_add_append_hook(rv_broker_t *broker, rv__broker_append_hook_t *fn
 /** Unregisters; once this returns the hook is never called again. */
 void rv__broker_remove_append_hook(rv_broker_t *broker, int id);
 
+/** Whether partition `partition` of `topic` still exists with the log of
+ *  generation `log_gen` (rv__log_generation). */
+typedef bool rv__pstates_live_fn(void *opaque, const char *topic, int32_t partition,
+                                 uint64_t log_gen);
+
+/** Forgets the partitions for which `live` says no (topics deleted, or
+ *  made again since the state was built), so deleted topics do not keep
+ *  their producers' state in memory until the broker closes. `live` is
+ *  called without the registry's locks held. Any thread. */
+void rv__pstates_prune(rv__pstates_t *ps, rv__pstates_live_fn *live, void *opaque);
+
+/** How many partitions the registry holds state for. Any thread. */
+size_t rv__pstates_partition_count(rv__pstates_t *ps);
+
+/** The broker's registry. Borrowed: valid until rv_broker_close(). */
+rv__pstates_t *rv__broker_pstates(rv_broker_t *broker);
+
 /** rv__pstates_init_producer_id() on the broker's registry. */
 rv_err_t rv__broker_init_producer_id(rv_broker_t *broker, int64_t *producer_id, int16_t *epoch,
                                      char *errstr, size_t errstr_size);

@@ -7,6 +7,7 @@
  * rebuilt from, and vectored appends of several batches, through
  * rv_broker_produce / rv__broker_appendv on a real data folder. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,6 +410,79 @@ static void roll_and_clean(fixture_t *f, const char *topic) {
  * whose last record another writer superseded keeps its sequence range
  * (lastOffsetDelta), so after a restart the producer's next batch is
  * still in sequence. */
+/* A deleted topic's producer state goes with it: the broker's
+ * housekeeping prunes it (every second), so topics made and deleted do
+ * not pile up state until the broker closes. */
+static void test_deleted_topic_state_pruned(void **state) {
+    fixture_t *f = *state;
+    rv__topics_t *topics = rv__broker_topics(f->b);
+    rv__pstates_t *ps = rv__broker_pstates(f->b);
+    rv__buf_t b = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off = -1;
+    make(&b, 1, 5, 0, 0);
+    assert_int_equal(produce(f, &b, &off, errstr), 0); /* t-0 stays */
+    assert_int_equal(rv__topics_create(topics, "d", 2, 1, NULL, NULL, 0, errstr, sizeof errstr), 0);
+    for (int32_t p = 0; p < 2; p++)
+        assert_int_equal(rv_broker_produce(f->b, "d", p, b.data, b.len, -1, &off, errstr, 512), 0);
+    assert_int_equal(rv__pstates_partition_count(ps), 3);
+    assert_int_equal(rv__topics_delete(topics, "d", errstr, sizeof errstr), 0);
+    int64_t until = rv__mono_ms() + 10000;
+    while (rv__pstates_partition_count(ps) > 1 && rv__mono_ms() < until) {
+        struct timespec pause = {0, 50 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    assert_int_equal(rv__pstates_partition_count(ps), 1);
+    /* The live topic's producers are still known: a retry is a duplicate. */
+    assert_int_equal(produce(f, &b, &off, errstr), 0);
+    assert_int_equal(off, 0);
+    assert_int_equal(end_offset(f), 1);
+    rv__buf_free(&b);
+}
+
+/* Prunes again and again, saying every partition is gone. */
+static bool never_live(void *opaque, const char *topic, int32_t partition, uint64_t gen) {
+    (void)opaque, (void)topic, (void)partition, (void)gen;
+    return false;
+}
+
+typedef struct pruner_s {
+    rv__pstates_t *ps;
+    int stop;
+} pruner_t;
+
+static void *prune_loop(void *arg) {
+    pruner_t *pr = arg;
+    while (!__atomic_load_n(&pr->stop, __ATOMIC_SEQ_CST))
+        rv__pstates_prune(pr->ps, never_live, NULL);
+    return NULL;
+}
+
+/* Prunes racing with appends never free an entry an append uses, and an
+ * entry dropped under a live producer is rebuilt from the log: its
+ * sequence goes on, and a retry is still answered as a duplicate. */
+static void test_prune_races_appends(void **state) {
+    fixture_t *f = *state;
+    pruner_t pr = {rv__broker_pstates(f->b), 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, prune_loop, &pr), 0);
+    rv__buf_t b = RV__BUF_INIT;
+    char errstr[512];
+    int64_t off = -1;
+    for (int i = 0; i < 300; i++) {
+        make(&b, 1, 9, 0, i);
+        if (produce(f, &b, &off, errstr))
+            fail_msg("append %d: %s", i, errstr);
+        assert_int_equal(off, i);
+    }
+    __atomic_store_n(&pr.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    assert_int_equal(produce(f, &b, &off, errstr), 0); /* the last one again */
+    assert_int_equal(off, 299);
+    assert_int_equal(end_offset(f), 300);
+    rv__buf_free(&b);
+}
+
 static void test_compaction_keeps_last_sequence(void **state) {
     fixture_t *f = *state;
     char errstr[512];
@@ -477,6 +551,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_producers_with_old_timestamps, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recreated_topic_forgets_producers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_topic_state_pruned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_races_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_keeps_last_sequence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction_keeps_emptied_last_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_producer_ids_unique_across_restart, setup, teardown),
