@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,24 @@ static long long mono_ms(void) {
  * then --consumer-property, then the group, offset reset, bootstrap and
  * isolation level from the flags. Returns NULL after printing a usage
  * error (*usage set) or with a message in errstr. */
+/* Moves the position of each partition with records in rs[from..] back
+ * to the first of them, so that what the consumer commits when it closes
+ * (auto commit of the positions) covers only the records printed. */
+static void rewind_unprinted(rv_consumer_t *c, const rv_records_t *rs, size_t from) {
+    size_t n = rv_records_count(rs);
+    for (size_t i = from; i < n; i++) {
+        const rv_record_t *r = rv_records_get(rs, i);
+        bool first = true; /* the partition's first record at or after `from` */
+        for (size_t j = from; first && j < i; j++) {
+            const rv_record_t *q = rv_records_get(rs, j);
+            first = rv_record_partition(q) != rv_record_partition(r) ||
+                    strcmp(rv_record_topic(q), rv_record_topic(r)) != 0;
+        }
+        if (first)
+            rv_consumer_seek(c, rv_record_topic(r), rv_record_partition(r), rv_record_offset(r));
+    }
+}
+
 static rv_conf_t *build_conf(const rv__args_t *a, bool partition_mode, bool *usage, char *errstr,
                              size_t errstr_size) {
     *usage = false;
@@ -645,11 +664,12 @@ int rv__cmd_console_consumer(int argc, char **argv) {
     while (!stop_requested && (max < 0 || total < max)) {
         int slice = POLL_SLICE_MS;
         if (timeout_ms >= 0) {
-            long long left = idle_since + timeout_ms - mono_ms();
-            if (left <= 0)
+            /* Elapsed time against the timeout: no sum that could overflow. */
+            long long idle = mono_ms() - idle_since;
+            if (idle >= timeout_ms)
                 break; /* Kafka's TimeoutException: no record for timeout-ms */
-            if (left < slice)
-                slice = (int)left;
+            if (timeout_ms - idle < slice)
+                slice = (int)(timeout_ms - idle);
         }
         rv_records_t *rs = NULL;
         err = rv_consumer_poll(c, slice, &rs);
@@ -663,15 +683,24 @@ int rv__cmd_console_consumer(int argc, char **argv) {
             rc = 1;
             break;
         }
-        size_t n = rv_records_count(rs);
-        for (size_t i = 0; i < n && (max < 0 || total < max); i++) {
-            format_record(&fmt, rv_records_get(rs, i));
+        size_t n = rv_records_count(rs), printed = 0;
+        for (; printed < n && (max < 0 || total < max); printed++) {
+            format_record(&fmt, rv_records_get(rs, printed));
             total++;
         }
-        if (n > 0) {
-            fflush(stdout);
-            idle_since = mono_ms();
+        if (n > 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+            /* Not delivered: the group must not commit this poll's records. */
+            int e = errno;
+            rewind_unprinted(c, rs, 0);
+            rv_records_destroy(rs);
+            fprintf(stderr, "ERROR Error writing the output, terminating consumer process: %s\n",
+                    strerror(e));
+            rc = 1;
+            break;
         }
+        rewind_unprinted(c, rs, printed); /* past --max-messages */
+        if (n > 0)
+            idle_since = mono_ms();
         rv_records_destroy(rs);
     }
 out:

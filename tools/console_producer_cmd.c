@@ -461,16 +461,30 @@ static char **fill_optional_codec(int argc, char **argv, int *out_argc) {
     return v;
 }
 
-/* Reads one line of any length (without its "\n", or "\r\n" as Java's
- * readLine). Returns its length, or -1 at the end of input. */
+/* Reads one line of any length, as Java's readLine: a line ends at "\n",
+ * "\r\n" or a lone "\r", which are not part of it. Returns its length, -1
+ * at the end of input, or -2 when out of memory. */
 static long read_line(FILE *f, char **buf, size_t *cap) {
-    ssize_t n = getline(buf, cap, f);
-    if (n < 0)
+    size_t n = 0;
+    int ch;
+    while ((ch = getc_unlocked(f)) != EOF && ch != '\n' && ch != '\r') {
+        if (n + 1 >= *cap) {
+            size_t ncap = *cap ? *cap * 2 : 256;
+            char *nb = realloc(*buf, ncap);
+            if (!nb)
+                return -2;
+            *buf = nb;
+            *cap = ncap;
+        }
+        (*buf)[n++] = (char)ch;
+    }
+    if (ch == EOF && n == 0)
         return -1;
-    if (n > 0 && (*buf)[n - 1] == '\n')
-        n--;
-    if (n > 0 && (*buf)[n - 1] == '\r')
-        n--;
+    if (ch == '\r' && (ch = getc_unlocked(f)) != '\n' && ch != EOF)
+        ungetc(ch, f);
+    if (!*buf && !(*buf = malloc(*cap = 256)))
+        return -2;
+    (*buf)[n] = '\0';
     return (long)n;
 }
 
@@ -547,8 +561,11 @@ int rv__cmd_console_producer(int argc, char **argv) {
             fputs(">", stdout);
             fflush(stdout);
         }
-        if ((n = read_line(stdin, &line, &cap)) < 0)
+        if ((n = read_line(stdin, &line, &cap)) < 0) {
+            if (n == -2)
+                rc = rv__tool_fail("Out of memory reading a line");
             break;
+        }
         if (send_line(p, &run, &r, topic, sync, line, (size_t)n, errstr, sizeof errstr) < 0) {
             /* The lines before this one are still delivered. */
             rv_producer_flush(p, -1);

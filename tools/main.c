@@ -5,8 +5,11 @@
  * console-producer, console-consumer, consumer-groups, and the system-test
  * tools verifiable-producer and verifiable-consumer) and document
  * themselves with --help. docs/TOOLS.md is the user guide. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tools/tool.h"
 
@@ -46,7 +49,25 @@ static void usage(FILE *f) {
     fprintf(f, "\nRun `rivulet <command> --help` for a command's options.\n");
 }
 
+/* A tool started with standard input, output or error closed (from a
+ * daemon or a cron job) would hand those descriptor numbers to the data
+ * folder's files, and what it prints would be written into a segment.
+ * Each closed one is opened on /dev/null first, read-only: reading it
+ * gives end of input, and writing to it fails as writing to a closed
+ * descriptor does, so lost output is still reported as an error. */
+static void reserve_stdio(void) {
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            int got = open("/dev/null", O_RDONLY);
+            if (got >= 0 && got != fd) {
+                dup2(got, fd);
+                close(got);
+            }
+        }
+}
+
 int main(int argc, char **argv) {
+    reserve_stdio();
     if (argc < 2) {
         usage(stderr);
         return 1;

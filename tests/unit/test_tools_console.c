@@ -292,6 +292,100 @@ static void test_consumer_errors(void **state) {
     assert_string_equal(ERR(f), "Processed a total of 0 messages\n");
 }
 
+/* Tools run from daemons and cron jobs may start with standard input and
+ * output closed. The data folder's files must then not take descriptors 0
+ * and 1: what the consumer prints would be written into a segment. */
+static void test_consumer_closed_stdio_keeps_log(void **state) {
+    fx_t *f = *state;
+    /* A folder of its own with one single-partition topic, so that its
+     * segment is the file the broker opens right after the lock. */
+    char bs[4300];
+    snprintf(bs, sizeof bs, "--bootstrap-server embedded:%s/solo", f->dir);
+    assert_int_equal(rvt_cli(&f->out, &f->err, "topics %s --create --topic A", bs), 0);
+    rvt_write_file(f->file, "one\ntwo\nthree\n", 14);
+    assert_int_equal(rvt_cli(&f->out, &f->err, "console-producer %s --topic A < '%s'", bs, f->file),
+                     0);
+    /* Its output cannot be written: an error, as any failed write. */
+    assert_int_not_equal(rvt_cli(NULL, &f->err,
+                                 "console-consumer %s --topic A --partition 0 --offset earliest "
+                                 "--timeout-ms 500 <&- >&-",
+                                 bs),
+                         0);
+    rvt_assert_contains(ERR(f), "Error writing the output");
+    /* The records are all still there. */
+    assert_int_equal(rvt_cli(&f->out, &f->err,
+                             "console-consumer %s --topic A --partition 0 --offset earliest "
+                             "--max-messages 3 --timeout-ms 3000",
+                             bs),
+                     0);
+    assert_string_equal(OUT(f), "one\ntwo\nthree\n");
+}
+
+/* With standard input closed the producer has nothing to read: it must not
+ * send the contents of whatever file the broker opened as descriptor 0. */
+static void test_producer_closed_stdin_sends_nothing(void **state) {
+    fx_t *f = *state;
+    rvt_cli(&f->out, &f->err, "console-producer %s --topic t <&-", f->bs);
+    assert_int_equal(end_offset(f, "t", 0) + end_offset(f, "t", 1), 0);
+}
+
+/* Output that cannot be written (a full disk) is an error: the records
+ * were consumed (and committed for the group) but never delivered. */
+static void test_consumer_stdout_write_error_fails(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(produce(f, "one\ntwo\nthree\n", "--topic t"), 0);
+    int rc = rvt_cli(NULL, &f->err,
+                     "console-consumer %s --topic t --group g --from-beginning "
+                     "--timeout-ms 1000 > /dev/full",
+                     f->bs);
+    if (rc == 0)
+        fail_msg("exit status 0 although stdout could not be written; stderr: %s", ERR(f));
+}
+
+/* TOOLS.md: "In a group it commits what it read when it stops". With
+ * --max-messages the records past the limit were not printed, so they
+ * must not be committed. */
+static void test_consumer_max_messages_commits_what_it_read(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(produce(f, "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "--topic t"), 0);
+    assert_int_equal(rvt_cli(&f->out, &f->err,
+                             "console-consumer %s --topic t --group g --from-beginning "
+                             "--max-messages 3 --timeout-ms 5000",
+                             f->bs),
+                     0);
+    assert_string_equal(OUT(f), "1\n2\n3\n");
+    /* The next run of the group goes on with the fourth record. */
+    assert_int_equal(rvt_cli(&f->out, &f->err,
+                             "console-consumer %s --topic t --group g --max-messages 1 "
+                             "--timeout-ms 2000",
+                             f->bs),
+                     0);
+    assert_string_equal(OUT(f), "4\n");
+}
+
+/* --timeout-ms is a long in Kafka's ConsoleConsumerOptions; the largest
+ * one means "wait forever", not an overflow of now + timeout (undefined
+ * behaviour: the sanitizer build aborts). */
+static void test_consumer_huge_timeout(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(produce(f, "one\ntwo\n", "--topic t"), 0);
+    assert_int_equal(rvt_cli(&f->out, &f->err,
+                             "console-consumer %s --topic t --from-beginning --max-messages 2 "
+                             "--timeout-ms 9223372036854775807",
+                             f->bs),
+                     0);
+    assert_string_equal(ERR(f), "Processed a total of 2 messages\n");
+}
+
+/* Java's BufferedReader.readLine, which Kafka's LineMessageReader uses (and
+ * read_line() claims to follow), ends a line at "\n", "\r\n" or a lone
+ * "\r": "a\rb\n" is two records. */
+static void test_producer_lone_cr_ends_line(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(produce(f, "a\rb\n", "--topic t"), 0);
+    assert_int_equal(end_offset(f, "t", 0) + end_offset(f, "t", 1), 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_with_keys, setup, rvt_cli_fx_teardown),
@@ -304,6 +398,17 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_compression, setup, rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_producer_errors, setup, rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_consumer_errors, setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_closed_stdio_keeps_log, setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_producer_closed_stdin_sends_nothing, setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_stdout_write_error_fails, setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_max_messages_commits_what_it_read, setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_huge_timeout, setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_producer_lone_cr_ends_line, setup,
+                                        rvt_cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
