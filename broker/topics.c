@@ -991,6 +991,17 @@ oom:
     return RV_ERR__NOMEM;
 }
 
+/* Kafka's controller refuses to make more than 10 000 partitions in one
+ * request (ReplicationControlManager's "excessively large" check); here
+ * each is a folder and two files made one at a time, so a count near
+ * INT32_MAX would run until the disk is full. */
+static rv_err_t too_many_partitions(char *errstr, size_t errstr_size) {
+    rv__errstr_set(errstr, errstr_size,
+                   "Excessively large number of partitions per request (at most %d).",
+                   RV__MAX_PARTITIONS_PER_REQUEST);
+    return RV_ERR_POLICY_VIOLATION;
+}
+
 rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions,
                            int16_t replication_factor, const char *const *names,
                            const char *const *values, size_t config_cnt, char *errstr,
@@ -1025,6 +1036,10 @@ rv_err_t rv__topics_create(rv__topics_t *t, const char *name, int32_t partitions
         rv__errstr_set(errstr, errstr_size,
                        "Number of partitions was set to an invalid non-positive value.");
         err = RV_ERR_INVALID_PARTITIONS;
+        goto out;
+    }
+    if (partitions > RV__MAX_PARTITIONS_PER_REQUEST) {
+        err = too_many_partitions(errstr, errstr_size);
         goto out;
     }
     if (replication_factor == -1)
@@ -1171,6 +1186,10 @@ rv_err_t rv__topics_create_partitions(rv__topics_t *t, const char *name, int32_t
                        "Topic currently has %d partitions, which is higher than the requested %d.",
                        cur, total);
         err = RV_ERR_INVALID_PARTITIONS;
+        goto out;
+    }
+    if (total - cur > RV__MAX_PARTITIONS_PER_REQUEST) {
+        err = too_many_partitions(errstr, errstr_size);
         goto out;
     }
     if (!(logs = calloc((size_t)total, sizeof *logs))) {

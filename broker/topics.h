@@ -19,6 +19,9 @@
 #include "rivulet/broker.h"
 #include "rivulet/error.h"
 
+/* The most partitions one create or create-partitions request may add. */
+#define RV__MAX_PARTITIONS_PER_REQUEST 10000
+
 typedef struct rv__topics_s rv__topics_t;
 typedef struct rv__topic_s rv__topic_t;
 

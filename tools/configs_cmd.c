@@ -217,7 +217,9 @@ static int parse_add_config(kvlist_t *out, const char *text) {
             start = p + 1;
         }
     }
-    while (items > 0 && bounds[2 * (items - 1)] == bounds[2 * (items - 1) + 1])
+    /* Java's split drops trailing empty items, except from an empty text,
+     * which is one empty item (and so not "key=val"). */
+    while (*text && items > 0 && bounds[2 * (items - 1)] == bounds[2 * (items - 1) + 1])
         items--;
     for (size_t i = 0; i < items; i++) {
         int rc = parse_pair(out, bounds[2 * i], bounds[2 * i + 1]);

@@ -682,8 +682,14 @@ static int prepare_offsets(topic_cache_t *tc, const rv__args_t *a, rv_admin_t *a
                     break;
                 }
             }
-            /* checkOffsetsRange: moved into [log start, log end]. */
-            off = base + n;
+            /* checkOffsetsRange: moved into [log start, log end]; a sum
+             * past int64 is past either end. */
+            if (n > 0 && base > INT64_MAX - n)
+                off = INT64_MAX;
+            else if (n < 0 && base < INT64_MIN - n)
+                off = INT64_MIN;
+            else
+                off = base + n;
             if (off > end)
                 off = end;
             else if (off < start)

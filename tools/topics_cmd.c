@@ -380,7 +380,11 @@ static int do_create(rv_admin_t *admin, const rv__args_t *a) {
     int32_t partitions = rv__args_has(a, "partitions") ? rv__args_int(a, "partitions") : -1;
     int32_t rf = rv__args_has(a, "replication-factor") ? rv__args_int(a, "replication-factor") : -1;
     const char *assignment = rv__args_str(a, "replica-assignment");
-    if (assignment && *assignment) {
+    if (assignment && !*assignment) {
+        rc = cmd_error("For input string: \"\""); /* Kafka's parseReplicaAssignment("") */
+        goto out;
+    }
+    if (assignment) {
         char errstr[512];
         if (parse_assignment(assignment, &partitions, &rf, errstr, sizeof errstr) < 0) {
             rc = cmd_error(errstr);

@@ -200,6 +200,16 @@ static void test_usage_errors(void **state) {
     rvt_assert_contains(ERR(f), "--add-config <String: String>");
 }
 
+/* Kafka splits "" into one empty item, which is not "key=val": the
+ * requirement fails and nothing is reported as updated. */
+static void test_empty_add_config(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(CONFIGS(f, "--alter --topic t --add-config ''", f->bs), 1);
+    assert_string_equal(ERR(f), "requirement failed: Invalid entity config: all configs to be "
+                                "added must be in the format \"key=val\".\n");
+    assert_string_equal(OUT(f), "");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_describe_alter, setup_topic, rvt_cli_fx_teardown),
@@ -207,6 +217,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_add_config_file, setup_topic, rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_operation_errors, setup_topic, rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup_topic, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_add_config, setup_topic, rvt_cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

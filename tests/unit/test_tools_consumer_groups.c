@@ -370,12 +370,28 @@ static void test_admin_live_group(void **state) {
     rv_admin_destroy(admin);
 }
 
+/* --shift-by with a huge positive count moves forward, to the log end:
+ * committed + n must not overflow (signed overflow in C; it wraps to a
+ * negative offset that is then "clamped" to the log start, moving the
+ * group back over every record). */
+static void test_reset_shift_by_huge(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(cg(f, "--reset-offsets --group g --topic t --to-offset 2 --execute"), 0);
+    assert_int_equal(cg(f, "--reset-offsets --group g --topic t --shift-by 9223372036854775807 "
+                           "--dry-run"),
+                     0);
+    assert_string_equal(OUT(f), "\nGROUP           TOPIC           PARTITION  NEW-OFFSET"
+                                "\ng               t               0          5"
+                                "\ng               t               1          5\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_list_and_describe_after_consuming, setup,
                                         rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_reset_offsets, setup, rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reset_shift_by_huge, setup, rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_admin_live_group, setup, rvt_cli_fx_teardown),
     };

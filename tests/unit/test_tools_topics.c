@@ -347,6 +347,41 @@ static void test_locked_folder(void **state) {
     assert_int_equal(TOPICS(f, "--list", f->bs), 0);
 }
 
+/* Runs `rivulet topics <bootstrap> ARGS` killed after `secs` seconds (exit
+ * status 137 then). */
+static int topics_bounded(fx_t *f, int secs, const char *args) {
+    return rvt_cli(&f->out, &f->err,
+                   "topics %s %s & p=$!; (sleep %d; kill -9 $p) >/dev/null 2>&1 & w=$!; "
+                   "wait $p; rc=$?; kill $w 2>/dev/null; exit $rc",
+                   f->bs, args, secs);
+}
+
+/* A partition count no broker can hold is refused at once (Kafka's
+ * controller refuses excessively large operations), not attempted one
+ * folder at a time until the disk is full. */
+static void test_create_huge_partition_count(void **state) {
+    fx_t *f = *state;
+    int rc = topics_bounded(f, 15, "--create --topic big --partitions 2147483647");
+    if (rc != 1)
+        fail_msg("exit status %d (137: still running after 15 s); stdout: %.200s", rc, OUT(f));
+    rvt_assert_prefix(OUT(f), "Error while executing topic command : ");
+    create_ok(f, "small", "--partitions 1");
+    rc = topics_bounded(f, 15, "--alter --topic small --partitions 2147483647");
+    if (rc != 1)
+        fail_msg("alter: exit status %d (137: still running after 15 s); stdout: %.200s", rc,
+                 OUT(f));
+}
+
+/* Kafka's parseReplicaAssignment("") fails (For input string: ""); an
+ * empty --replica-assignment must not be dropped silently. */
+static void test_create_empty_replica_assignment(void **state) {
+    fx_t *f = *state;
+    assert_int_equal(TOPICS(f, "--create --topic ra --replica-assignment ''", f->bs), 1);
+    assert_string_equal(OUT(f), "Error while executing topic command : For input string: \"\"\n");
+    assert_int_equal(TOPICS(f, "--list", f->bs), 0);
+    assert_string_equal(OUT(f), "\n"); /* no topic made: Kafka's empty list */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_list_delete, rvt_cli_fx_setup,
@@ -363,6 +398,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bootstrap_and_command_config, rvt_cli_fx_setup,
                                         rvt_cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_locked_folder, rvt_cli_fx_setup, rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_huge_partition_count, rvt_cli_fx_setup,
+                                        rvt_cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_empty_replica_assignment, rvt_cli_fx_setup,
+                                        rvt_cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
