@@ -34,12 +34,11 @@
  * The partition entries live in a hash table keyed by topic name and
  * partition, created on first idempotent append; the broker's
  * housekeeping prunes those of deleted topics (rv__pstates_prune), and an
- * append holds its entry (users) so a prune never frees it under it. An entry remembers the generation of the log it was built from
- * (rv__log_generation), never its address: when a topic is deleted and
- * made again, the new log may well be allocated where the old one was,
- * and state keyed by address would answer the new topic's first batches
- * as duplicates of the old topic's. A new generation makes the state be
- * rebuilt from the new log.
+ * append holds its entry (users) so a prune never frees it under it. An entry remembers the
+ * generation of the log it was built from (rv__log_generation), never its address: when a topic is
+ * deleted and made again, the new log may well be allocated where the old one was, and state keyed
+ * by address would answer the new topic's first batches as duplicates of the old topic's. A new
+ * generation makes the state be rebuilt from the new log.
  *
  * Restart: there are no snapshot files. The first idempotent append to a
  * partition after the broker opened scans that partition's log once from
@@ -441,7 +440,8 @@ collected:
         if (!keys[i].gone)
             continue;
         ps_part_t **pp = &ps->buckets[part_hash(keys[i].topic, keys[i].partition)];
-        while (*pp && ((*pp)->partition != keys[i].partition || strcmp((*pp)->topic, keys[i].topic)))
+        while (*pp &&
+               ((*pp)->partition != keys[i].partition || strcmp((*pp)->topic, keys[i].topic)))
             pp = &(*pp)->next;
         ps_part_t *p = *pp;
         if (p && p->users == 0 && p->log_gen == keys[i].gen) {

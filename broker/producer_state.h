@@ -85,9 +85,9 @@ rv_err_t rv__pstate_check(const rv__pstate_t *s, int64_t pid, int16_t epoch, int
  *  rebuilding from the log). A new epoch resets the producer's batches.
  *  Producers idle for more than RV__PSTATE_EXPIRATION_MS before now_ms are
  *  dropped, in a sweep at most every RV__PSTATE_EXPIRATION_CHECK_MS (as
- *  Kafka's producer.id.expiration.check.interval.ms). now_ms is the wall clock (the time of the rebuild while
- *  rebuilding), never a record timestamp. RV_ERR__NOMEM when out of memory
- *  (the state is unchanged). */
+ *  Kafka's producer.id.expiration.check.interval.ms). now_ms is the wall clock (the time of the
+ * rebuild while rebuilding), never a record timestamp. RV_ERR__NOMEM when out of memory (the state
+ * is unchanged). */
 rv_err_t rv__pstate_record(rv__pstate_t *s, int64_t pid, int16_t epoch, const rv__pstate_batch_t *b,
                            int64_t now_ms);
 

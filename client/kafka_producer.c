@@ -255,8 +255,7 @@ static void record_report(rv__kproducer_t *kp, kmsg_t *m, const rd_kafka_message
              * the record fails with that error, as Java's do, not as if
              * the producer had been closed. */
             char msg[ERRMSG_SIZE + 64];
-            snprintf(msg, sizeof msg, "Fatal producer error %s: %s", rd_kafka_err2name(fatal),
-                     why);
+            snprintf(msg, sizeof msg, "Fatal producer error %s: %s", rd_kafka_err2name(fatal), why);
             kmsg_set_error(m, rv__kafka_err(fatal), msg);
             return;
         }

@@ -174,8 +174,9 @@ struct rv__kserver_s {
     uv_timer_t stop_timer;
     uv_thread_t thread;
     atomic_uint_fast64_t append_seq;
-    atomic_uint_fast64_t appended[RV__KWAKE_WORDS]; /* partitions appended to since the loop looked */
-    atomic_long wakeups;                            /* rv__kserver_wakeups() */
+    atomic_uint_fast64_t
+        appended[RV__KWAKE_WORDS]; /* partitions appended to since the loop looked */
+    atomic_long wakeups;           /* rv__kserver_wakeups() */
     atomic_bool stop_requested;
     atomic_int queued_peak; /* rv__kserver_queued_peak() */
     /* Loop thread only. */

@@ -474,9 +474,9 @@ static void test_commit_sync_cluster_gone(void **state) {
     fx_t *fx = *state;
     create_topic(fx, "cg", 1);
     produce(fx, "cg", 0, 0, 3);
-    rv_consumer_t *c = consumer(fx, "group.id", "g-gone", "session.timeout.ms", "6000",
-                                "heartbeat.interval.ms", "500", "request.timeout.ms", "5000",
-                                "enable.auto.commit", "false", NULL);
+    rv_consumer_t *c =
+        consumer(fx, "group.id", "g-gone", "session.timeout.ms", "6000", "heartbeat.interval.ms",
+                 "500", "request.timeout.ms", "5000", "enable.auto.commit", "false", NULL);
     assign1(c, "cg", 0, 0);
     int64_t offs[3];
     assert_int_equal(poll_offsets(c, 3, offs), 3);

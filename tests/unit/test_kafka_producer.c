@@ -414,7 +414,8 @@ static void test_fatal_error_fails_queued_records_with_it(void **state) {
     memset(&r, 0, sizeof r);
     rv_producer_record_t x = rec("one", "k", 1, "v");
     assert_int_equal(rv_producer_send(p, &x, report_cb, &r, errstr, sizeof errstr), 0);
-    assert_int_equal(rd_kafka_test_fatal_error(last_rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+    assert_int_equal(rd_kafka_test_fatal_error(last_rk,
+                                               RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
                                                "injected by the test"),
                      RD_KAFKA_RESP_ERR_NO_ERROR);
     int64_t until = rv__mono_ms() + 10000;

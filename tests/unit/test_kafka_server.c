@@ -740,8 +740,8 @@ static void test_fetch_woken_by_its_partitions_only(void **state) {
     rvt_make_batch(&batch, 1, "k", 10, rv__now_ms());
     char errstr[256];
     for (int i = 0; i < 200; i++)
-        assert_int_equal(rv_broker_produce(f->broker, "busy", i % 2, batch.data, batch.len, 1,
-                                           NULL, errstr, sizeof errstr),
+        assert_int_equal(rv_broker_produce(f->broker, "busy", i % 2, batch.data, batch.len, 1, NULL,
+                                           errstr, sizeof errstr),
                          0);
     sleep_ms(100);
     assert_int_equal(rv__kserver_wakeups(f->server), before);
