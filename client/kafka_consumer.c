@@ -438,8 +438,33 @@ static rv_err_t start_commit(rv__kconsumer_t *kc, rv_topic_partition_list_t *off
     return RV_ERR_NO_ERROR;
 }
 
+/* The answer to a synchronous commit: its error, and the partitions'
+ * errors written into the committed list. */
+typedef struct sync_commit_s {
+    bool done;
+    rd_kafka_resp_err_t err;
+    rd_kafka_topic_partition_list_t *rl;
+} sync_commit_t;
+
+static void on_sync_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+    (void)rk;
+    sync_commit_t *sc = opaque;
+    sc->done = true;
+    sc->err = err;
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+            sc->rl, offsets->elems[i].topic, offsets->elems[i].partition);
+        if (p)
+            p->err = offsets->elems[i].err;
+    }
+}
+
 /* A synchronous commit of `rl` (offsets >= 0); fills per-partition errors
- * into `l` when given. */
+ * into `l` when given. It waits at most request.timeout.ms, as Java's
+ * commitSync waits a bounded time: librdkafka's own synchronous commit
+ * waits without end, and with the coordinator down it retries the request
+ * for as long. A commit given up on may still land later. */
 static rv_err_t commit_now(rv__kconsumer_t *kc, rd_kafka_topic_partition_list_t *rl,
                            rv_topic_partition_list_t *l, char *errstr, size_t errstr_size) {
     if (!kc->group_id) {
@@ -448,7 +473,26 @@ static rv_err_t commit_now(rv__kconsumer_t *kc, rd_kafka_topic_partition_list_t 
     }
     if (rl->cnt == 0)
         return RV_ERR_NO_ERROR;
-    rd_kafka_resp_err_t rerr = rd_kafka_commit(kc->rk, rl, 0);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(kc->rk);
+    if (!q) {
+        rv__errstr_set(errstr, errstr_size, "out of memory");
+        return RV_ERR__NOMEM;
+    }
+    sync_commit_t sc = {false, RD_KAFKA_RESP_ERR_NO_ERROR, rl};
+    rd_kafka_resp_err_t rerr = rd_kafka_commit_queue(kc->rk, rl, q, on_sync_commit, &sc);
+    int64_t until = rv__mono_ms() + kc->commit_timeout_ms;
+    while (!rerr && !sc.done && rv__mono_ms() < until)
+        rd_kafka_queue_poll_callback(q, 10);
+    /* A late answer finds the queue gone and is dropped, never calling
+     * back into this frame. */
+    rd_kafka_queue_destroy(q);
+    if (!rerr && !sc.done) {
+        rv__errstr_set(errstr, errstr_size, "OffsetCommit for group %s timed out after %d ms",
+                       kc->group_id, kc->commit_timeout_ms);
+        return RV_ERR__TIMED_OUT;
+    }
+    if (!rerr)
+        rerr = sc.err;
     if (l)
         copy_errs(l, rl);
     rv_err_t err = rerr == RD_KAFKA_RESP_ERR__NO_OFFSET ? RV_ERR_NO_ERROR : rv__kafka_err(rerr);
