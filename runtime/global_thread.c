@@ -110,7 +110,6 @@
 #define FAC "STREAMS"
 #define GLOBAL_TASK "global"
 #define ITER_CHUNK 128
-#define TASK_TIMEOUT_MS 300000 /* Kafka's task.timeout.ms default */
 
 enum { PHASE_STARTING, PHASE_RUNNING, PHASE_DEAD };
 
@@ -753,7 +752,7 @@ static rv_err_t bootstrap_part(rv__global_thread_t *gt, gpart_t *p, int64_t log_
                  (int)p->partition, rv_consumer_last_error(gt->consumer));
             return err;
         }
-        int64_t deadline = rv__mono_ms() + TASK_TIMEOUT_MS;
+        int64_t deadline = rv__mono_ms() + RV__TASK_TIMEOUT_MS;
         while (p->pos < end && !atomic_load(&gt->stop) && !gt->fail_err) {
             rv_records_t *rs = NULL;
             err = rv_consumer_poll(gt->consumer, 100, &rs);
@@ -797,7 +796,7 @@ static rv_err_t bootstrap_part(rv__global_thread_t *gt, gpart_t *p, int64_t log_
                 p->pos = rv_topic_partition_offset(ptp);
             rv_topic_partition_list_destroy(pl);
             if (last >= 0) {
-                deadline = rv__mono_ms() + TASK_TIMEOUT_MS;
+                deadline = rv__mono_ms() + RV__TASK_TIMEOUT_MS;
                 total += batch;
                 if (app->has_restore && app->restore.on_batch && !gt->fail_err)
                     app->restore.on_batch(p->topic, p->partition, store, last, batch,
@@ -806,7 +805,7 @@ static rv_err_t bootstrap_part(rv__global_thread_t *gt, gpart_t *p, int64_t log_
                 fail(gt, RV_ERR__TIMED_OUT,
                      "Global task did not make progress to restore state within %d ms "
                      "(%s-%d at offset %" PRId64 ", end offset %" PRId64 ")",
-                     TASK_TIMEOUT_MS, p->topic, (int)p->partition, p->pos, end);
+                     RV__TASK_TIMEOUT_MS, p->topic, (int)p->partition, p->pos, end);
             }
         }
         rv_consumer_assign(gt->consumer, NULL);

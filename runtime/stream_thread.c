@@ -54,9 +54,12 @@
  * records are therefore acknowledged before the offsets that produced them
  * are committed; a crash in between reprocesses, never loses.
  *
- * Failure. A task error, a fatal consumer error or a delivery error fails
- * the thread: its tasks are closed without committing, its clients
- * closed, and the app's uncaught error handler decides between replacing
+ * Failure. A lookup a task needs that finds the cluster out of reach (the
+ * end offset of a changelog to restore, the committed offsets of an
+ * assignment) is tried again for up to Kafka's task.timeout.ms default
+ * (retry_lookup). A task error, a fatal consumer error, a delivery error,
+ * or such a lookup still failing after that fails the thread: its tasks are closed without
+ * committing, its clients closed, and the app's uncaught error handler decides between replacing
  * the thread (the same thread builds new clients and rejoins) and shutting
  * the client down.
  *
@@ -436,6 +439,42 @@ static rv_err_t restore_write(rv__stream_thread_t *th, const rv__task_store_info
  * before the store caught up with its changelog. */
 #define RESTORE_STOPPED RV_ERR__WAKEUP
 
+/* How often a lookup that found the cluster out of reach is tried again. */
+#define RETRY_MS 500
+
+/* Errors of a cluster that is out of reach for now, which Kafka's clients
+ * report as a TimeoutException or a retriable error. */
+static bool unreachable(rv_err_t err) {
+    return err == RV_ERR__TIMED_OUT || err == RV_ERR_REQUEST_TIMED_OUT ||
+           err == RV_ERR_LEADER_NOT_AVAILABLE || err == RV_ERR_COORDINATOR_NOT_AVAILABLE ||
+           err == RV_ERR_NOT_COORDINATOR || err == RV_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+}
+
+/* As Kafka Streams' task.timeout.ms (KIP-572): a lookup a task needs (the
+ * end offset of a changelog, the committed offsets of an assignment) that
+ * failed with `err` because the cluster is out of reach is tried again,
+ * every RETRY_MS, until it has failed for RV__TASK_TIMEOUT_MS or the
+ * thread stops; only then does the thread fail. *since is 0 before the
+ * first failure. Returns whether to try again. */
+static bool retry_lookup(rv__stream_thread_t *th, rv_err_t err, int64_t *since, const char *what,
+                         const char *why) {
+    if (!unreachable(err) || atomic_load(&th->stop))
+        return false;
+    int64_t now = rv__mono_ms();
+    if (!*since) {
+        *since = now;
+        rv__log_warn(FAC, "stream-thread [%s] %s failed (%s): trying again for up to %d ms",
+                     th->name, what, why, RV__TASK_TIMEOUT_MS);
+    }
+    if (now - *since >= RV__TASK_TIMEOUT_MS)
+        return false;
+    for (int waited = 0; waited < RETRY_MS && !atomic_load(&th->stop); waited += 50) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return !atomic_load(&th->stop);
+}
+
 /* Restores one store of task t from its changelog partition. */
 static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
                               const rv__task_store_info_t *ts, char *errstr, size_t errstr_size) {
@@ -454,12 +493,16 @@ static rv_err_t restore_store(rv__stream_thread_t *th, rv__task_t *t,
     /* From checkpoint + 1, or the beginning (in-memory stores always
      * start over), to the end offset taken now: what is written later is
      * this task's own output. */
-    int64_t end = rv__streams_end_offset(app, ts->changelog, p, errstr, errstr_size);
+    rv_err_t lerr = 0;
+    int64_t since = 0, end;
+    while ((end = rv__streams_end_offset(app, ts->changelog, p, &lerr, errstr, errstr_size)) < 0 &&
+           retry_lookup(th, lerr, &since, "Reading the end offset of a changelog", errstr))
+        ;
     int64_t start = ts->persistent && ts->checkpoint_offset >= 0 ? ts->checkpoint_offset + 1 : -1;
     int64_t pos = start >= 0 ? start : 0;
     if (end < 0) {
         rv_topic_partition_list_destroy(l);
-        return RV_ERR__FAIL;
+        return atomic_load(&th->stop) ? RESTORE_STOPPED : RV_ERR__FAIL;
     }
     rv_topic_partition_set_offset(tp, start >= 0 ? start : RV_OFFSET_BEGINNING);
     err = pos < end ? rv_consumer_assign(th->restorer, l) : 0;
@@ -726,9 +769,15 @@ static void on_assigned(rv_consumer_t *c, const rv_topic_partition_list_t *parts
      * resolves it. */
     rv_topic_partition_list_t *start =
         n && !th->fail_err ? rv_topic_partition_list_copy(parts) : NULL;
-    bool ok = start && !rv_consumer_committed(c, start, 10000);
-    if (!ok && n && !th->fail_err)
-        fail(th, RV_ERR__FAIL, "Reading the committed offsets failed: %s",
+    rv_err_t cerr = start ? RV_ERR_NO_ERROR : RV_ERR__NOMEM;
+    int64_t since = 0;
+    while (
+        start && (cerr = rv_consumer_committed(c, start, 10000)) &&
+        retry_lookup(th, cerr, &since, "Reading the committed offsets", rv_consumer_last_error(c)))
+        ;
+    bool ok = start && !cerr;
+    if (!ok && n && !th->fail_err && !atomic_load(&th->stop))
+        fail(th, cerr ? cerr : RV_ERR__FAIL, "Reading the committed offsets failed: %s",
              rv_consumer_last_error(c));
     /* A stop (rv_streams_close()) during a restore ends the creation of
      * tasks: the rest would only open their stores to close them again. */

@@ -211,48 +211,58 @@ static rv__route_table_t *route_table_new(const rv__streams_route_t *routes, siz
     return rt;
 }
 
-int32_t rv__streams_partition_count(rv_streams_t *s, const char *topic) {
-    int32_t n = -1;
-    pthread_mutex_lock(&s->lock);
+/* The admin client is thread-safe and lives until rv_streams_destroy():
+ * its calls, which may wait for the network, run without the app lock,
+ * so that close, state changes and the other threads never wait on them. */
+
+static int32_t cached_partition_count(rv_streams_t *s, const char *topic) {
     for (size_t i = 0; i < s->pcount_cnt; i++)
-        if (!strcmp(s->pcounts[i].topic, topic)) {
-            n = s->pcounts[i].count;
-            break;
-        }
-    if (n < 0 && s->admin) {
-        char errstr[512];
-        rv_topic_description_t *d = NULL;
-        if (!rv_admin_describe_topic(s->admin, topic, &d, errstr, sizeof errstr)) {
-            n = rv_topic_description_partition_count(d);
-            rv_topic_description_destroy(d);
-            rv__streams_pcount_t *nv = realloc(s->pcounts, (s->pcount_cnt + 1) * sizeof *nv);
-            if (nv) {
-                s->pcounts = nv;
-                nv[s->pcount_cnt].topic = strdup(topic);
-                nv[s->pcount_cnt].count = n;
-                if (nv[s->pcount_cnt].topic)
-                    s->pcount_cnt++;
-            }
+        if (!strcmp(s->pcounts[i].topic, topic))
+            return s->pcounts[i].count;
+    return -1;
+}
+
+int32_t rv__streams_partition_count(rv_streams_t *s, const char *topic) {
+    pthread_mutex_lock(&s->lock);
+    int32_t n = cached_partition_count(s, topic);
+    pthread_mutex_unlock(&s->lock);
+    if (n >= 0 || !s->admin)
+        return n;
+    char errstr[512];
+    rv_topic_description_t *d = NULL;
+    if (rv_admin_describe_topic(s->admin, topic, &d, errstr, sizeof errstr))
+        return -1;
+    n = rv_topic_description_partition_count(d);
+    rv_topic_description_destroy(d);
+    pthread_mutex_lock(&s->lock);
+    if (cached_partition_count(s, topic) < 0) { /* no other thread cached it meanwhile */
+        rv__streams_pcount_t *nv = realloc(s->pcounts, (s->pcount_cnt + 1) * sizeof *nv);
+        if (nv) {
+            s->pcounts = nv;
+            nv[s->pcount_cnt].topic = strdup(topic);
+            nv[s->pcount_cnt].count = n;
+            if (nv[s->pcount_cnt].topic)
+                s->pcount_cnt++;
         }
     }
     pthread_mutex_unlock(&s->lock);
     return n;
 }
 
-int64_t rv__streams_end_offset(rv_streams_t *s, const char *topic, int32_t partition, char *errstr,
-                               size_t errstr_size) {
+int64_t rv__streams_end_offset(rv_streams_t *s, const char *topic, int32_t partition, rv_err_t *err,
+                               char *errstr, size_t errstr_size) {
     int64_t end = -1;
     rv_topic_description_t *d = NULL;
-    pthread_mutex_lock(&s->lock);
-    if (!rv_admin_describe_topic(s->admin, topic, &d, errstr, errstr_size)) {
+    if (!(*err = rv_admin_describe_topic(s->admin, topic, &d, errstr, errstr_size))) {
         if (partition < rv_topic_description_partition_count(d))
             end = rv_topic_description_end_offset(d, partition);
-        else
+        if (end < 0) {
             rv__errstr_set(errstr, errstr_size, "Topic %s has no partition %d", topic,
                            (int)partition);
+            *err = RV_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
         rv_topic_description_destroy(d);
     }
-    pthread_mutex_unlock(&s->lock);
     return end;
 }
 
@@ -262,9 +272,7 @@ rv_err_t rv__streams_topic_offsets(rv_streams_t *s, const char *topic, int32_t *
     *count = 0;
     *starts = *ends = NULL;
     rv_topic_description_t *d = NULL;
-    pthread_mutex_lock(&s->lock);
     rv_err_t err = rv_admin_describe_topic(s->admin, topic, &d, errstr, errstr_size);
-    pthread_mutex_unlock(&s->lock);
     if (err)
         return err;
     int32_t n = rv_topic_description_partition_count(d);

@@ -146,10 +146,15 @@ void rv__streams_refresh_patterns(rv_streams_t *s);
 int32_t rv__streams_partition_count(rv_streams_t *s, const char *topic);
 
 /** The end offset (high watermark) of topic/partition, asked through the
- *  admin client so both backends answer at once; -1 with a message in
- *  errstr on failure. Any thread. */
-int64_t rv__streams_end_offset(rv_streams_t *s, const char *topic, int32_t partition, char *errstr,
-                               size_t errstr_size);
+ *  admin client so both backends answer at once; -1 with the error in
+ *  *err and a message in errstr on failure. Any thread. */
+int64_t rv__streams_end_offset(rv_streams_t *s, const char *topic, int32_t partition, rv_err_t *err,
+                               char *errstr, size_t errstr_size);
+
+/* Kafka Streams' task.timeout.ms default (KIP-572): how long a task's
+ * work may wait for a cluster that is out of reach before the thread
+ * fails. */
+#define RV__TASK_TIMEOUT_MS 300000
 
 /** A stream thread failed with err/message: records it and returns the
  *  uncaught error handler's response. For SHUTDOWN_* also moves the app
