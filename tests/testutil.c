@@ -23,6 +23,9 @@
 #include "common/record_batch.h"
 #include "rivulet/admin.h"
 #include "rivulet/broker.h"
+#include "rivulet/serde.h"
+#include "rivulet/store.h"
+#include "rivulet/topology.h"
 
 /* Data folders rvt_bootstrap() was asked for, with their servers. */
 typedef struct rvt_srv_s {
@@ -420,4 +423,61 @@ void rvt_wait_streams_state(rv_streams_t *s, rv_streams_state_t want, int timeou
         nanosleep(&ts, NULL);
     }
     assert_string_equal(rv_streams_state_name(rv_streams_state(s)), rv_streams_state_name(want));
+}
+
+/* ---- The count topology ---- */
+
+static rv_err_t count_process(rv_processor_context_t *ctx, const rv_processor_record_t *record,
+                              void *state) {
+    rv_kv_store_t *st = rv_processor_context_get_state_store(ctx, "Counts");
+    if (!st)
+        return RV_ERR__STATE;
+    if (state)
+        __atomic_add_fetch((int *)state, 1, __ATOMIC_SEQ_CST);
+    rv_bytes_t old;
+    int64_t n = 0;
+    rv_err_t err = rv_kv_store_get(&old, st, record->key, (size_t)record->key_len);
+    if (!err) {
+        rv_serde_int64_read(&n, old.data, (int32_t)old.len);
+        rv_bytes_free(&old);
+    } else if (err != RV_ERR__NOENT) {
+        return err;
+    }
+    n++;
+    unsigned char b[8];
+    rv_serde_int64_write(b, n);
+    if ((err = rv_kv_store_put(st, record->key, (size_t)record->key_len, b, 8)))
+        return err;
+    rv_processor_record_t out = {record->key, record->key_len, b, 8, record->timestamp, NULL, 0};
+    return rv_processor_context_forward(ctx, &out);
+}
+
+static rv_err_t count_get(rv_processor_t *out, void *opaque) {
+    out->process = count_process;
+    out->state = opaque;
+    return 0;
+}
+
+rv_topology_t *rvt_count_topology(int *processed) {
+    char errstr[512];
+    rv_topology_t *t = rv_topology_new();
+    rv_processor_supplier_t counter = RV_PROCESSOR_SUPPLIER_INIT;
+    counter.get = count_get;
+    counter.opaque = processed;
+    rv_source_opts_t in = RV_SOURCE_OPTS_INIT;
+    in.key_deserializer = rv_serde_string();
+    in.value_deserializer = rv_serde_string();
+    rv_sink_opts_t out = RV_SINK_OPTS_INIT;
+    out.key_serializer = rv_serde_bytes();
+    out.value_serializer = rv_serde_bytes();
+    const char *topics[] = {"words"}, *source[] = {"Source"}, *process[] = {"Count"};
+    rv_store_builder_t *b = rv_store_builder_persistent_kv("Counts");
+    assert_int_equal(rv_topology_add_source(t, "Source", topics, 1, &in, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_topology_add_processor(t, "Count", &counter, source, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_add_state_store(t, b, process, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(
+        rv_topology_add_sink(t, "Sink", "counts", &out, process, 1, errstr, sizeof errstr), 0);
+    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
+    return t;
 }

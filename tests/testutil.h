@@ -160,4 +160,11 @@ long long rvt_file_size(const char *path);
  *  (the failure names both states). */
 void rvt_wait_streams_state(rv_streams_t *s, rv_streams_state_t want, int timeout_ms);
 
+/* A built topology counting records per key: source "Source" reads
+ * "words" (string serdes), processor "Count" keeps key -> int64 count in
+ * the persistent store "Counts" and forwards key -> count (8 bytes) to
+ * sink "Sink", which writes "counts". When `processed` is given, each
+ * record processed adds one to it (atomically). The caller destroys it. */
+rv_topology_t *rvt_count_topology(int *processed);
+
 #endif

@@ -171,63 +171,8 @@ static rv_topology_t *filter_topology(const char **topics, size_t topic_cnt) {
     return t;
 }
 
-/* Counts records per key in store "Counts" and forwards key -> count at
- * once (int64 value). */
-static int g_processed; /* records the counter saw, over every app */
-
-static rv_err_t count_process(rv_processor_context_t *ctx, const rv_processor_record_t *record,
-                              void *state) {
-    rv_kv_store_t *st = rv_processor_context_get_state_store(ctx, "Counts");
-    (void)state;
-    if (!st)
-        return RV_ERR__STATE;
-    __atomic_add_fetch(&g_processed, 1, __ATOMIC_SEQ_CST);
-    rv_bytes_t old;
-    int64_t n = 0;
-    rv_err_t err = rv_kv_store_get(&old, st, record->key, (size_t)record->key_len);
-    if (!err) {
-        rv_serde_int64_read(&n, old.data, (int32_t)old.len);
-        rv_bytes_free(&old);
-    } else if (err != RV_ERR__NOENT) {
-        return err;
-    }
-    n++;
-    unsigned char b[8];
-    rv_serde_int64_write(b, n);
-    if ((err = rv_kv_store_put(st, record->key, (size_t)record->key_len, b, 8)))
-        return err;
-    rv_processor_record_t out = {record->key, record->key_len, b, 8, record->timestamp, NULL, 0};
-    return rv_processor_context_forward(ctx, &out);
-}
-
-static rv_err_t count_get(rv_processor_t *out, void *opaque) {
-    (void)opaque;
-    out->process = count_process;
-    return 0;
-}
-
-static rv_topology_t *count_topology(void) {
-    char errstr[512];
-    rv_topology_t *t = rv_topology_new();
-    rv_processor_supplier_t counter = RV_PROCESSOR_SUPPLIER_INIT;
-    counter.get = count_get;
-    rv_source_opts_t in = RV_SOURCE_OPTS_INIT;
-    in.key_deserializer = rv_serde_string();
-    in.value_deserializer = rv_serde_string();
-    rv_sink_opts_t out = RV_SINK_OPTS_INIT;
-    out.key_serializer = rv_serde_bytes();
-    out.value_serializer = rv_serde_bytes();
-    const char *topics[] = {"words"}, *source[] = {"Source"}, *process[] = {"Count"};
-    rv_store_builder_t *b = rv_store_builder_persistent_kv("Counts");
-    assert_int_equal(rv_topology_add_source(t, "Source", topics, 1, &in, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_processor(t, "Count", &counter, source, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topology_add_state_store(t, b, process, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_sink(t, "Sink", "counts", &out, process, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
-    return t;
-}
+/* Records the counter (rvt_count_topology) saw, over every app. */
+static int g_processed;
 
 /* ---- App helpers ---- */
 
@@ -453,7 +398,7 @@ static void test_commit_restart_restore(void **state) {
     fx_t *fx = *state;
     rvt_create_topic_kept(fx->bs, "words", 1);
     rvt_create_topic_kept(fx->bs, "counts", 1);
-    rv_topology_t *t = count_topology();
+    rv_topology_t *t = rvt_count_topology(&g_processed);
     produce(fx, "words", 0, "a", "x", 1);
     produce(fx, "words", 0, "b", "x", 2);
     produce(fx, "words", 0, "a", "x", 3);
@@ -1042,7 +987,7 @@ static void test_two_instances(void **state) {
     char got[4096];
     rvt_create_topic_kept(fx->bs, "words", 2);
     rvt_create_topic_kept(fx->bs, "counts", 2);
-    rv_topology_t *t = count_topology();
+    rv_topology_t *t = rvt_count_topology(&g_processed);
     restored_t ra = {0}, rb = {0};
     rv_streams_t *a = start_count(fx, t, "a", &ra);
     rvt_wait_streams_state(a, RV_STREAMS_RUNNING, 15000);

@@ -158,61 +158,6 @@ static void produce_words(fx_t *fx, int n) {
     }
 }
 
-/* ---- The count topology (as test_streams.c): key -> int64 count ---- */
-
-static rv_err_t count_process(rv_processor_context_t *ctx, const rv_processor_record_t *record,
-                              void *state) {
-    rv_kv_store_t *st = rv_processor_context_get_state_store(ctx, "Counts");
-    (void)state;
-    if (!st)
-        return RV_ERR__STATE;
-    rv_bytes_t old;
-    int64_t n = 0;
-    rv_err_t err = rv_kv_store_get(&old, st, record->key, (size_t)record->key_len);
-    if (!err) {
-        rv_serde_int64_read(&n, old.data, (int32_t)old.len);
-        rv_bytes_free(&old);
-    } else if (err != RV_ERR__NOENT) {
-        return err;
-    }
-    n++;
-    unsigned char b[8];
-    rv_serde_int64_write(b, n);
-    if ((err = rv_kv_store_put(st, record->key, (size_t)record->key_len, b, 8)))
-        return err;
-    rv_processor_record_t out = {record->key, record->key_len, b, 8, record->timestamp, NULL, 0};
-    return rv_processor_context_forward(ctx, &out);
-}
-
-static rv_err_t count_get(rv_processor_t *out, void *opaque) {
-    (void)opaque;
-    out->process = count_process;
-    return 0;
-}
-
-static rv_topology_t *count_topology(void) {
-    char errstr[512];
-    rv_topology_t *t = rv_topology_new();
-    rv_processor_supplier_t counter = RV_PROCESSOR_SUPPLIER_INIT;
-    counter.get = count_get;
-    rv_source_opts_t in = RV_SOURCE_OPTS_INIT;
-    in.key_deserializer = rv_serde_string();
-    in.value_deserializer = rv_serde_string();
-    rv_sink_opts_t out = RV_SINK_OPTS_INIT;
-    out.key_serializer = rv_serde_bytes();
-    out.value_serializer = rv_serde_bytes();
-    const char *topics[] = {"words"}, *source[] = {"Source"}, *process[] = {"Count"};
-    rv_store_builder_t *b = rv_store_builder_persistent_kv("Counts");
-    assert_int_equal(rv_topology_add_source(t, "Source", topics, 1, &in, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_processor(t, "Count", &counter, source, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topology_add_state_store(t, b, process, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(
-        rv_topology_add_sink(t, "Sink", "counts", &out, process, 1, errstr, sizeof errstr), 0);
-    assert_int_equal(rv_topology_build(t, errstr, sizeof errstr), 0);
-    return t;
-}
-
 static rv_conf_t *app_conf(fx_t *fx, const char *state_sub, const char *commit_ms) {
     char errstr[512], sd[4400];
     rv_conf_t *c = conf_for(fx->bs);
@@ -320,7 +265,7 @@ static void timed_close(rv_streams_t *s, int timeout_ms, int slack_ms, const cha
 /* The app runs, the broker goes away for outage_ms while input keeps
  * coming, and comes back on the same port. */
 static void run_outage(fx_t *fx, int outage_ms, const char *sub, bool whole_broker) {
-    rv_topology_t *t = count_topology();
+    rv_topology_t *t = rvt_count_topology(NULL);
     rv_streams_t *s = start_app(t, app_conf(fx, sub, "100"));
     wait_state(s, RV_STREAMS_RUNNING, 30000, "start");
     produce_words(fx, 20);
@@ -375,7 +320,7 @@ static void test_outage_long(void **state) {
 /* Closed while the broker is down, with processed but uncommitted work. */
 static void test_close_during_outage(void **state) {
     fx_t *fx = *state;
-    rv_topology_t *t = count_topology();
+    rv_topology_t *t = rvt_count_topology(NULL);
     rv_streams_t *s = start_app(t, app_conf(fx, "a", "100"));
     wait_state(s, RV_STREAMS_RUNNING, 30000, "start");
     produce_words(fx, 20);
@@ -431,7 +376,7 @@ static void test_close_while_restore_waits_for_broker(void **state) {
     atomic_store(&g_end_calls, 0);
     atomic_store(&g_stop_req, 0);
     atomic_store(&g_stopped, 0);
-    rv_topology_t *t = count_topology();
+    rv_topology_t *t = rvt_count_topology(NULL);
     rv_conf_t *c = app_conf(fx, "r", "100");
     assert_int_equal(rv_conf_set(c, "request.timeout.ms", "15000", errstr, sizeof errstr), 0);
     rv_streams_t *s = rv_streams_new(t, c, errstr, sizeof errstr);
@@ -471,7 +416,7 @@ static void outage_during_restore(fx_t *fx, int outage_ms, const char *request_t
     atomic_store(&g_end_calls, 0);
     atomic_store(&g_stop_req, 0);
     atomic_store(&g_stopped, 0);
-    rv_topology_t *t = count_topology();
+    rv_topology_t *t = rvt_count_topology(NULL);
     produce_words(fx, 20);
     rv_conf_t *c = app_conf(fx, "d", "100");
     if (request_timeout_ms)
