@@ -370,15 +370,19 @@ static void r_end(const char *topic, int32_t partition, const char *store, int64
         sleep_ms(10);
 }
 
-static void test_close_while_restore_waits_for_broker(void **state) {
-    fx_t *fx = *state;
+/* Starts the count app (state folder `sub`, request.timeout.ms when
+ * given) and stops the server once its first task is restored, before the
+ * second one asks for its changelog's end offset. */
+static rv_streams_t *start_and_stop_server_in_restore(fx_t *fx, rv_topology_t *t, const char *sub,
+                                                      const char *request_timeout_ms) {
     char errstr[1024];
     atomic_store(&g_end_calls, 0);
     atomic_store(&g_stop_req, 0);
     atomic_store(&g_stopped, 0);
-    rv_topology_t *t = rvt_count_topology(NULL);
-    rv_conf_t *c = app_conf(fx, "r", "100");
-    assert_int_equal(rv_conf_set(c, "request.timeout.ms", "15000", errstr, sizeof errstr), 0);
+    rv_conf_t *c = app_conf(fx, sub, "100");
+    if (request_timeout_ms)
+        assert_int_equal(
+            rv_conf_set(c, "request.timeout.ms", request_timeout_ms, errstr, sizeof errstr), 0);
     rv_streams_t *s = rv_streams_new(t, c, errstr, sizeof errstr);
     assert_non_null(s);
     rv_state_restore_listener_t l = RV_STATE_RESTORE_LISTENER_INIT;
@@ -392,6 +396,13 @@ static void test_close_while_restore_waits_for_broker(void **state) {
     assert_true(atomic_load(&g_stop_req));
     srv_stop(fx);
     atomic_store(&g_stopped, 1);
+    return s;
+}
+
+static void test_close_while_restore_waits_for_broker(void **state) {
+    fx_t *fx = *state;
+    rv_topology_t *t = rvt_count_topology(NULL);
+    rv_streams_t *s = start_and_stop_server_in_restore(fx, t, "r", "15000");
     sleep_ms(500); /* the stream thread is in the second task's restore now */
     fprintf(stderr, "[restore] app is %s\n", rv_streams_state_name(rv_streams_state(s)));
     int64_t t0 = rv__mono_ms();
@@ -412,29 +423,9 @@ static void test_close_while_restore_waits_for_broker(void **state) {
  * changelog's end offset is asked for with the broker down), then comes
  * back: the app recovers, as from any other outage of that length. */
 static void outage_during_restore(fx_t *fx, int outage_ms, const char *request_timeout_ms) {
-    char errstr[1024];
-    atomic_store(&g_end_calls, 0);
-    atomic_store(&g_stop_req, 0);
-    atomic_store(&g_stopped, 0);
     rv_topology_t *t = rvt_count_topology(NULL);
     produce_words(fx, 20);
-    rv_conf_t *c = app_conf(fx, "d", "100");
-    if (request_timeout_ms)
-        assert_int_equal(
-            rv_conf_set(c, "request.timeout.ms", request_timeout_ms, errstr, sizeof errstr), 0);
-    rv_streams_t *s = rv_streams_new(t, c, errstr, sizeof errstr);
-    assert_non_null(s);
-    rv_state_restore_listener_t l = RV_STATE_RESTORE_LISTENER_INIT;
-    l.on_end = r_end;
-    assert_int_equal(rv_streams_set_restore_listener(s, &l), 0);
-    if (rv_streams_start(s, errstr, sizeof errstr))
-        fail_msg("start: %s", errstr);
-    int64_t until = rv__mono_ms() + 30000;
-    while (!atomic_load(&g_stop_req) && rv__mono_ms() < until)
-        sleep_ms(10);
-    assert_true(atomic_load(&g_stop_req));
-    srv_stop(fx);
-    atomic_store(&g_stopped, 1);
+    rv_streams_t *s = start_and_stop_server_in_restore(fx, t, "d", request_timeout_ms);
     sleep_ms(outage_ms); /* shorter than session.timeout.ms (6000) */
     srv_start(fx);
     fprintf(stderr, "[restore outage] server back after %d ms; app is %s\n", outage_ms,
