@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/topics.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -351,11 +352,7 @@ rv_err_t rv__pstates_init_producer_id(rv__pstates_t *ps, int64_t *producer_id, i
 }
 
 static unsigned part_hash(const char *topic, int32_t partition) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *c = topic; *c; c++)
-        h = (h ^ (uint8_t)*c) * 16777619u;
-    h = (h ^ (uint32_t)partition) * 16777619u;
-    return h % BUCKETS;
+    return rv__topic_partition_hash(topic, partition) % BUCKETS;
 }
 
 /* The partition's entry, made if need be, held until part_put(); NULL

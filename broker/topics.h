@@ -19,6 +19,17 @@
 #include "rivulet/broker.h"
 #include "rivulet/error.h"
 
+/* FNV-1a over a topic name, then the partition number's four bytes: the
+ * hash of the broker's tables and sets keyed by partition. */
+static inline uint32_t rv__topic_partition_hash(const char *topic, int32_t partition) {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *c = (const unsigned char *)topic; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    for (int i = 0; i < 4; i++)
+        h = (h ^ (((uint32_t)partition >> (8 * i)) & 0xff)) * 16777619u;
+    return h;
+}
+
 /* The most partitions one create or create-partitions request may add. */
 #define RV__MAX_PARTITIONS_PER_REQUEST 10000
 

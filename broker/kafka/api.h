@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "broker/kafka/proto.h"
+#include "broker/topics.h"
 #include "rivulet/broker.h"
 
 /* Kafka's API keys. */
@@ -97,12 +98,7 @@ typedef struct rv__kctx_s {
 #define RV__KWAKE_WORDS (RV__KWAKE_BITS / 64)
 
 static inline unsigned rv__kwake_bit(const char *topic, int32_t partition) {
-    uint32_t h = 2166136261u; /* FNV-1a over the name, then the partition */
-    for (const unsigned char *c = (const unsigned char *)topic; *c; c++)
-        h = (h ^ *c) * 16777619u;
-    for (int i = 0; i < 4; i++)
-        h = (h ^ (((uint32_t)partition >> (8 * i)) & 0xff)) * 16777619u;
-    return h % RV__KWAKE_BITS;
+    return rv__topic_partition_hash(topic, partition) % RV__KWAKE_BITS;
 }
 
 typedef struct rv__kreq_s rv__kreq_t;
